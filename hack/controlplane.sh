@@ -23,11 +23,12 @@ done
 build() {  # build NAME VERSION DIR -- go build args...
   local name=$1 version=$2 dir=$3; shift 4
   local out="$BIN_DIR/$version/$name"
+  mkdir -p "$BIN_DIR/$version"
+  ln -sfn "$version/$name" "$BIN_DIR/$name"  # the stable name scripts and tests use
   if [ -x "$out" ]; then
     echo "controlplane: $name $version: cached ($out)"
     return
   fi
-  mkdir -p "$BIN_DIR/$version"
   local start=$SECONDS
   (cd "$dir" && go build -o "$out.tmp" "$@")
   mv "$out.tmp" "$out"
@@ -40,9 +41,4 @@ build kube-controller-manager "$K8S_VERSION" "$root/hack/k8s" -- -ldflags "$k8s_
 build kubectl "$K8S_VERSION" "$root/hack/k8s" -- -ldflags "$k8s_ldflags" k8s.io/kubernetes/cmd/kubectl
 build helm "$HELM_VERSION" "$root/hack/helm" -- -ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION" helm.sh/helm/v3/cmd/helm
 
-# Stable names for scripts and the test harness.
-for pair in "etcd:$ETCD_VERSION" "kube-apiserver:$K8S_VERSION" "kube-controller-manager:$K8S_VERSION" "kubectl:$K8S_VERSION" "helm:$HELM_VERSION"; do
-  name=${pair%%:*}; version=${pair#*:}
-  ln -sfn "$version/$name" "$BIN_DIR/$name"
-done
 echo "controlplane: binaries in $BIN_DIR"

@@ -1,0 +1,34 @@
+# The two commands a newcomer needs: `make demo` and `make test` (see README.md).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: test lint unit e2e controlplane venv demo sandbox clean
+
+test: venv controlplane lint ## THE test command: lint, then every test against a real control plane
+	$(BIN)/pytest
+
+venv: $(STAMP)
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test]'
+	touch $@
+
+controlplane: ## build (or reuse) etcd, kube-apiserver, kube-controller-manager, kubectl, helm
+	bash hack/controlplane.sh
+
+lint: venv
+	$(BIN)/ruff check operator tests
+	$(BIN)/mypy
+
+unit: venv ## the fast layer only: no control plane needed
+	$(BIN)/pytest tests/unit tests/sandbox
+
+sandbox: venv ## run the Infobip + TCR sandbox on :8085
+	$(BIN)/python -m tendlc.sandbox --port 8085
+
+clean:
+	rm -rf .cache/devcluster .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,105 @@
+"""Operator settings: one validated model, read once at start-up from `TENDLC_*` variables.
+
+A bad setting stops the operator at start-up with an error naming the setting, rather than
+surfacing later as a confusing failure of some migration. Settings hold only *references* to the
+partner credentials (Secret names); the values are read from the cluster when needed and never
+kept here, so this object can be logged safely.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class SecretRef(BaseModel):
+    """A Secret in the operator's namespace (or the resource's, for per-resource overrides)."""
+
+    name: str
+    namespace: str | None = None
+
+
+class RateLimit(BaseModel):
+    """A token bucket: `rate` requests per second on average, bursts of up to `burst`."""
+
+    rate: float = Field(gt=0)
+    burst: int = Field(ge=1)
+
+
+class Settings(BaseSettings):
+    """Everything the operator can be told, with defaults that match the partners' documentation."""
+
+    model_config = SettingsConfigDict(env_prefix="TENDLC_", env_nested_delimiter="__", extra="forbid")
+
+    infobip_base_url: str = Field(
+        default="https://api.infobip.com",
+        description="Infobip base URL of the account (https://xxxxx.api.infobip.com).",
+    )
+    infobip_credentials_secret: SecretRef | None = Field(
+        default=None, description="Secret with key `apiKey` (Infobip API key)."
+    )
+    tcr_base_url: str = Field(
+        default="https://csp-api.campaignregistry.com/v2",
+        description="TCR CSP API base URL, including /v2 (staging: csp-api-staging…).",
+    )
+    tcr_credentials_secret: SecretRef | None = Field(
+        default=None, description="Secret with keys `apiKey` and `apiSecret` (TCR HTTP Basic)."
+    )
+    operator_namespace: str = Field(
+        default="tendlc-system", description="Namespace of the operator's own Secrets."
+    )
+    upstream_cnp_id: str = Field(default="OPMKT", pattern=r"^[A-Z0-9]{1,16}$")
+    watch_namespaces: list[str] = Field(
+        default_factory=list, description="Namespaces to watch; empty means all namespaces."
+    )
+    request_timeout_seconds: float = Field(default=30.0, gt=0)
+    backoff_initial_seconds: float = Field(default=30.0, gt=0)
+    backoff_max_seconds: float = Field(default=900.0, gt=0)
+    stall_after_hours: float = Field(default=72.0, gt=0)
+    loa_max_age_days: int = Field(default=30, ge=1)
+    recheck_parked_seconds: float = Field(
+        default=60.0, gt=0, description="How often a parked resource (e.g. invalid LOA) re-checks its inputs."
+    )
+    max_observe_attempts: int = Field(default=10, ge=1)
+    dry_run: bool = False
+    rate_limit_scale: float = Field(
+        default=1.0, gt=0, description="Multiplies every client-side rate limit (sandbox rehearsals)."
+    )
+    rate_limits: dict[str, RateLimit] = Field(
+        default_factory=dict,
+        description="Overrides per endpoint class, e.g. TENDLC_RATE_LIMITS='{\"infobip.registration.write\": "
+        "{\"rate\": 1, \"burst\": 1}}'.",
+    )
+    liveness_port: int = Field(default=8080, ge=0, le=65535)
+    log_format: str = Field(default="json", pattern=r"^(json|text)$")
+
+    @field_validator("infobip_base_url", "tcr_base_url")
+    @classmethod
+    def _no_trailing_slash(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) URL")
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _backoff_bounds(self) -> Settings:
+        if self.backoff_max_seconds < self.backoff_initial_seconds:
+            raise ValueError("backoff_max_seconds must be ≥ backoff_initial_seconds")
+        return self
+
+    @property
+    def backoff_initial(self) -> timedelta:
+        return timedelta(seconds=self.backoff_initial_seconds)
+
+    @property
+    def backoff_max(self) -> timedelta:
+        return timedelta(seconds=self.backoff_max_seconds)
+
+    @property
+    def stall_after(self) -> timedelta:
+        return timedelta(hours=self.stall_after_hours)
+
+    @property
+    def loa_max_age(self) -> timedelta:
+        return timedelta(days=self.loa_max_age_days)
