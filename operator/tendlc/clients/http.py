@@ -1,0 +1,350 @@
+"""Shared HTTP plumbing for the partner clients: one way to send a request and read its outcome.
+
+This room performs a single HTTP exchange for a named endpoint: it waits for the endpoint class's
+rate limiter, sends with a per-call timeout, measures the latency, reports it to an optional
+observer (`on_call(partner, endpoint, status_class, seconds)`; metrics hook in here), and turns
+every outcome that is not a usable 2xx answer into a domain error from `tendlc.clients.errors`.
+It is the ONLY place where HTTP status codes become meaning. It never retries (retry policy lives
+in the workflow), never logs or quotes request bodies or credentials (messages are redacted of
+every known secret), and imports no Kopf.
+
+Status classes given to `on_call`: "2xx", "3xx", "4xx", "429", "5xx", "timeout",
+"connection_error" (the partner could not be reached or dropped the connection), "other".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+import httpx
+from pydantic import BaseModel, ValidationError
+
+from tendlc.clients.errors import (
+    PartnerAuthFailed,
+    PartnerError,
+    PartnerForbidden,
+    PartnerNotFound,
+    PartnerProblem,
+    PartnerRejected,
+    PartnerResponseInvalid,
+    PartnerUnavailable,
+)
+from tendlc.clients.problems import PartnerErrorBody, body_snippet, parse_retry_after
+from tendlc.clients.ratelimit import RateLimiterRegistry
+
+logger = logging.getLogger(__name__)
+
+OnCall = Callable[[str, str, str, float], None]
+"""Observer: (partner, endpoint template name, status class, seconds spent on the wire)."""
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+_MIN_SECRET_LENGTH = 4
+_REDACTED = "***"
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """A partner endpoint: a stable name for metrics, its method, path template and limit class."""
+
+    name: str
+    method: str
+    path: str
+    limit_class: str
+
+    def render(self, path_params: Mapping[str, str] | None = None) -> str:
+        params = {key: path_segment(value) for key, value in (path_params or {}).items()}
+        return self.path.format(**params)
+
+
+@dataclass(frozen=True)
+class PartnerDialect:
+    """How one partner speaks when it fails: its error-body parser and its temporary codes."""
+
+    partner: str
+    parse_error: Callable[[bytes], PartnerErrorBody | None]
+    problems_are_temporary: Callable[[tuple[PartnerProblem, ...]], bool] = field(default=lambda problems: False)
+    temporary_retry_after: float | None = None
+
+
+def path_segment(value: str) -> str:
+    """Percent-encode one path segment; refuse values that would change the path's shape."""
+    if not isinstance(value, str) or value in {"", ".", ".."}:
+        raise ValueError(f"not a usable path segment: {value!r}")
+    return quote(value, safe="")
+
+
+def status_class(status: int) -> str:
+    if status == 429:
+        return "429"
+    if 200 <= status < 600:
+        return f"{status // 100}xx"
+    return "other"
+
+
+class Redactor:
+    """Replaces every known secret value in a text with asterisks."""
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        self._secrets = self._usable(secrets)
+
+    @staticmethod
+    def _usable(secrets: Iterable[str]) -> tuple[str, ...]:
+        unique = {secret for secret in secrets if isinstance(secret, str) and len(secret) >= _MIN_SECRET_LENGTH}
+        return tuple(sorted(unique, key=len, reverse=True))
+
+    def with_extra(self, secrets: Iterable[str]) -> Redactor:
+        extra = self._usable(secrets)
+        if not extra:
+            return self
+        combined = Redactor()
+        combined._secrets = self._usable((*self._secrets, *extra))
+        return combined
+
+    def __repr__(self) -> str:
+        return f"Redactor({len(self._secrets)} secrets)"
+
+    def __call__(self, text: str) -> str:
+        for secret in self._secrets:
+            if secret in text:
+                text = text.replace(secret, _REDACTED)
+        return text
+
+
+def _describe(status: int, body: bytes, parsed: PartnerErrorBody | None) -> str:
+    if parsed is not None:
+        return f"HTTP {status}: {parsed.summary}"
+    if not body.strip():
+        return f"HTTP {status} with an empty body"
+    return f"HTTP {status} with an unreadable body: {body_snippet(body)}"
+
+
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    for key, value in headers.items():
+        if key.lower() == name:
+            return value
+    return None
+
+
+def error_for_response(
+    dialect: PartnerDialect,
+    endpoint: str,
+    status: int,
+    body: bytes,
+    headers: Mapping[str, str],
+    *,
+    redact: Callable[[str], str] = lambda text: text,
+    now: datetime | None = None,
+) -> PartnerError:
+    """Map a non-2xx answer to the domain error the workflow understands (pure; never raises).
+
+    401 → PartnerAuthFailed; 403 → PartnerForbidden; 404 → PartnerNotFound; 408, 5xx →
+    PartnerUnavailable; 429 → PartnerUnavailable(rate_limited=True); other 4xx → PartnerRejected,
+    unless the partner's codes are all temporary (TCR 590/591/630) → PartnerUnavailable.
+    `Retry-After` (seconds or HTTP date) is honoured when present.
+    """
+    partner = dialect.partner
+    parsed = dialect.parse_error(body)
+    problems = tuple(
+        PartnerProblem(
+            code=redact(problem.code),
+            description=redact(problem.description),
+            field=redact(problem.field) if problem.field is not None else None,
+        )
+        for problem in (parsed.problems if parsed is not None else ())
+    )
+    message = redact(_describe(status, body, parsed))
+    retry_after = parse_retry_after(_header(headers, "retry-after"), now=now)
+
+    if status == 429:
+        return PartnerUnavailable(
+            partner,
+            endpoint,
+            message,
+            status=status,
+            problems=problems,
+            retry_after=retry_after,
+            rate_limited=True,
+        )
+    if status == 408 or 500 <= status < 600:
+        return PartnerUnavailable(partner, endpoint, message, status=status, problems=problems, retry_after=retry_after)
+    if status == 401:
+        return PartnerAuthFailed(partner, endpoint, message, status=status, problems=problems)
+    if status == 403:
+        return PartnerForbidden(partner, endpoint, message, status=status, problems=problems)
+    if status == 404:
+        return PartnerNotFound(partner, endpoint, message, status=status, problems=problems)
+    if 400 <= status < 500:
+        if dialect.problems_are_temporary(problems):
+            wait = max(
+                (value for value in (retry_after, dialect.temporary_retry_after) if value is not None),
+                default=None,
+            )
+            return PartnerUnavailable(partner, endpoint, message, status=status, problems=problems, retry_after=wait)
+        return PartnerRejected(partner, endpoint, message, status=status, problems=problems)
+    if 300 <= status < 400:
+        return PartnerRejected(
+            partner,
+            endpoint,
+            f"unexpected redirect (HTTP {status}); check the partner base URL",
+            status=status,
+        )
+    return PartnerResponseInvalid(partner, endpoint, message, status=status, problems=problems)
+
+
+def validate_base_url(base_url: str) -> httpx.URL:
+    url = httpx.URL(base_url)
+    if url.scheme not in {"http", "https"} or not url.host:
+        raise ValueError("partner base URL must be an absolute http(s) URL")
+    if url.userinfo:
+        raise ValueError("partner base URL must not carry credentials; pass them as credentials")
+    return url
+
+
+def _brief(exc: BaseException) -> str:
+    return body_snippet(str(exc).encode())
+
+
+def _validation_summary(error: ValidationError) -> str:
+    parts = []
+    for detail in error.errors(include_input=False, include_url=False)[:5]:
+        location = ".".join(str(part) for part in detail["loc"]) or "(body)"
+        parts.append(f"{location}: {detail['msg']}")
+    return "; ".join(parts)
+
+
+class PartnerHttp:
+    """One partner account over httpx: rate-limited, timed, observed, errors mapped."""
+
+    def __init__(
+        self,
+        dialect: PartnerDialect,
+        base_url: str,
+        *,
+        authorization: Callable[[], str],
+        secrets: Iterable[str],
+        timeout: float,
+        limiter_registry: RateLimiterRegistry,
+        account: str | None = None,
+        on_call: OnCall | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        user_agent: str = "tendlc",
+    ) -> None:
+        if not timeout > 0:
+            raise ValueError("timeout must be positive")
+        url = validate_base_url(base_url)
+        self._dialect = dialect
+        self._authorization = authorization
+        self._redact = Redactor(secrets)
+        self._timeout = timeout
+        self._limiters = limiter_registry
+        self._account = account if account is not None else str(url)
+        self._on_call = on_call
+        self._client = httpx.AsyncClient(
+            base_url=url,
+            timeout=httpx.Timeout(timeout),
+            transport=transport,
+            headers={"Accept": "application/json", "User-Agent": user_agent},
+            follow_redirects=False,
+        )
+
+    @property
+    def partner(self) -> str:
+        return self._dialect.partner
+
+    @property
+    def account(self) -> str:
+        return self._account
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    def _observe(self, endpoint: Endpoint, outcome: str, started: float) -> None:
+        if self._on_call is None:
+            return
+        try:
+            self._on_call(self.partner, endpoint.name, outcome, time.perf_counter() - started)
+        except Exception:
+            logger.warning("on_call observer failed for %s %s", self.partner, endpoint.name, exc_info=True)
+
+    async def call(
+        self,
+        endpoint: Endpoint,
+        *,
+        path_params: Mapping[str, str] | None = None,
+        params: Sequence[tuple[str, str]] | None = None,
+        json_body: Any = None,
+        sensitive: Iterable[str] = (),
+        call_timeout: float | None = None,
+        allow_empty: bool = False,
+    ) -> Any:
+        """Send one request and return the decoded JSON of a 2xx answer (None for an allowed empty one).
+
+        Waits for the endpoint class's rate limiter first; that wait is not part of the timeout,
+        which bounds the HTTP exchange alone. Raises a `PartnerError` subclass for every other
+        outcome. `sensitive` lists values in this request (e.g. webhook secrets) to redact from
+        any message in addition to the credentials.
+        """
+        redact = self._redact.with_extra(sensitive)
+        path = endpoint.render(path_params)
+        await self._limiters.acquire(self.partner, self._account, endpoint.limit_class)
+        request_timeout = call_timeout if call_timeout is not None else self._timeout
+        request = self._client.build_request(
+            endpoint.method,
+            path,
+            params=list(params) if params else None,
+            json=json_body,
+            headers={"Authorization": self._authorization()},
+            timeout=httpx.Timeout(request_timeout),
+        )
+        started = time.perf_counter()
+        try:
+            # httpx times each phase (connect, each read, ...); this bounds the whole exchange too,
+            # so a partner that drips bytes cannot hold a caller past its timeout.
+            async with asyncio.timeout(request_timeout):
+                response = await self._client.send(request)
+        except (httpx.TimeoutException, TimeoutError) as exc:
+            self._observe(endpoint, "timeout", started)
+            message = f"no answer within {request_timeout:g} s ({type(exc).__name__})"
+            raise PartnerUnavailable(self.partner, endpoint.name, redact(message)) from None
+        except httpx.DecodingError as exc:
+            self._observe(endpoint, "other", started)
+            message = f"answer could not be decoded ({type(exc).__name__}: {_brief(exc)})"
+            raise PartnerResponseInvalid(self.partner, endpoint.name, redact(message)) from None
+        except httpx.RequestError as exc:
+            self._observe(endpoint, "connection_error", started)
+            message = f"connection failed ({type(exc).__name__}: {_brief(exc)})"
+            raise PartnerUnavailable(self.partner, endpoint.name, redact(message)) from None
+
+        self._observe(endpoint, status_class(response.status_code), started)
+        status = response.status_code
+        body = response.content
+        if not 200 <= status < 300:
+            raise error_for_response(self._dialect, endpoint.name, status, body, response.headers, redact=redact)
+        if not body.strip():
+            if allow_empty:
+                return None
+            raise PartnerResponseInvalid(
+                self.partner, endpoint.name, f"HTTP {status} with an empty body", status=status
+            )
+        try:
+            return json.loads(body)
+        except (ValueError, RecursionError):
+            message = f"HTTP {status} with a body that is not JSON: {body_snippet(body)}"
+            raise PartnerResponseInvalid(self.partner, endpoint.name, redact(message), status=status) from None
+
+    def parse(self, endpoint: Endpoint, model: type[ModelT], data: Any) -> ModelT:
+        """Validate a decoded answer; a shape we cannot read is PartnerResponseInvalid."""
+        try:
+            return model.model_validate(data)
+        except ValidationError as error:
+            message = f"answer does not have the expected shape ({_validation_summary(error)})"
+            raise PartnerResponseInvalid(self.partner, endpoint.name, self._redact(message)) from None

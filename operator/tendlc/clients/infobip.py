@@ -1,0 +1,308 @@
+"""The Infobip client: number import, campaign migration, campaign reads and webhook subscriptions.
+
+This room speaks Infobip's HTTP API as documented (OpenAPI 3.210.0) and as decided where it is not
+(`docs/decisions.md` D1 to D4). Each method is one partner operation; every request waits for the
+shared rate limiter of its endpoint class and every failure surfaces as a `tendlc.clients.errors`
+error. It keeps no state between calls, never retries (the workflow owns retry policy: the migrate
+POST in particular is not idempotent), never logs bodies or credentials, and imports no Kopf.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Self
+
+import httpx
+
+from tendlc.clients.credentials import InfobipCredentials
+from tendlc.clients.errors import PartnerResponseInvalid
+from tendlc.clients.http import Endpoint, OnCall, PartnerDialect, PartnerHttp, path_segment
+from tendlc.clients.models import (
+    CampaignNumbers,
+    CampaignPage,
+    InfobipCampaign,
+    NumberImportResult,
+    Subscription,
+    SubscriptionPage,
+    SubscriptionRequest,
+)
+from tendlc.clients.problems import parse_infobip_error
+from tendlc.clients.ratelimit import (
+    INFOBIP,
+    NUMBERS_IMPORT,
+    REGISTRATION_READ,
+    REGISTRATION_WRITE,
+    SUBSCRIPTIONS,
+    RateLimiterRegistry,
+)
+
+INFOBIP_DIALECT = PartnerDialect(partner=INFOBIP, parse_error=parse_infobip_error)
+
+IMPORT_NUMBERS = Endpoint("numbers.import", "POST", "/numbers/2/numbers/import", NUMBERS_IMPORT)
+MIGRATE_CAMPAIGN = Endpoint("campaigns.migrate", "POST", "/number-registration/1/campaigns/migrate", REGISTRATION_WRITE)
+GET_CAMPAIGN = Endpoint("campaigns.get", "GET", "/number-registration/1/campaigns/{campaign_id}", REGISTRATION_READ)
+LIST_CAMPAIGNS = Endpoint("campaigns.list", "GET", "/number-registration/1/campaigns", REGISTRATION_READ)
+GET_CAMPAIGN_NUMBERS = Endpoint(
+    "campaigns.numbers", "GET", "/number-registration/1/campaigns/{campaign_id}/numbers", REGISTRATION_READ
+)
+LIST_SUBSCRIPTIONS = Endpoint("subscriptions.list", "GET", "/subscriptions/1/subscription/{channel}", SUBSCRIPTIONS)
+GET_SUBSCRIPTION = Endpoint(
+    "subscriptions.get", "GET", "/subscriptions/1/subscription/{channel}/{subscription_id}", SUBSCRIPTIONS
+)
+CREATE_SUBSCRIPTION = Endpoint("subscriptions.create", "POST", "/subscriptions/1/subscription/{channel}", SUBSCRIPTIONS)
+DELETE_SUBSCRIPTION = Endpoint(
+    "subscriptions.delete",
+    "DELETE",
+    "/subscriptions/1/subscription/{channel}/{subscription_id}",
+    SUBSCRIPTIONS,
+)
+
+EXTERNAL_TEN_DIGIT_LONG_CODE = "EXTERNAL_TEN_DIGIT_LONG_CODE"
+#: decisions.md D1: at most 100 numbers per import request.
+IMPORT_BATCH_SIZE = 100
+#: Guide: at most 200 numbers per migrate request.
+MIGRATE_MAX_NUMBERS = 200
+#: Spec: `size` of the campaign list is at most 2000; subscriptions at most 100.
+CAMPAIGN_PAGE_SIZE_MAX = 2000
+SUBSCRIPTION_PAGE_SIZE = 100
+#: A list that claims more pages than this is treated as a broken answer, not walked forever.
+MAX_PAGES = 1000
+
+_DISTANT_PAST = datetime.min.replace(tzinfo=UTC)
+
+
+def _unique(items: Sequence[str]) -> list[str]:
+    return list(dict.fromkeys(items))
+
+
+class InfobipClient:
+    """Infobip for one account (base URL + credentials).
+
+    `limiter_registry` is shared by every client of the process so that all resources together
+    stay under the account's limits; `account` overrides the limiter key (default: the base URL).
+    `on_call(partner, endpoint, status_class, seconds)` is told about every HTTP exchange.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        credentials: InfobipCredentials,
+        *,
+        timeout: float = 10.0,
+        limiter_registry: RateLimiterRegistry,
+        on_call: OnCall | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        account: str | None = None,
+        import_batch_size: int = IMPORT_BATCH_SIZE,
+    ) -> None:
+        if not 1 <= import_batch_size <= IMPORT_BATCH_SIZE:
+            raise ValueError(f"import_batch_size must be between 1 and {IMPORT_BATCH_SIZE}")
+        self._import_batch_size = import_batch_size
+        self._http = PartnerHttp(
+            INFOBIP_DIALECT,
+            base_url,
+            authorization=credentials.authorization,
+            secrets=credentials.secret_values(),
+            timeout=timeout,
+            limiter_registry=limiter_registry,
+            account=account,
+            on_call=on_call,
+            transport=transport,
+        )
+
+    def __repr__(self) -> str:
+        return f"InfobipClient(account={self._http.account!r})"
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    # ---------------------------------------------------------------------------- numbers
+
+    async def import_numbers(self, numbers: Sequence[str], *, skip_osr_update: bool) -> NumberImportResult:
+        """Import numbers into the account, in batches of at most 100 (D1), results merged.
+
+        Idempotent: a number imported before comes back as ALREADY_IMPORTED, which is success.
+        Batches are sent one after another; if one fails the error is raised and the earlier
+        batches stay imported (sending everything again is safe).
+        """
+        unique = _unique(numbers)
+        parts: list[NumberImportResult] = []
+        for start in range(0, len(unique), self._import_batch_size):
+            batch = unique[start : start + self._import_batch_size]
+            body = {
+                "numbers": batch,
+                "country": "US",
+                "type": "VIRTUAL_LONG_NUMBER",
+                "capabilities": ["SMS", "MMS"],
+                "skipOsrUpdate": skip_osr_update,
+            }
+            data = await self._http.call(IMPORT_NUMBERS, json_body=body)
+            parts.append(self._http.parse(IMPORT_NUMBERS, NumberImportResult, data))
+        return NumberImportResult.merge(parts)
+
+    # -------------------------------------------------------------------------- campaigns
+
+    async def submit_migration(
+        self,
+        *,
+        name: str,
+        external_campaign_id: str,
+        numbers: Sequence[str],
+        number_pool_id: str | None,
+        is_client_manage_nnid: bool,
+    ) -> InfobipCampaign:
+        """`POST /number-registration/1/campaigns/migrate`: NOT idempotent, never retried here.
+
+        Any error that leaves the outcome unknown (PartnerUnavailable, PartnerResponseInvalid) must
+        be followed by `find_migrated_campaign` before the workflow decides to send it again.
+        """
+        if not name or not external_campaign_id:
+            raise ValueError("name and external_campaign_id are required")
+        if not 1 <= len(numbers) <= MIGRATE_MAX_NUMBERS:
+            raise ValueError(f"a migration carries 1 to {MIGRATE_MAX_NUMBERS} numbers, got {len(numbers)}")
+        if len(set(numbers)) != len(numbers):
+            raise ValueError("numbers must be unique")
+        body = {
+            "name": name,
+            "externalCampaignId": external_campaign_id,
+            "numberPoolID": number_pool_id,
+            "numbers": list(numbers),
+            "isClientManageNnid": is_client_manage_nnid,
+        }
+        data = await self._http.call(MIGRATE_CAMPAIGN, json_body=body)
+        return self._http.parse(MIGRATE_CAMPAIGN, InfobipCampaign, data)
+
+    async def get_campaign(self, campaign_id: str) -> InfobipCampaign:
+        """`GET /number-registration/1/campaigns/{id}` (Infobip UUID); PartnerNotFound when unknown."""
+        data = await self._http.call(GET_CAMPAIGN, path_params={"campaign_id": campaign_id})
+        return self._http.parse(GET_CAMPAIGN, InfobipCampaign, data)
+
+    async def get_campaign_numbers(self, campaign_id: str) -> tuple[str, ...]:
+        """`GET /number-registration/1/campaigns/{id}/numbers`: the numbers on the campaign."""
+        data = await self._http.call(GET_CAMPAIGN_NUMBERS, path_params={"campaign_id": campaign_id})
+        return self._http.parse(GET_CAMPAIGN_NUMBERS, CampaignNumbers, data).numbers
+
+    async def find_campaigns(
+        self,
+        *,
+        name_like: str | None = None,
+        numbers: Sequence[str] = (),
+        stages: Sequence[str] = (),
+        types: Sequence[str] = (),
+        page_size: int = 100,
+    ) -> list[InfobipCampaign]:
+        """`GET /number-registration/1/campaigns` with filters, every page walked (paging.totalPages).
+
+        Array filters are sent exploded (`number=a&number=b`), as the spec's form style says.
+        A campaign seen on two pages (the list moved while walking) is returned once.
+        """
+        if not 1 <= page_size <= CAMPAIGN_PAGE_SIZE_MAX:
+            raise ValueError(f"page_size must be between 1 and {CAMPAIGN_PAGE_SIZE_MAX}")
+        filters: list[tuple[str, str]] = []
+        if name_like:
+            filters.append(("nameLike", name_like))
+        filters.extend(("number", number) for number in numbers)
+        filters.extend(("stage", stage) for stage in stages)
+        filters.extend(("type", campaign_type) for campaign_type in types)
+
+        found: dict[str, InfobipCampaign] = {}
+        page = 0
+        while True:
+            params = [*filters, ("page", str(page)), ("size", str(page_size))]
+            data = await self._http.call(LIST_CAMPAIGNS, params=params)
+            result = self._http.parse(LIST_CAMPAIGNS, CampaignPage, data)
+            for campaign in result.results:
+                found.setdefault(campaign.id, campaign)
+            total_pages = result.paging.total_pages if result.paging is not None else 0
+            page += 1
+            if not result.results or page >= total_pages:
+                return list(found.values())
+            if page >= MAX_PAGES:
+                raise PartnerResponseInvalid(
+                    INFOBIP, LIST_CAMPAIGNS.name, f"campaign list claims more than {MAX_PAGES} pages"
+                )
+
+    async def find_migrated_campaigns(
+        self, external_campaign_id: str, *, name: str, number: str
+    ) -> list[InfobipCampaign]:
+        """Every campaign a migrate for `external_campaign_id` may have created, newest first (D4).
+
+        Lists by `nameLike=name`, `number=number`, `type=EXTERNAL_TEN_DIGIT_LONG_CODE` and keeps
+        exact `externalCampaignId` matches; a campaign without `createdDate` sorts last.
+        """
+        candidates = await self.find_campaigns(name_like=name, numbers=(number,), types=(EXTERNAL_TEN_DIGIT_LONG_CODE,))
+        matches = [campaign for campaign in candidates if campaign.external_campaign_id == external_campaign_id]
+        matches.sort(key=lambda campaign: campaign.created_date or _DISTANT_PAST, reverse=True)
+        return matches
+
+    async def find_migrated_campaign(
+        self, external_campaign_id: str, *, name: str, number: str
+    ) -> InfobipCampaign | None:
+        """The newest campaign created by a migrate for `external_campaign_id`, or None (D4)."""
+        matches = await self.find_migrated_campaigns(external_campaign_id, name=name, number=number)
+        return matches[0] if matches else None
+
+    # ---------------------------------------------------------------------- subscriptions
+
+    async def list_subscriptions(self, channel: str = "REGISTRATION") -> list[Subscription]:
+        """Every subscription of the channel (all pages)."""
+        found: dict[str, Subscription] = {}
+        page = 0
+        while True:
+            params = [("page", str(page)), ("size", str(SUBSCRIPTION_PAGE_SIZE))]
+            data = await self._http.call(LIST_SUBSCRIPTIONS, path_params={"channel": channel}, params=params)
+            result = self._http.parse(LIST_SUBSCRIPTIONS, SubscriptionPage, data)
+            for subscription in result.results:
+                found.setdefault(subscription.subscription_id, subscription)
+            total_pages = result.paging.total_pages if result.paging is not None else 0
+            page += 1
+            if not result.results or page >= total_pages:
+                return list(found.values())
+            if page >= MAX_PAGES:
+                raise PartnerResponseInvalid(
+                    INFOBIP, LIST_SUBSCRIPTIONS.name, f"subscription list claims more than {MAX_PAGES} pages"
+                )
+
+    async def get_subscription(self, subscription_id: str, *, channel: str = "REGISTRATION") -> Subscription:
+        data = await self._http.call(
+            GET_SUBSCRIPTION, path_params={"channel": channel, "subscription_id": subscription_id}
+        )
+        return self._http.parse(GET_SUBSCRIPTION, Subscription, data)
+
+    async def create_subscription(self, request: SubscriptionRequest, *, channel: str = "REGISTRATION") -> Subscription:
+        """Create a subscription with an inline profile (webhook URL + BASIC/HMAC security).
+
+        The webhook secrets travel in the body; they are redacted from any error message.
+        """
+        path_segment(request.subscription_id)  # the id becomes a URL segment later: refuse it now
+        data = await self._http.call(
+            CREATE_SUBSCRIPTION,
+            path_params={"channel": channel},
+            json_body=request.to_body(),
+            sensitive=request.secret_values(),
+            allow_empty=True,
+        )
+        if data is None:
+            return Subscription(subscription_id=request.subscription_id)
+        return self._http.parse(CREATE_SUBSCRIPTION, Subscription, data)
+
+    async def delete_subscription(self, subscription_id: str, *, channel: str = "REGISTRATION") -> None:
+        """Delete a subscription; PartnerNotFound when it does not exist."""
+        await self._http.call(
+            DELETE_SUBSCRIPTION,
+            path_params={"channel": channel, "subscription_id": subscription_id},
+            allow_empty=True,
+        )

@@ -1,0 +1,196 @@
+"""Client-side rate limiting: one token bucket per partner account and endpoint class.
+
+This room keeps the operator under the partners' documented rate limits, so that a hundred
+migrations queue politely instead of provoking a storm of 429s. A `RateLimiterRegistry` hands out
+ONE `TokenBucket` per (partner, account, endpoint class) and every client created with the same
+registry shares it. Waiting is first come, first served, and costs one timer per waiter (no
+polling). Time is injectable (`clock`, `sleep`) so tests run in virtual time. Nothing here does
+I/O, imports Kopf or knows about HTTP.
+
+Why the default burst is 1: the partners state their limits as "N per window" (e.g. TCR writes
+20 per 10 s). A bucket refilling at N/window with a burst of 1 never exceeds N in ANY window of that
+length, whether the partner counts with a sliding window, a fixed window or a bucket, and it still
+runs at the full ceiling in steady state. A larger burst is available per limit for partners known
+to use a token bucket.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+
+Clock = Callable[[], float]
+Sleep = Callable[[float], Awaitable[None]]
+
+INFOBIP = "infobip"
+TCR = "tcr"
+
+# Endpoint classes.
+REGISTRATION_READ = "registration.read"
+REGISTRATION_WRITE = "registration.write"
+NUMBERS_IMPORT = "numbers.import"
+SUBSCRIPTIONS = "subscriptions"
+TCR_READ = "read"
+TCR_WRITE = "write"
+
+_LIMIT_TEXT = re.compile(
+    r"^\s*(?P<count>\d+(?:\.\d+)?)\s*/\s*(?P<amount>\d+(?:\.\d+)?)?\s*(?P<unit>s|m|h)\s*"
+    r"(?:,\s*burst\s*=\s*(?P<burst>\d+(?:\.\d+)?)\s*)?$"
+)
+_UNIT_SECONDS = {"s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """A rate (tokens per second) and a burst (bucket capacity, at least 1)."""
+
+    rate: float
+    burst: float = 1.0
+
+    def __post_init__(self) -> None:
+        if not self.rate > 0:
+            raise ValueError(f"rate must be positive, got {self.rate!r}")
+        if not self.burst >= 1:
+            raise ValueError(f"burst must be at least 1, got {self.burst!r}")
+
+    @classmethod
+    def per(cls, count: float, seconds: float, *, burst: float = 1.0) -> RateLimit:
+        """`count` requests per `seconds`, e.g. ``RateLimit.per(20, 10)`` for TCR writes."""
+        return cls(rate=count / seconds, burst=burst)
+
+    @classmethod
+    def parse(cls, text: str) -> RateLimit:
+        """Parse ``"10/s"``, ``"20/10s"``, ``"30/m"`` or ``"1/s, burst=2"`` (for configuration)."""
+        match = _LIMIT_TEXT.match(text)
+        if match is None:
+            raise ValueError(f"not a rate limit: {text!r} (expected e.g. '10/s', '20/10s', '1/s, burst=2')")
+        seconds = float(match["amount"] or 1) * _UNIT_SECONDS[match["unit"]]
+        burst = float(match["burst"]) if match["burst"] else 1.0
+        return cls.per(float(match["count"]), seconds, burst=burst)
+
+    def scaled(self, factor: float) -> RateLimit:
+        """The same limit with its rate multiplied by `factor` (the burst is kept)."""
+        if not factor > 0:
+            raise ValueError(f"scale factor must be positive, got {factor!r}")
+        return RateLimit(rate=self.rate * factor, burst=self.burst)
+
+
+#: Documented partner limits (DOMAIN.md, docs/decisions.md D1). Keys: (partner, endpoint class).
+DEFAULT_LIMITS: Mapping[tuple[str, str], RateLimit] = {
+    (INFOBIP, REGISTRATION_READ): RateLimit.per(10, 1),
+    (INFOBIP, REGISTRATION_WRITE): RateLimit.per(1, 1),
+    (INFOBIP, NUMBERS_IMPORT): RateLimit.per(1, 1),
+    # Not documented; chosen like other Infobip account-management writes. Rarely used.
+    (INFOBIP, SUBSCRIPTIONS): RateLimit.per(1, 1),
+    (TCR, TCR_READ): RateLimit.per(20, 1),
+    (TCR, TCR_WRITE): RateLimit.per(20, 10),
+}
+
+
+class TokenBucket:
+    """An asyncio token bucket with first-come-first-served waiting.
+
+    `acquire()` reserves the next free token at call time and sleeps exactly until it is due, so
+    waiters are served in the order they called, each with a single timer. A waiter cancelled while
+    sleeping gives its token back.
+    """
+
+    def __init__(self, limit: RateLimit, *, clock: Clock = time.monotonic, sleep: Sleep = asyncio.sleep) -> None:
+        self._limit = limit
+        self._clock = clock
+        self._sleep = sleep
+        self._tokens = limit.burst
+        self._updated = clock()
+        self._waiting = 0
+
+    @property
+    def limit(self) -> RateLimit:
+        return self._limit
+
+    @property
+    def waiting(self) -> int:
+        """How many callers are currently waiting for a token."""
+        return self._waiting
+
+    def _refill(self) -> None:
+        now = self._clock()
+        elapsed = max(0.0, now - self._updated)
+        self._tokens = min(self._limit.burst, self._tokens + elapsed * self._limit.rate)
+        self._updated = now
+
+    def reserve(self) -> float:
+        """Take the next token now and return how many seconds until it may be used."""
+        self._refill()
+        self._tokens -= 1.0
+        if self._tokens >= 0:
+            return 0.0
+        return -self._tokens / self._limit.rate
+
+    def _give_back(self) -> None:
+        self._refill()
+        self._tokens = min(self._limit.burst, self._tokens + 1.0)
+
+    async def acquire(self) -> None:
+        """Wait (without polling) until this caller may send one request."""
+        delay = self.reserve()
+        if delay <= 0:
+            return
+        self._waiting += 1
+        try:
+            await self._sleep(delay)
+        except BaseException:
+            self._give_back()
+            raise
+        finally:
+            self._waiting -= 1
+
+
+def normalise_account(account: str) -> str:
+    """A stable key for an account: a base URL without trailing slashes, lower-cased."""
+    return account.strip().rstrip("/").lower()
+
+
+class RateLimiterRegistry:
+    """Hands out one shared `TokenBucket` per (partner, account, endpoint class).
+
+    `limits` overrides entries of `DEFAULT_LIMITS`; `scale` multiplies every rate (benchmarks run
+    the sandbox x100 and the operator with the same factor; a factor below 1 leaves headroom).
+    """
+
+    def __init__(
+        self,
+        limits: Mapping[tuple[str, str], RateLimit] | None = None,
+        *,
+        scale: float = 1.0,
+        clock: Clock = time.monotonic,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        if not scale > 0:
+            raise ValueError(f"scale factor must be positive, got {scale!r}")
+        merged = dict(DEFAULT_LIMITS)
+        merged.update(limits or {})
+        self._limits = {key: limit.scaled(scale) for key, limit in merged.items()}
+        self._clock = clock
+        self._sleep = sleep
+        self._buckets: dict[tuple[str, str, str], TokenBucket] = {}
+
+    def limit_for(self, partner: str, endpoint_class: str) -> RateLimit:
+        try:
+            return self._limits[(partner, endpoint_class)]
+        except KeyError:
+            raise KeyError(f"no rate limit configured for {partner} endpoint class {endpoint_class!r}") from None
+
+    def limiter(self, partner: str, account: str, endpoint_class: str) -> TokenBucket:
+        """The bucket shared by every caller of this partner account's endpoint class."""
+        key = (partner, normalise_account(account), endpoint_class)
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            bucket = TokenBucket(self.limit_for(partner, endpoint_class), clock=self._clock, sleep=self._sleep)
+            self._buckets[key] = bucket
+        return bucket
+
+    async def acquire(self, partner: str, account: str, endpoint_class: str) -> None:
+        await self.limiter(partner, account, endpoint_class).acquire()
