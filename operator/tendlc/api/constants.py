@@ -1,0 +1,92 @@
+"""Stable names of the CampaignMigration resource: API coordinates, annotations, condition types, reasons.
+
+Every string a user or a script may match on (`kubectl wait --for=condition=Ready`, alerting on a
+reason) is defined here once and documented in `docs/resource.md`. Renaming one is a breaking
+change. Nothing here does anything; it is vocabulary only.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+GROUP: Final = "tendlc.io"
+VERSION: Final = "v1alpha1"
+KIND: Final = "CampaignMigration"
+PLURAL: Final = "campaignmigrations"
+SHORT_NAME: Final = "cmig"
+
+ANNOTATION_OSR_UPDATED: Final = "tendlc.io/osr-updated"
+"""Own-NNID mode: the user confirms the OSR records point at Infobip (value: RFC 3339 time, or anything)."""
+ANNOTATION_RETRY: Final = "tendlc.io/retry"
+"""Any new value skips the current wait once and clears a problem that waits for a human."""
+ANNOTATION_SUSPEND: Final = "tendlc.io/suspend"
+"""`true` suspends the resource like `spec.suspend`."""
+ANNOTATION_DRY_RUN: Final = "tendlc.io/dry-run"
+"""`true` puts this resource in dry run (the executor reads it into `Facts.dry_run`)."""
+
+
+class ConditionType:
+    """Condition types: `Ready` summarises; one per step; `Stalled` and `Suspended` when relevant."""
+
+    READY: Final = "Ready"
+    LOA_VALID: Final = "LoaValid"
+    NUMBERS_IMPORTED: Final = "NumbersImported"
+    CNP_ELECTED: Final = "CnpElected"
+    MIGRATION_SUBMITTED: Final = "MigrationSubmitted"
+    REGISTERED: Final = "Registered"
+    STALLED: Final = "Stalled"
+    SUSPENDED: Final = "Suspended"
+
+
+class Reason:
+    """Condition and Event reasons: CamelCase, stable, each documented in docs/resource.md."""
+
+    # Progress (Ready=False while the migration advances by itself).
+    PENDING: Final = "Pending"
+    IMPORTING_NUMBERS: Final = "ImportingNumbers"
+    ELECTING_CNP: Final = "ElectingCnp"
+    ELECTION_PENDING: Final = "ElectionPending"
+    SUBMITTING_MIGRATION: Final = "SubmittingMigration"
+    IN_MIGRATION: Final = "InMigration"
+    AWAITING_OSR_CONFIRMATION: Final = "AwaitingOsrConfirmation"
+    OBSERVING_OUTCOME: Final = "ObservingOutcome"
+    # Step conditions turned True.
+    LOA_VALID: Final = "LoaValid"
+    NUMBERS_IMPORTED: Final = "NumbersImported"
+    CNP_ELECTED: Final = "CnpElected"
+    MIGRATION_SUBMITTED: Final = "MigrationSubmitted"
+    MIGRATION_ADOPTED: Final = "MigrationAdopted"
+    REGISTERED: Final = "Registered"
+    SWITCH_TRAFFIC: Final = "SwitchTraffic"
+    """Event reason when the campaign is registered: switch traffic to Infobip now."""
+    # The LOA (Park; fixed by updating the Secret).
+    LOA_SECRET_MISSING: Final = "LoaSecretMissing"
+    LOA_DOCUMENT_MISSING: Final = "LoaDocumentMissing"
+    LOA_SIGNED_DATE_MISSING: Final = "LoaSignedDateMissing"
+    LOA_SIGNED_DATE_INVALID: Final = "LoaSignedDateInvalid"
+    LOA_EXPIRED: Final = "LoaExpired"
+    LOA_DATED_IN_FUTURE: Final = "LoaDatedInFuture"
+    # Needs a human (Park).
+    CREDENTIALS_MISSING: Final = "CredentialsMissing"
+    CREDENTIALS_REJECTED: Final = "CredentialsRejected"
+    IMPORT_NOT_ENABLED: Final = "ImportNotEnabled"
+    PARTNER_FORBIDDEN: Final = "PartnerForbidden"
+    OUTCOME_UNKNOWN: Final = "OutcomeUnknown"
+    CAMPAIGN_NOT_FOUND: Final = "CampaignNotFound"
+    PARTNER_REJECTED: Final = "PartnerRejected"
+    DRY_RUN: Final = "DryRun"
+    # Permanent failures (phase Failed).
+    IMPORT_REJECTED: Final = "ImportRejected"
+    ELECTION_REJECTED: Final = "ElectionRejected"
+    ELECTION_DECLINED: Final = "ElectionDeclined"
+    CAMPAIGN_EXPIRED: Final = "CampaignExpired"
+    MIGRATION_REJECTED: Final = "MigrationRejected"
+    CAMPAIGN_REJECTED: Final = "CampaignRejected"
+    CAMPAIGN_DEREGISTERED: Final = "CampaignDeregistered"
+    # Temporary trouble (Wait; shown in lastError, not as a problem).
+    PARTNER_UNAVAILABLE: Final = "PartnerUnavailable"
+    # Controls.
+    SUSPENDED: Final = "Suspended"
+    RESUMED: Final = "Resumed"
+    STALLED: Final = "Stalled"
+    NOT_STALLED: Final = "NotStalled"

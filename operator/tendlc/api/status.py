@@ -1,0 +1,166 @@
+"""The CampaignMigration status as a pydantic model, and its merge patch.
+
+`MigrationStatus` holds every status field the operator writes (camelCase aliases, snake_case
+attributes). It parses leniently: a missing status, unknown keys (Kopf's own bookkeeping, fields of
+a newer operator) and naive timestamps are accepted. `to_patch(original)` returns the JSON merge
+patch (RFC 7386) that turns `original` into this status — only the changed keys, `None` for a
+removed key; without an original it returns the whole status with `None` for every unset field, so
+applying it replaces the stored status completely. No I/O, no Kopf, no decisions here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
+
+
+def format_time(moment: datetime) -> str:
+    """RFC 3339 in UTC with a `Z` suffix (microseconds kept when present), as Kubernetes expects."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _parse_time(value: Any) -> Any:
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if isinstance(value, datetime) and value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value
+
+
+Timestamp = Annotated[datetime, BeforeValidator(_parse_time), PlainSerializer(format_time, return_type=str)]
+ConditionStatus = Literal["True", "False", "Unknown"]
+
+
+class Phase(StrEnum):
+    """Where the migration is (`status.phase`); see docs/resource.md."""
+
+    PENDING = "Pending"
+    IMPORTING_NUMBERS = "ImportingNumbers"
+    ELECTING_CNP = "ElectingCnp"
+    SUBMITTING_MIGRATION = "SubmittingMigration"
+    IN_MIGRATION = "InMigration"
+    AWAITING_OSR_CONFIRMATION = "AwaitingOsrConfirmation"
+    REGISTERED = "Registered"
+    FAILED = "Failed"
+    SUSPENDED = "Suspended"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, extra="ignore", validate_assignment=True)
+
+
+class Condition(_Model):
+    """A condition in the shape of Kubernetes' metav1.Condition."""
+
+    type: str
+    status: ConditionStatus
+    reason: str
+    message: str = ""
+    observed_generation: int | None = Field(default=None, alias="observedGeneration")
+    last_transition_time: Timestamp = Field(alias="lastTransitionTime")
+
+
+class PendingOperation(_Model):
+    """The exactly-once marker: a non-idempotent call may have happened and its outcome is not known yet."""
+
+    operation: str
+    started_at: Timestamp = Field(alias="startedAt")
+    observe_attempts: int = Field(default=0, alias="observeAttempts")
+    rejection_reason: str | None = Field(default=None, alias="rejectionReason")
+    rejection_message: str | None = Field(default=None, alias="rejectionMessage")
+
+
+class Problem(_Model):
+    """What stopped the migration: `permanent` → Failed; otherwise it waits for a fix (Park)."""
+
+    reason: str
+    message: str
+    permanent: bool = False
+    since: Timestamp
+    generation: int = 0
+    recheck_at: Timestamp | None = Field(default=None, alias="recheckAt")
+
+
+class WebhookEvent(_Model):
+    """The last Infobip CAMPAIGN_STATUS_UPDATE recorded for this campaign."""
+
+    stage: str
+    received_at: Timestamp = Field(alias="receivedAt")
+
+
+class MigrationStatus(_Model):
+    """`status` of a CampaignMigration."""
+
+    phase: Phase | None = None
+    observed_generation: int | None = Field(default=None, alias="observedGeneration")
+    number_count: int | None = Field(default=None, alias="numberCount")
+    conditions: list[Condition] = Field(default_factory=list)
+    infobip_campaign_id: str | None = Field(default=None, alias="infobipCampaignId")
+    infobip_stage: str | None = Field(default=None, alias="infobipStage")
+    tcr_sharing_status: str | None = Field(default=None, alias="tcrSharingStatus")
+    numbers_imported_at: Timestamp | None = Field(default=None, alias="numbersImportedAt")
+    numbers_imported_digest: str | None = Field(default=None, alias="numbersImportedDigest")
+    cnp_elected_at: Timestamp | None = Field(default=None, alias="cnpElectedAt")
+    migration_submitted_at: Timestamp | None = Field(default=None, alias="migrationSubmittedAt")
+    registered_at: Timestamp | None = Field(default=None, alias="registeredAt")
+    failed_at: Timestamp | None = Field(default=None, alias="failedAt")
+    downtime_started_at: Timestamp | None = Field(default=None, alias="downtimeStartedAt")
+    downtime_ended_at: Timestamp | None = Field(default=None, alias="downtimeEndedAt")
+    attempts: int = 0
+    last_error: str | None = Field(default=None, alias="lastError")
+    last_checked_at: Timestamp | None = Field(default=None, alias="lastCheckedAt")
+    next_check_at: Timestamp | None = Field(default=None, alias="nextCheckAt")
+    pending_operation: PendingOperation | None = Field(default=None, alias="pendingOperation")
+    problem: Problem | None = None
+    last_handled_retry: str | None = Field(default=None, alias="lastHandledRetry")
+    planned_calls: list[str] | None = Field(default=None, alias="plannedCalls")
+    webhook: WebhookEvent | None = None
+
+    @classmethod
+    def from_body(cls, body: Mapping[str, Any]) -> MigrationStatus:
+        """Parse the `status` of a whole object; a missing or empty status gives the initial status."""
+        return cls.from_dict(body.get("status"))
+
+    @classmethod
+    def from_dict(cls, status: Mapping[str, Any] | None) -> MigrationStatus:
+        """Parse a stored status dict (camelCase), ignoring keys this version does not know."""
+        return cls.model_validate(dict(status or {}))
+
+    def condition(self, type_: str) -> Condition | None:
+        """The condition of that type, if present."""
+        return next((c for c in self.conditions if c.type == type_), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The status as stored: camelCase, unset fields omitted."""
+        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+    def to_patch(self, original: MigrationStatus | None = None) -> dict[str, Any]:
+        """A JSON merge patch for `status`: the changes from `original`, or a full replacement if None."""
+        new = self.to_dict()
+        if original is None:
+            every = {(field.alias or name): None for name, field in type(self).model_fields.items()}
+            return every | new
+        return merge_patch_diff(original.to_dict(), new)
+
+
+def merge_patch_diff(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
+    """The RFC 7386 merge patch turning `old` into `new` (objects recursed into, lists replaced)."""
+    patch: dict[str, Any] = {}
+    for key, value in new.items():
+        if key not in old:
+            patch[key] = value
+        elif old[key] != value:
+            if isinstance(value, Mapping) and isinstance(old[key], Mapping):
+                patch[key] = merge_patch_diff(old[key], value)
+            else:
+                patch[key] = value
+    for key in old:
+        if key not in new:
+            patch[key] = None
+    return patch

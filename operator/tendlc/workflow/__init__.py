@@ -1,0 +1,74 @@
+"""The migration workflow as pure decisions: given spec, status and facts, say what to do next.
+
+Public API (the executor in the handlers room drives it; see docs/resource.md for the user's view):
+
+    decision = decide(spec, status, facts, settings)        # Act | Wait | Done | Fail | Park
+    status = record(spec, status, action, outcome, facts, settings)
+
+Loop: while `decide` returns `Act`, persist `Act.status` first if `action.idempotent` is False (it
+holds the exactly-once marker `pendingOperation`), perform the action, and fold its outcome (a result
+value or the `PartnerError` raised) with `record`. On any other decision, write the status (as a
+merge patch, `status.to_patch(original)`), emit `decision.event` of every decision seen, and come
+back after `Wait.delay` / `Park.recheck_after` or on any change of the resource or its Secrets.
+
+This room must not do I/O, import Kopf or httpx, read clocks or environment variables, or sleep.
+"""
+
+from tendlc.workflow.actions import (
+    Action,
+    CampaignObserved,
+    ElectCnp,
+    ElectionObserved,
+    ImportNumbers,
+    ImportResult,
+    MigrationNotFound,
+    ObserveElection,
+    ObserveMigration,
+    Outcome,
+    PollCampaign,
+    SubmitMigration,
+)
+from tendlc.workflow.backoff import next_delay
+from tendlc.workflow.conditions import get_condition, set_condition
+from tendlc.workflow.decide import Step, current_step, decide
+from tendlc.workflow.decisions import Act, Decision, Done, Event, Fail, Park, Wait
+from tendlc.workflow.errors import apply_partner_error
+from tendlc.workflow.facts import Annotations, Facts, LoaFacts, LoaProblem, OsrConfirmation, Settings
+from tendlc.workflow.record import numbers_digest, record
+
+__all__ = [
+    "Act",
+    "Action",
+    "Annotations",
+    "CampaignObserved",
+    "Decision",
+    "Done",
+    "ElectCnp",
+    "ElectionObserved",
+    "Event",
+    "Facts",
+    "Fail",
+    "ImportNumbers",
+    "ImportResult",
+    "LoaFacts",
+    "LoaProblem",
+    "MigrationNotFound",
+    "ObserveElection",
+    "ObserveMigration",
+    "OsrConfirmation",
+    "Outcome",
+    "Park",
+    "PollCampaign",
+    "Settings",
+    "Step",
+    "SubmitMigration",
+    "Wait",
+    "apply_partner_error",
+    "current_step",
+    "decide",
+    "get_condition",
+    "next_delay",
+    "numbers_digest",
+    "record",
+    "set_condition",
+]

@@ -1,0 +1,196 @@
+"""The partner calls the workflow can ask for (actions) and the results the executor reports back (outcomes).
+
+An action is a frozen value carrying everything the executor needs to make the call(s); `mutating`
+says whether it changes anything at a partner and `idempotent` whether it may be repeated blindly.
+Only `ElectCnp` and `SubmitMigration` are non-idempotent: the workflow hands them out with the
+exactly-once marker already in the status, and the executor must persist that status before the
+call. `planned_calls()` renders the exact request(s) for dry run (method, path, body summary; never a
+credential). Outcomes are the success values the executor builds from the clients' answers; a
+failure is reported as the `PartnerError` the client raised. Nothing here performs I/O.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import ClassVar
+
+from tendlc.clients.errors import PartnerError
+
+_SHOWN_NUMBERS = 3
+
+
+def _numbers_summary(numbers: tuple[str, ...]) -> str | list[str]:
+    if len(numbers) <= _SHOWN_NUMBERS:
+        return list(numbers)
+    return f"{len(numbers)} numbers: {numbers[0]} … {numbers[-1]}"
+
+
+def _call(method: str, path: str, body: dict[str, object] | None = None) -> str:
+    if body is None:
+        return f"{method} {path}"
+    return f"{method} {path} {json.dumps(body, ensure_ascii=False)}"
+
+
+@dataclass(frozen=True)
+class ImportNumbers:
+    """Infobip `POST /numbers/2/numbers/import`, in batches of `batch_size`; already-imported is success."""
+
+    numbers: tuple[str, ...]
+    skip_osr_update: bool
+    batch_size: int = 100
+    mutating: ClassVar[bool] = True
+    idempotent: ClassVar[bool] = True
+
+    def batches(self) -> list[tuple[str, ...]]:
+        size = max(self.batch_size, 1)
+        return [self.numbers[i : i + size] for i in range(0, len(self.numbers), size)]
+
+    def planned_calls(self) -> list[str]:
+        return [
+            _call(
+                "POST",
+                "/numbers/2/numbers/import",
+                {
+                    "numbers": _numbers_summary(batch),
+                    "country": "US",
+                    "type": "VIRTUAL_LONG_NUMBER",
+                    "capabilities": ["SMS", "MMS"],
+                    "skipOsrUpdate": self.skip_osr_update,
+                },
+            )
+            for batch in self.batches()
+        ]
+
+
+@dataclass(frozen=True)
+class ObserveElection:
+    """TCR `GET /v2/campaign/{campaign_id}/sharing`: read the election (sharedByMe)."""
+
+    campaign_id: str
+    upstream_cnp_id: str
+    mutating: ClassVar[bool] = False
+    idempotent: ClassVar[bool] = True
+
+    def planned_calls(self) -> list[str]:
+        return [_call("GET", f"/v2/campaign/{self.campaign_id}/sharing")]
+
+
+@dataclass(frozen=True)
+class ElectCnp:
+    """TCR `POST /v2/campaign/{campaign_id}/migrateCnp/{upstream_cnp_id}`. Not idempotent."""
+
+    campaign_id: str
+    upstream_cnp_id: str
+    mutating: ClassVar[bool] = True
+    idempotent: ClassVar[bool] = False
+    operation: ClassVar[str] = "ElectCnp"
+
+    def planned_calls(self) -> list[str]:
+        return [_call("POST", f"/v2/campaign/{self.campaign_id}/migrateCnp/{self.upstream_cnp_id}")]
+
+
+@dataclass(frozen=True)
+class ObserveMigration:
+    """Find an Infobip campaign after an uncertain migrate (docs/decisions.md D4).
+
+    `GET /number-registration/1/campaigns?nameLike={name}&number={number}&type=EXTERNAL_TEN_DIGIT_LONG_CODE`,
+    every page, matching `externalCampaignId == campaign_id` exactly; the newest `createdDate` wins.
+    Report `CampaignObserved(created=False, …)` or `MigrationNotFound()`.
+    """
+
+    campaign_id: str
+    name: str
+    number: str
+    mutating: ClassVar[bool] = False
+    idempotent: ClassVar[bool] = True
+
+    def planned_calls(self) -> list[str]:
+        return [
+            _call(
+                "GET",
+                f"/number-registration/1/campaigns?nameLike={self.name}&number={self.number}"
+                "&type=EXTERNAL_TEN_DIGIT_LONG_CODE",
+            )
+        ]
+
+
+@dataclass(frozen=True)
+class SubmitMigration:
+    """Infobip `POST /number-registration/1/campaigns/migrate`. Not idempotent."""
+
+    campaign_id: str
+    name: str
+    numbers: tuple[str, ...]
+    number_pool_id: str | None
+    is_client_manage_nnid: bool
+    mutating: ClassVar[bool] = True
+    idempotent: ClassVar[bool] = False
+    operation: ClassVar[str] = "SubmitMigration"
+
+    def body(self) -> dict[str, object]:
+        """The exact request body."""
+        return {
+            "name": self.name,
+            "externalCampaignId": self.campaign_id,
+            "numberPoolID": self.number_pool_id,
+            "numbers": list(self.numbers),
+            "isClientManageNnid": self.is_client_manage_nnid,
+        }
+
+    def planned_calls(self) -> list[str]:
+        body = self.body() | {"numbers": _numbers_summary(self.numbers)}
+        return [_call("POST", "/number-registration/1/campaigns/migrate", body)]
+
+
+@dataclass(frozen=True)
+class PollCampaign:
+    """Infobip `GET /number-registration/1/campaigns/{infobip_campaign_id}`."""
+
+    infobip_campaign_id: str
+    mutating: ClassVar[bool] = False
+    idempotent: ClassVar[bool] = True
+
+    def planned_calls(self) -> list[str]:
+        return [_call("GET", f"/number-registration/1/campaigns/{self.infobip_campaign_id}")]
+
+
+Action = ImportNumbers | ObserveElection | ElectCnp | ObserveMigration | SubmitMigration | PollCampaign
+NonIdempotentAction = ElectCnp | SubmitMigration
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    """All batches of an import answered (IMPORTED or ALREADY_IMPORTED): `count` numbers."""
+
+    count: int
+
+
+@dataclass(frozen=True)
+class ElectionObserved:
+    """TCR's `sharedByMe` record (from GET sharing or the migrateCnp answer); all None when absent."""
+
+    upstream_cnp_id: str | None
+    sharing_status: str | None
+    explanation: str | None = None
+
+
+@dataclass(frozen=True)
+class CampaignObserved:
+    """An Infobip campaign: from the migrate answer (`created=True`), GET campaign, or the D4 search."""
+
+    infobip_campaign_id: str
+    stage: str
+    rejection_message: str | None = None
+    """Infobip's rejection reasons/details rendered for humans, when the stage is a rejection."""
+    created: bool = False
+    created_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class MigrationNotFound:
+    """The D4 search found no campaign with our externalCampaignId."""
+
+
+Outcome = ImportResult | ElectionObserved | CampaignObserved | MigrationNotFound | PartnerError

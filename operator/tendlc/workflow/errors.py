@@ -1,0 +1,231 @@
+"""The one place that maps partner errors to waiting, failing or stopping.
+
+`apply_partner_error` folds a `PartnerError` raised by `tendlc.clients` while performing an action
+into the status: a temporary problem schedules a retry with backoff (honouring `retry_after`) and
+leaves any exactly-once marker in place so the outcome is observed before a resend; a permanent
+refusal sets a permanent `problem` (phase Failed) carrying the partner's own words; a problem a
+human can fix (credentials, account enablement, an outcome we cannot determine) sets a
+non-permanent `problem` (Park). The documented observe-after-rejection cases (any 400 on
+migrateCnp, "already in migration" on migrate) keep the marker and remember the refusal. Pure:
+no I/O, no HTTP status codes (the clients already classified them).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from tendlc.api.constants import Reason
+from tendlc.api.spec import CampaignMigrationSpec
+from tendlc.api.status import MigrationStatus, Problem
+from tendlc.clients.errors import (
+    PartnerAuthFailed,
+    PartnerError,
+    PartnerForbidden,
+    PartnerNotFound,
+    PartnerRejected,
+    PartnerUnavailable,
+)
+from tendlc.workflow.actions import (
+    Action,
+    ElectCnp,
+    ImportNumbers,
+    ObserveElection,
+    ObserveMigration,
+    PollCampaign,
+    SubmitMigration,
+)
+from tendlc.workflow.backoff import next_delay
+from tendlc.workflow.facts import Facts, Settings
+from tendlc.workflow.stages import TCR_CODE_CAMPAIGN_EXPIRED
+
+RETRY_HINT = "annotate the resource with tendlc.io/retry=<a new value> to retry at once"
+
+
+def partner_words(error: PartnerError) -> str:
+    """The partner's own description of the error, for humans (never a credential or request body)."""
+    details = "; ".join(
+        f"{problem.code}{f' ({problem.field})' if problem.field else ''}: {problem.description}"
+        for problem in error.problems
+    )
+    text = error.message.strip()
+    if details and details not in text:
+        text = f"{text} [{details}]" if text else details
+    return text or type(error).__name__
+
+
+def is_already_in_migration(error: PartnerError) -> bool:
+    """Infobip's answer to a second migrate for the same externalCampaignId (docs/decisions.md D2)."""
+    texts = [error.message, *(problem.description for problem in error.problems)]
+    return any("already in migration" in text.lower() for text in texts) or any(
+        problem.field == "externalCampaignId" for problem in error.problems
+    )
+
+
+def schedule_retry(
+    status: MigrationStatus, settings: Settings, now: datetime, retry_after: float | None = None
+) -> None:
+    """Count one more attempt of the current wait and set `nextCheckAt` by the backoff."""
+    status.next_check_at = now + next_delay(status.attempts, settings, retry_after)
+    status.attempts += 1
+
+
+def new_problem(
+    reason: str,
+    message: str,
+    facts: Facts,
+    *,
+    permanent: bool = False,
+    recheck_after: Settings | None = None,
+) -> Problem:
+    """A problem stamped with the current time and generation (recheck after `park_recheck` if given)."""
+    recheck_at = facts.now + recheck_after.park_recheck if recheck_after is not None else None
+    return Problem(
+        reason=reason,
+        message=message,
+        permanent=permanent,
+        since=facts.now,
+        generation=facts.generation,
+        recheck_at=None if permanent else recheck_at,
+    )
+
+
+def apply_partner_error(
+    spec: CampaignMigrationSpec,
+    status: MigrationStatus,
+    action: Action,
+    error: PartnerError,
+    facts: Facts,
+    settings: Settings,
+) -> MigrationStatus:
+    """Fold `error`, raised while performing `action`, into a copy of `status`."""
+    s = status.model_copy(deep=True)
+    s.last_checked_at = facts.now
+    words = partner_words(error)
+    marker = s.pending_operation
+    non_idempotent = isinstance(action, ElectCnp | SubmitMigration)
+
+    if isinstance(error, PartnerAuthFailed):
+        if non_idempotent:
+            s.pending_operation = None  # refused before anything happened
+        s.problem = new_problem(
+            Reason.CREDENTIALS_REJECTED,
+            f"{error.partner} rejected the operator's credentials ({words}). Fix the credentials Secret "
+            f"({'spec.' + ('infobip' if error.partner.lower() == 'infobip' else 'tcr') + '.credentialsSecretRef'}"
+            " or the operator's configuration); the operator tries again every "
+            f"{int(settings.park_recheck.total_seconds() // 60)} minutes, or {RETRY_HINT}.",
+            facts,
+            recheck_after=settings,
+        )
+    elif isinstance(error, PartnerForbidden):
+        if non_idempotent:
+            s.pending_operation = None
+        if isinstance(action, ImportNumbers):
+            s.problem = new_problem(
+                Reason.IMPORT_NOT_ENABLED,
+                f"Infobip refused the number import ({words}): the account is not enabled for self-service "
+                f"number import. Ask your Infobip account manager to enable it, then {RETRY_HINT}.",
+                facts,
+                recheck_after=settings,
+            )
+        else:
+            s.problem = new_problem(
+                Reason.PARTNER_FORBIDDEN,
+                f"{error.partner} refused {error.endpoint} ({words}): the account is not enabled for this API. "
+                f"Ask your account manager to enable it, then {RETRY_HINT}.",
+                facts,
+                recheck_after=settings,
+            )
+    elif isinstance(error, PartnerRejected):
+        _apply_rejection(spec, s, action, error, words, facts, settings)
+    else:
+        # PartnerUnavailable, PartnerResponseInvalid, or anything unclassified: the outcome of a POST is
+        # unknown, so the marker stays and the next round observes before any resend.
+        s.last_error = words
+        if marker is not None and isinstance(action, ObserveElection | ObserveMigration):
+            marker.observe_attempts += 1
+        retry_after = error.retry_after if isinstance(error, PartnerUnavailable) else None
+        schedule_retry(s, settings, facts.now, retry_after)
+    return s
+
+
+def _apply_rejection(
+    spec: CampaignMigrationSpec,
+    s: MigrationStatus,
+    action: Action,
+    error: PartnerRejected,
+    words: str,
+    facts: Facts,
+    settings: Settings,
+) -> None:
+    expired = any(problem.code == TCR_CODE_CAMPAIGN_EXPIRED for problem in error.problems)
+    marker = s.pending_operation
+    if isinstance(action, ElectCnp) and marker is not None:
+        # D6: any refusal of migrateCnp is followed by reading the election; the refusal stands only if
+        # TCR shows no election to our CNP.
+        marker.rejection_reason = Reason.CAMPAIGN_EXPIRED if expired else Reason.ELECTION_REJECTED
+        marker.rejection_message = f"TCR refused the CNP election to {action.upstream_cnp_id}: {words}"
+        s.next_check_at = None
+    elif isinstance(action, SubmitMigration) and marker is not None and is_already_in_migration(error):
+        marker.rejection_reason = Reason.MIGRATION_REJECTED
+        marker.rejection_message = f"Infobip refused the migration: {words}"
+        s.next_check_at = None
+    elif isinstance(action, SubmitMigration):
+        s.pending_operation = None
+        s.problem = new_problem(
+            Reason.MIGRATION_REJECTED, f"Infobip refused the migration: {words}", facts, permanent=True
+        )
+    elif isinstance(action, ElectCnp | ObserveElection):
+        s.pending_operation = None
+        reason = Reason.CAMPAIGN_EXPIRED if expired else Reason.ELECTION_REJECTED
+        s.problem = new_problem(reason, f"TCR refused campaign {spec.campaign_id}: {words}", facts, permanent=True)
+    elif isinstance(action, ImportNumbers):
+        # Nothing irreversible happened yet: wait for the user to fix spec.numbers (a new generation).
+        s.problem = new_problem(
+            Reason.IMPORT_REJECTED,
+            f"Infobip refused the number import: {words}. Fix spec.numbers; the migration continues on the change.",
+            facts,
+        )
+    elif isinstance(action, ObserveMigration):
+        s.problem = new_problem(
+            Reason.OUTCOME_UNKNOWN,
+            f"Infobip refused the search for campaign {spec.campaign_id} ({words}), so the outcome of the "
+            f"migration is unknown. {outcome_unknown_hint(spec)}",
+            facts,
+        )
+    elif isinstance(action, PollCampaign):
+        if isinstance(error, PartnerNotFound):
+            s.problem = new_problem(
+                Reason.CAMPAIGN_NOT_FOUND,
+                f"Infobip does not know campaign {action.infobip_campaign_id} ({words}). Check with the "
+                f"Infobip Registrations team; the operator asks again every "
+                f"{int(settings.park_recheck.total_seconds() // 60)} minutes.",
+                facts,
+                recheck_after=settings,
+            )
+        else:
+            s.problem = new_problem(
+                Reason.PARTNER_REJECTED,
+                f"Infobip refused to show campaign {action.infobip_campaign_id}: {words}",
+                facts,
+                recheck_after=settings,
+            )
+
+
+def outcome_unknown_hint(spec: CampaignMigrationSpec) -> str:
+    """What a human checks when the migrate outcome is unknown (docs/decisions.md D4)."""
+    name = spec.campaign_name_or_default
+    return (
+        f"Check in Infobip for a campaign named {name!r} with number {spec.numbers[0]} and externalCampaignId "
+        f"{spec.campaign_id} (GET /number-registration/1/campaigns?nameLike={name}&number={spec.numbers[0]}). "
+        f"If it exists under another name, set spec.campaignName to that name; then {RETRY_HINT}. "
+        "The operator never resends the migration while in doubt."
+    )
+
+
+def election_unknown_hint(spec: CampaignMigrationSpec) -> str:
+    """What a human checks when the migrateCnp outcome is unknown."""
+    return (
+        f"Check at TCR whether campaign {spec.campaign_id} has a CNP election (sharing) to "
+        f"{spec.upstream_cnp_id} (GET /v2/campaign/{spec.campaign_id}/sharing or the TCR portal); then "
+        f"{RETRY_HINT}. The operator never resends the election while in doubt."
+    )

@@ -1,0 +1,121 @@
+"""What the executor observed outside the status this round (`Facts`) and the workflow's knobs (`Settings`).
+
+The workflow is pure: everything it needs from the world — the clock, the LOA Secret's content,
+whether credentials are present, the resource's annotations, dry run — arrives here as plain values
+read by the executor. Nothing in this module reads a Secret, an environment variable or a clock.
+"""
+
+from __future__ import annotations
+
+import random as _random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+
+from tendlc.api.constants import Reason
+
+
+class LoaProblem(StrEnum):
+    """What the executor found wrong with the LOA Secret (each is also a LoaValid reason)."""
+
+    SECRET_MISSING = Reason.LOA_SECRET_MISSING
+    DOCUMENT_MISSING = Reason.LOA_DOCUMENT_MISSING
+    SIGNED_DATE_MISSING = Reason.LOA_SIGNED_DATE_MISSING
+    SIGNED_DATE_INVALID = Reason.LOA_SIGNED_DATE_INVALID
+
+
+@dataclass(frozen=True)
+class LoaFacts:
+    """The LOA Secret as read this round: a signed date, or the problem found (with a human detail).
+
+    The executor builds it with the constructors: `LoaFacts.ok(date)`, `LoaFacts.secret_missing(name)`,
+    `LoaFacts.document_missing(name, key)`, `LoaFacts.signed_date_missing(name, key)`,
+    `LoaFacts.signed_date_invalid(name, key, raw)`. Age checks are the workflow's job, not the executor's.
+    """
+
+    signed_date: date | None = None
+    problem: LoaProblem | None = None
+    detail: str = ""
+
+    @classmethod
+    def ok(cls, signed_date: date) -> LoaFacts:
+        return cls(signed_date=signed_date)
+
+    @classmethod
+    def secret_missing(cls, name: str) -> LoaFacts:
+        return cls(problem=LoaProblem.SECRET_MISSING, detail=f"Secret {name!r} (loaSecretRef) does not exist")
+
+    @classmethod
+    def document_missing(cls, name: str, key: str) -> LoaFacts:
+        return cls(
+            problem=LoaProblem.DOCUMENT_MISSING,
+            detail=f"Secret {name!r} has no non-empty key {key!r} holding the signed LOA document",
+        )
+
+    @classmethod
+    def signed_date_missing(cls, name: str, key: str) -> LoaFacts:
+        return cls(
+            problem=LoaProblem.SIGNED_DATE_MISSING,
+            detail=f"Secret {name!r} has no key {key!r} holding the LOA's signing date (YYYY-MM-DD)",
+        )
+
+    @classmethod
+    def signed_date_invalid(cls, name: str, key: str, raw: str) -> LoaFacts:
+        shown = raw if len(raw) <= 40 else raw[:40] + "…"
+        return cls(
+            problem=LoaProblem.SIGNED_DATE_INVALID,
+            detail=f"Secret {name!r} key {key!r} holds {shown!r}, which is not an ISO date YYYY-MM-DD",
+        )
+
+
+@dataclass(frozen=True)
+class OsrConfirmation:
+    """The `tendlc.io/osr-updated` annotation: its raw value and, if the value is an RFC 3339 time, that time."""
+
+    value: str
+    at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Annotations:
+    """The control annotations of the resource, parsed by the executor."""
+
+    osr_updated: OsrConfirmation | None = None
+    retry: str | None = None
+    suspend: bool = False
+
+
+@dataclass(frozen=True)
+class Facts:
+    """Everything observed this round that is not in the status."""
+
+    now: datetime
+    loa: LoaFacts
+    credentials_problem: str | None = None
+    """Missing/incomplete credentials Secret (per-resource override or the operator's), as a message."""
+    annotations: Annotations = field(default_factory=Annotations)
+    dry_run: bool = False
+    """Operator-wide dry run, or the resource's `tendlc.io/dry-run: "true"` annotation."""
+    generation: int = 1
+    """`metadata.generation` of the resource."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Timing and limits of the workflow (filled from the operator's configuration)."""
+
+    loa_max_age: timedelta = timedelta(days=30)
+    backoff_initial: timedelta = timedelta(seconds=30)
+    backoff_max: timedelta = timedelta(minutes=15)
+    stall_after: timedelta = timedelta(hours=72)
+    max_observe_attempts: int = 5
+    """Failed observations of an uncertain POST before parking with OutcomeUnknown."""
+    park_recheck: timedelta = timedelta(minutes=15)
+    """How soon a parked problem that may heal by itself (credentials, account enablement) is retried."""
+    import_batch_size: int = 100
+    """Numbers per import request (docs/decisions.md D1)."""
+    clock_skew: timedelta = timedelta(minutes=5)
+    """Tolerance when comparing an Infobip createdDate with our own pending marker."""
+    random: Callable[[], float] = _random.random
+    """Jitter source in [0, 1); inject a constant for deterministic tests."""

@@ -1,0 +1,182 @@
+"""Fold the outcome of an action into the status.
+
+`record(spec, status, action, outcome, facts, settings)` is called by the executor after it performed
+the action `decide` asked for, with either a success value (`ImportResult`, `ElectionObserved`,
+`CampaignObserved`, `MigrationNotFound`) or the `PartnerError` the client raised. It writes what was
+learnt (timestamps, the Infobip UUID and stage, TCR's sharing status, the exactly-once marker's fate,
+the next check time, a `problem`) and nothing else: phases, conditions and events are derived by the
+next `decide`. Errors go through `tendlc.workflow.errors`, the one place that maps them. Pure.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from tendlc.api.constants import Reason
+from tendlc.api.spec import CampaignMigrationSpec
+from tendlc.api.status import MigrationStatus
+from tendlc.clients.errors import PartnerError
+from tendlc.workflow.actions import (
+    Action,
+    CampaignObserved,
+    ElectCnp,
+    ElectionObserved,
+    ImportNumbers,
+    ImportResult,
+    MigrationNotFound,
+    ObserveElection,
+    ObserveMigration,
+    Outcome,
+    PollCampaign,
+    SubmitMigration,
+)
+from tendlc.workflow.errors import apply_partner_error, new_problem, outcome_unknown_hint, schedule_retry
+from tendlc.workflow.facts import Facts, Settings
+from tendlc.workflow.stages import (
+    DEREGISTERED,
+    FAILURE_STAGES,
+    REGISTERED,
+    SHARING_ACCEPTED,
+    SHARING_DECLINED,
+    SHARING_NONE,
+    SHARING_PENDING,
+)
+
+
+def numbers_digest(spec: CampaignMigrationSpec) -> str:
+    """Identifies what was imported (the set of numbers and the import mode)."""
+    text = ",".join(sorted(spec.numbers)) + f";skipOsrUpdate={spec.skip_osr_update}"
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def record(
+    spec: CampaignMigrationSpec,
+    status: MigrationStatus,
+    action: Action,
+    outcome: Outcome,
+    facts: Facts,
+    settings: Settings,
+) -> MigrationStatus:
+    """The status after `action` ended in `outcome` (see the module docstring)."""
+    if isinstance(outcome, PartnerError):
+        return apply_partner_error(spec, status, action, outcome, facts, settings)
+    s = status.model_copy(deep=True)
+    s.last_checked_at = facts.now
+    s.last_error = None
+    if isinstance(action, ImportNumbers) and isinstance(outcome, ImportResult):
+        s.numbers_imported_at = facts.now
+        s.numbers_imported_digest = numbers_digest(spec)
+        _progress(s)
+    elif isinstance(action, ObserveElection | ElectCnp) and isinstance(outcome, ElectionObserved):
+        _fold_election(spec, s, outcome, facts, settings)
+    elif isinstance(action, ObserveMigration | SubmitMigration) and isinstance(
+        outcome, CampaignObserved | MigrationNotFound
+    ):
+        _fold_migration(spec, s, outcome, facts, settings)
+    elif isinstance(action, PollCampaign) and isinstance(outcome, CampaignObserved):
+        _fold_stage(s, outcome, facts, settings)
+    else:
+        raise TypeError(f"{type(outcome).__name__} is not an outcome of {type(action).__name__}")
+    return s
+
+
+def _progress(s: MigrationStatus) -> None:
+    s.attempts = 0
+    s.next_check_at = None
+    s.last_error = None
+
+
+def _fold_election(
+    spec: CampaignMigrationSpec, s: MigrationStatus, seen: ElectionObserved, facts: Facts, settings: Settings
+) -> None:
+    marker = s.pending_operation
+    previous = s.tcr_sharing_status
+    ours = seen.sharing_status is not None and seen.upstream_cnp_id == spec.upstream_cnp_id
+    sharing = (seen.sharing_status or "").upper() if ours else SHARING_NONE
+    s.tcr_sharing_status = sharing
+    if sharing == SHARING_ACCEPTED:
+        s.pending_operation = None
+        s.cnp_elected_at = facts.now
+        _progress(s)
+    elif sharing == SHARING_DECLINED:
+        s.pending_operation = None
+        if marker is not None or previous in (SHARING_PENDING, SHARING_ACCEPTED):
+            s.problem = new_problem(
+                Reason.ELECTION_DECLINED,
+                f"TCR: the election of {spec.upstream_cnp_id} for campaign {spec.campaign_id} was DECLINED: "
+                f"{seen.explanation or 'no explanation given'}",
+                facts,
+                permanent=True,
+            )
+        else:
+            _progress(s)  # an old, declined election of someone else's attempt: electing again is allowed
+    elif sharing == SHARING_NONE:
+        s.pending_operation = None
+        if marker is not None and marker.rejection_reason is not None:
+            s.problem = new_problem(
+                marker.rejection_reason, marker.rejection_message or "TCR refused the election", facts, permanent=True
+            )
+        _progress(s)  # no election and no refusal: the POST never landed, so sending it is allowed
+    else:
+        # PENDING, or a status we do not know: the election exists; poll it with backoff.
+        s.pending_operation = None
+        if sharing != previous:
+            s.attempts = 0
+        schedule_retry(s, settings, facts.now)
+
+
+def _fold_migration(
+    spec: CampaignMigrationSpec,
+    s: MigrationStatus,
+    seen: CampaignObserved | MigrationNotFound,
+    facts: Facts,
+    settings: Settings,
+) -> None:
+    marker = s.pending_operation
+    if isinstance(seen, CampaignObserved) and not seen.created and marker is not None:
+        stale = (
+            seen.created_at is not None
+            and seen.created_at < marker.started_at - settings.clock_skew
+            and seen.stage in FAILURE_STAGES
+        )
+        if stale:  # an older, finished attempt: not the outcome of our marker
+            seen = MigrationNotFound()
+    if isinstance(seen, MigrationNotFound):
+        if marker is not None and marker.rejection_reason is not None:
+            s.problem = new_problem(
+                Reason.OUTCOME_UNKNOWN,
+                f"{marker.rejection_message or 'Infobip refused the migration'}; but no campaign with "
+                f"externalCampaignId {spec.campaign_id} was found. {outcome_unknown_hint(spec)}",
+                facts,
+            )
+            return  # keep the marker: a retry observes again, never resends
+        s.pending_operation = None
+        _progress(s)  # the POST never landed: sending it is allowed
+        return
+    s.pending_operation = None
+    s.infobip_campaign_id = seen.infobip_campaign_id
+    s.migration_submitted_at = facts.now if seen.created or seen.created_at is None else seen.created_at
+    s.infobip_stage = None
+    _progress(s)
+    _fold_stage(s, seen, facts, settings)
+
+
+def _fold_stage(s: MigrationStatus, seen: CampaignObserved, facts: Facts, settings: Settings) -> None:
+    previous = s.infobip_stage
+    stage = seen.stage
+    s.infobip_stage = stage
+    if stage == REGISTERED:
+        _progress(s)
+    elif stage in FAILURE_STAGES:
+        reason = Reason.CAMPAIGN_DEREGISTERED if stage == DEREGISTERED else Reason.CAMPAIGN_REJECTED
+        s.problem = new_problem(
+            reason,
+            f"Infobip campaign {s.infobip_campaign_id} is {stage}: {seen.rejection_message or 'no reason given'}",
+            facts,
+            permanent=True,
+        )
+        _progress(s)
+    else:
+        if stage != previous:
+            s.attempts = 0
+        schedule_retry(s, settings, facts.now)

@@ -1,0 +1,209 @@
+"""The CRD YAML and the pydantic models describe the same resource; the invalid corpus is well-formed."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+import yaml
+from pydantic import ValidationError
+
+from tendlc.api import (
+    CAMPAIGN_ID_PATTERN,
+    GROUP,
+    KIND,
+    NUMBER_PATTERN,
+    PLURAL,
+    SECRET_KEY_PATTERN,
+    SHORT_NAME,
+    UPSTREAM_CNP_ID_PATTERN,
+    VERSION,
+    CampaignMigrationSpec,
+    MigrationStatus,
+    Nnid,
+)
+from tendlc.api.spec import BASE_URL_PATTERN, MAX_NUMBERS, LoaSecretRef
+
+ROOT = Path(__file__).resolve().parents[3]
+CRD_PATH = ROOT / "crds" / "campaignmigrations.tendlc.io.yaml"
+DATA = ROOT / "tests" / "data"
+INVALID = sorted((DATA / "invalid").glob("*.yaml"))
+
+
+@pytest.fixture(scope="module")
+def crd() -> dict[str, Any]:
+    documents = list(yaml.safe_load_all(CRD_PATH.read_text()))
+    assert len(documents) == 1, "the CRD file must be a single YAML document"
+    document: dict[str, Any] = documents[0]
+    return document
+
+
+@pytest.fixture(scope="module")
+def version(crd: dict[str, Any]) -> dict[str, Any]:
+    (only,) = crd["spec"]["versions"]
+    result: dict[str, Any] = only
+    return result
+
+
+@pytest.fixture(scope="module")
+def schema(version: dict[str, Any]) -> dict[str, Any]:
+    result: dict[str, Any] = version["schema"]["openAPIV3Schema"]
+    return result
+
+
+def _spec_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    result: dict[str, Any] = schema["properties"]["spec"]
+    return result
+
+
+def test_names_group_and_scope(crd: dict[str, Any], version: dict[str, Any]) -> None:
+    assert crd["metadata"]["name"] == f"{PLURAL}.{GROUP}"
+    names = crd["spec"]["names"]
+    assert (crd["spec"]["group"], names["kind"], names["plural"]) == (GROUP, KIND, PLURAL)
+    assert names["singular"] == "campaignmigration"
+    assert names["shortNames"] == [SHORT_NAME]
+    assert names["categories"] == ["tendlc"]
+    assert crd["spec"]["scope"] == "Namespaced"
+    assert version["name"] == VERSION
+    assert version["served"]
+    assert version["storage"]
+    assert version["subresources"] == {"status": {}}
+
+
+def test_printer_columns(version: dict[str, Any], schema: dict[str, Any]) -> None:
+    columns = {c["name"].upper(): c for c in version["additionalPrinterColumns"]}
+    assert list(columns) == ["CAMPAIGN", "PHASE", "READY", "NUMBERS", "INFOBIP-ID", "AGE"]
+    assert columns["CAMPAIGN"]["jsonPath"] == ".spec.campaignId"
+    assert columns["PHASE"]["jsonPath"] == ".status.phase"
+    assert columns["READY"]["jsonPath"] == '.status.conditions[?(@.type=="Ready")].status'
+    assert columns["NUMBERS"]["jsonPath"] == ".status.numberCount"
+    assert columns["NUMBERS"]["type"] == "integer"
+    assert columns["INFOBIP-ID"]["jsonPath"] == ".status.infobipCampaignId"
+    assert columns["INFOBIP-ID"]["priority"] == 1
+    assert columns["AGE"]["jsonPath"] == ".metadata.creationTimestamp"
+    assert "numberCount" in schema["properties"]["status"]["properties"]
+
+
+def test_patterns_are_the_same_strings_in_crd_and_models(schema: dict[str, Any]) -> None:
+    spec = _spec_schema(schema)["properties"]
+    assert spec["campaignId"]["pattern"] == CAMPAIGN_ID_PATTERN
+    assert spec["numbers"]["items"]["pattern"] == NUMBER_PATTERN
+    assert spec["upstreamCnpId"]["pattern"] == UPSTREAM_CNP_ID_PATTERN
+    assert spec["loaSecretRef"]["properties"]["documentKey"]["pattern"] == SECRET_KEY_PATTERN
+    assert spec["loaSecretRef"]["properties"]["signedDateKey"]["pattern"] == SECRET_KEY_PATTERN
+    assert spec["infobip"]["properties"]["baseUrl"]["pattern"] == BASE_URL_PATTERN
+    assert spec["tcr"]["properties"]["baseUrl"]["pattern"] == BASE_URL_PATTERN
+    assert spec["numbers"]["maxItems"] == MAX_NUMBERS
+    assert spec["numbers"]["minItems"] == 1
+
+
+def test_defaults_and_enums_agree_with_the_models(schema: dict[str, Any]) -> None:
+    spec = _spec_schema(schema)
+    properties = spec["properties"]
+    fields = CampaignMigrationSpec.model_fields
+    assert properties["nnid"]["enum"] == [n.value for n in Nnid]
+    assert properties["nnid"]["default"] == fields["nnid"].default
+    assert properties["upstreamCnpId"]["default"] == fields["upstream_cnp_id"].default
+    assert properties["suspend"]["default"] is fields["suspend"].default
+    loa = properties["loaSecretRef"]["properties"]
+    assert loa["documentKey"]["default"] == LoaSecretRef.model_fields["document_key"].default
+    assert loa["signedDateKey"]["default"] == LoaSecretRef.model_fields["signed_date_key"].default
+    required = {(f.alias or n) for n, f in fields.items() if f.is_required()}
+    assert set(spec["required"]) == required
+
+
+def test_every_spec_field_exists_in_both_and_has_a_description(schema: dict[str, Any]) -> None:
+    properties = _spec_schema(schema)["properties"]
+    aliases = {(f.alias or n) for n, f in CampaignMigrationSpec.model_fields.items()}
+    assert set(properties) == aliases
+
+    def walk(node: dict[str, Any], path: str) -> None:
+        for name, child in node.get("properties", {}).items():
+            assert child.get("description"), f"{path}.{name} has no description (kubectl explain)"
+            walk(child, f"{path}.{name}")
+
+    walk(_spec_schema(schema), "spec")
+
+
+def test_every_status_field_exists_in_both(schema: dict[str, Any]) -> None:
+    properties = schema["properties"]["status"]["properties"]
+    aliases = {(f.alias or n) for n, f in MigrationStatus.model_fields.items()}
+    assert set(properties) == aliases
+
+
+def test_cel_rules_guard_immutability_and_uniqueness(schema: dict[str, Any]) -> None:
+    properties = _spec_schema(schema)["properties"]
+    (immutable,) = properties["campaignId"]["x-kubernetes-validations"]
+    assert immutable["rule"] == "self == oldSelf"
+    assert "immutable" in immutable["message"]
+    (unique,) = properties["numbers"]["x-kubernetes-validations"]
+    assert unique["message"] == "numbers must be unique"
+    assert properties["numbers"]["items"]["maxLength"] == 11  # bounds the CEL cost estimate
+
+
+def test_every_string_has_a_max_length_where_cel_sees_it(schema: dict[str, Any]) -> None:
+    properties = _spec_schema(schema)["properties"]
+    assert properties["campaignId"]["maxLength"] == 7
+    assert properties["numbers"]["maxItems"] == MAX_NUMBERS
+
+
+def test_conditions_are_a_map_keyed_by_type(schema: dict[str, Any]) -> None:
+    conditions = schema["properties"]["status"]["properties"]["conditions"]
+    assert conditions["x-kubernetes-list-type"] == "map"
+    assert conditions["x-kubernetes-list-map-keys"] == ["type"]
+
+
+# --- the corpus ---------------------------------------------------------------------------------------
+
+
+def _header(path: Path, key: str) -> str | None:
+    for line in path.read_text().splitlines():
+        match = re.match(rf"#\s*{key}:\s*(.+)$", line)
+        if match:
+            return match.group(1).strip()
+    return None
+
+
+def test_the_invalid_corpus_has_at_least_thirty_cases() -> None:
+    assert len(INVALID) >= 30
+
+
+@pytest.mark.parametrize("path", INVALID, ids=lambda p: p.stem)
+def test_invalid_manifest_is_well_formed(path: Path) -> None:
+    first = path.read_text().splitlines()[0]
+    assert first.startswith("# expect: "), "the first line names the expected rejection"
+    assert _header(path, "expect")
+    documents = list(yaml.safe_load_all(path.read_text()))
+    assert len(documents) == 1
+    (document,) = documents
+    assert document["apiVersion"] == f"{GROUP}/{VERSION}"
+    assert document["kind"] == KIND
+    assert document["metadata"]["name"]
+
+
+@pytest.mark.parametrize("path", INVALID, ids=lambda p: p.stem)
+def test_invalid_manifest_is_rejected_by_the_schema_or_its_cel_rule(path: Path, schema: dict[str, Any]) -> None:
+    """Each case really breaks a rule: the OpenAPI schema (checked here with jsonschema) or, for cases
+    marked `# rule: cel`, the CEL rule (checked through the pydantic model that mirrors it)."""
+    document = yaml.safe_load(path.read_text())
+    errors = list(jsonschema.Draft7Validator(schema).iter_errors(document))
+    if _header(path, "rule") == "cel":
+        assert not errors, "a CEL-only case must pass the OpenAPI schema"
+        with pytest.raises(ValidationError):
+            CampaignMigrationSpec.model_validate(document["spec"])
+    else:
+        assert errors, "the OpenAPI schema accepts this manifest"
+    if "spec" in document:
+        with pytest.raises(ValidationError):
+            CampaignMigrationSpec.model_validate(document["spec"])
+
+
+def test_the_valid_example_passes_schema_and_model(schema: dict[str, Any]) -> None:
+    document = yaml.safe_load((DATA / "valid" / "basic.yaml").read_text())
+    jsonschema.Draft7Validator(schema).validate(document)
+    spec = CampaignMigrationSpec.model_validate(document["spec"])
+    assert spec.campaign_name_or_default == "migrateCampaignCOJD655"
+    assert spec.to_dict() == document["spec"]
