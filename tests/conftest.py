@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from support.cluster import Cluster
+from support.sandbox import Sandbox
 from tendlc import devcluster
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -64,3 +65,23 @@ def namespace(cluster: Cluster, request: pytest.FixtureRequest) -> Iterator[str]
     cluster.kubectl("create", "namespace", name)
     yield name
     cluster.kubectl("delete", "namespace", name, "--wait=false", check=False)
+
+
+@pytest.fixture(scope="session")
+def crd(cluster: Cluster) -> str:
+    """The CampaignMigration CRD from crds/ (the single source of truth), installed and established."""
+    path = REPO_ROOT / "crds" / "campaignmigrations.tendlc.io.yaml"
+    cluster.kubectl("apply", "--server-side", "--force-conflicts", "-f", str(path))
+    cluster.kubectl("wait", "--for=condition=Established", "crd/campaignmigrations.tendlc.io", "--timeout=60s")
+    return "campaignmigrations.tendlc.io"
+
+
+@pytest.fixture(scope="session")
+def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
+    """The Infobip/TCR sandbox as a real process, time compressed 600 times (a 10-minute step takes 1 s)."""
+    log = tmp_path_factory.mktemp("sandbox") / "sandbox.log"
+    running = Sandbox(args=["--time-scale", "600"], log_path=log).start()
+    try:
+        yield running
+    finally:
+        running.stop()

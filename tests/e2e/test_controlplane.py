@@ -8,6 +8,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import kopf
 from kopf.testing import KopfRunner
 
 from support.cluster import Cluster
@@ -122,7 +123,7 @@ def test_rbac_denies_a_service_account_until_a_role_is_bound(
 def test_kopf_operator_handles_an_object_and_patches_its_status(cluster: Cluster, namespace: str) -> None:
     _install_widget_crd(cluster)
     args = ["run", "--standalone", f"--namespace={namespace}", "--verbose", str(HERE / "harness_operator.py")]
-    with KopfRunner(args, timeout=60) as runner:
+    with KopfRunner(args, timeout=60, registry=kopf.OperatorRegistry()) as runner:
         cluster.kubectl("apply", "-n", namespace, "-f", "-", input=textwrap.dedent("""
             apiVersion: harness.tendlc.io/v1
             kind: Widget

@@ -1,0 +1,371 @@
+"""The executor: observe → decide → act → record, for one CampaignMigration at a time.
+
+`tendlc.workflow` decides; this room does what it decides. It gathers the facts (Secrets,
+annotations, the clock), asks `decide`, performs the chosen partner call through the clients,
+folds the outcome back with `record`, and writes the status subresource. It writes the status
+*before* every non-idempotent partner call (the exactly-once marker) and once at the end of each
+pass, only when something changed. It waits by awaiting a per-resource wake-up signal with a
+timeout — never by sleeping — so a webhook, an annotation or a spec change is acted on at once.
+
+No Kopf here: the Kopf glue (`handlers.py`) hands in the live body, an `emit` callback for Events
+and the stop signal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, Protocol
+
+from pydantic import ValidationError
+
+from tendlc.api.spec import CampaignMigrationSpec
+from tendlc.api.status import MigrationStatus
+from tendlc.clients.errors import PartnerError, PartnerProblem, PartnerRejected
+from tendlc.clients.models import InfobipCampaign, NumberImportResult
+from tendlc.config import Settings
+from tendlc.kube import KubeApi, ResourceGone
+from tendlc.partners import CredentialsProblem, PartnerClients, Partners
+from tendlc.workflow import (
+    Act,
+    Action,
+    Annotations,
+    CampaignObserved,
+    Decision,
+    Done,
+    ElectCnp,
+    ElectionObserved,
+    Event,
+    Facts,
+    Fail,
+    ImportNumbers,
+    ImportResult,
+    LoaFacts,
+    MigrationNotFound,
+    ObserveElection,
+    ObserveMigration,
+    OsrConfirmation,
+    Outcome,
+    Park,
+    PollCampaign,
+    SubmitMigration,
+    Wait,
+    decide,
+    record,
+)
+from tendlc.workflow import Settings as WorkflowSettings
+
+ANNOTATION_PREFIX = "tendlc.io/"
+OSR_UPDATED = "tendlc.io/osr-updated"
+RETRY = "tendlc.io/retry"
+SUSPEND = "tendlc.io/suspend"
+DRY_RUN = "tendlc.io/dry-run"
+CONTROL_ANNOTATIONS = (OSR_UPDATED, RETRY, SUSPEND, DRY_RUN)
+TRUE_WORDS = frozenset({"true", "yes", "1", "on"})
+MAX_ACTIONS_PER_PASS = 16  # a guard against a decide/record loop that never settles
+
+Emit = Callable[[Event], None]
+Clock = Callable[[], datetime]
+
+
+class StopSignal(Protocol):
+    """What the reconciler needs of Kopf's `DaemonStopped`: a flag and a way to await it."""
+
+    def __bool__(self) -> bool: ...
+
+    def wait(self, timeout: float | None = None) -> Awaitable[Any]: ...
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def workflow_settings(settings: Settings) -> WorkflowSettings:
+    return WorkflowSettings(
+        loa_max_age=settings.loa_max_age,
+        backoff_initial=settings.backoff_initial,
+        backoff_max=settings.backoff_max,
+        stall_after=settings.stall_after,
+        max_observe_attempts=settings.max_observe_attempts,
+        park_recheck=timedelta(seconds=settings.recheck_parked_seconds),
+    )
+
+
+def parse_annotations(annotations: Mapping[str, str]) -> Annotations:
+    osr: OsrConfirmation | None = None
+    if OSR_UPDATED in annotations:
+        value = annotations[OSR_UPDATED]
+        at: datetime | None
+        try:
+            at = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            at = at if at.tzinfo else at.replace(tzinfo=UTC)
+        except ValueError:
+            at = None
+        osr = OsrConfirmation(value=value, at=at)
+    return Annotations(
+        osr_updated=osr,
+        retry=annotations.get(RETRY) or None,
+        suspend=annotations.get(SUSPEND, "").strip().lower() in TRUE_WORDS,
+    )
+
+
+def wake_key(body: Mapping[str, Any]) -> tuple[Any, ...]:
+    """What, when it changes, deserves an immediate new pass (status-only changes do not)."""
+    metadata = body.get("metadata", {})
+    annotations = metadata.get("annotations") or {}
+    return (metadata.get("generation"), *(annotations.get(name) for name in CONTROL_ANNOTATIONS))
+
+
+def rejection_message(campaign: InfobipCampaign) -> str | None:
+    feedback = campaign.campaign_feedback
+    if feedback is None:
+        return None
+    parts = [reason for reason in feedback.rejection_reasons if reason]
+    for detail in feedback.rejection_details:
+        text = ": ".join(p for p in (detail.error_code, detail.description) if p)
+        if detail.recommended_action:
+            text += f" (recommended action: {detail.recommended_action})"
+        if text:
+            parts.append(text)
+    return "; ".join(parts) or None
+
+
+def campaign_observed(campaign: InfobipCampaign, *, created: bool = False) -> CampaignObserved:
+    return CampaignObserved(
+        infobip_campaign_id=campaign.id,
+        stage=campaign.stage or "UNKNOWN",
+        rejection_message=rejection_message(campaign),
+        created=created,
+        created_at=campaign.created_date,
+    )
+
+
+def import_incomplete(result: NumberImportResult, requested: tuple[str, ...]) -> PartnerRejected:
+    """A 2xx import that did not take every number is a refusal the user must see, number by number."""
+    problems = [PartnerProblem(code=entry.status, description=f"{entry.number}: {entry.status}", field="numbers")
+                for entry in result.failed]
+    problems += [PartnerProblem(code="NOT_REPORTED", description=f"{number}: not in Infobip's answer",
+                                field="numbers") for number in result.missing(requested)]
+    shown = "; ".join(problem.description for problem in problems[:5])
+    more = f" and {len(problems) - 5} more" if len(problems) > 5 else ""
+    return PartnerRejected("Infobip", "numbers.import", f"numbers not imported: {shown}{more}",
+                           problems=tuple(problems))
+
+
+async def perform(action: Action, clients: PartnerClients) -> Outcome:
+    """Makes the partner call(s) of one action; a partner failure is returned, not raised."""
+    try:
+        match action:
+            case ImportNumbers():
+                result = await clients.infobip.import_numbers(action.numbers, skip_osr_update=action.skip_osr_update)
+                if not result.all_succeeded(action.numbers):
+                    return import_incomplete(result, action.numbers)
+                return ImportResult(count=len(result.succeeded))
+            case ObserveElection():
+                sharing = await clients.tcr.get_sharing(action.campaign_id)
+                mine = sharing.shared_by_me
+                if mine is None:
+                    return ElectionObserved(upstream_cnp_id=None, sharing_status=None)
+                return ElectionObserved(mine.upstream_cnp_id, mine.sharing_status, mine.explanation)
+            case ElectCnp():
+                election = await clients.tcr.elect_cnp(action.campaign_id, action.upstream_cnp_id)
+                return ElectionObserved(election.upstream_cnp_id or action.upstream_cnp_id, election.sharing_status)
+            case ObserveMigration():
+                found = await clients.infobip.find_migrated_campaign(
+                    action.campaign_id, name=action.name, number=action.number
+                )
+                return MigrationNotFound() if found is None else campaign_observed(found)
+            case SubmitMigration():
+                campaign = await clients.infobip.submit_migration(
+                    name=action.name,
+                    external_campaign_id=action.campaign_id,
+                    numbers=action.numbers,
+                    number_pool_id=action.number_pool_id,
+                    is_client_manage_nnid=action.is_client_manage_nnid,
+                )
+                return campaign_observed(campaign, created=True)
+            case PollCampaign():
+                return campaign_observed(await clients.infobip.get_campaign(action.infobip_campaign_id))
+    except PartnerError as error:
+        return error
+    raise AssertionError(f"unknown action {action!r}")  # pragma: no cover - exhaustive match
+
+
+@dataclass
+class Resource:
+    """What the reconciler keeps between passes for one resource."""
+
+    namespace: str
+    name: str
+    status: MigrationStatus
+    written: MigrationStatus
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+    last_wake_key: tuple[Any, ...] = ()
+
+
+class Reconciler:
+    def __init__(
+        self,
+        settings: Settings,
+        kube: KubeApi,
+        partners: Partners,
+        *,
+        clock: Clock = utc_now,
+        logger: logging.Logger | None = None,
+    ) -> None:
+        self.settings = settings
+        self.workflow_settings = workflow_settings(settings)
+        self.kube = kube
+        self.partners = partners
+        self.clock = clock
+        self.logger = logger or logging.getLogger("tendlc.reconciler")
+        self.resources: dict[tuple[str, str], Resource] = {}
+
+    # --- the loop -------------------------------------------------------------------------------
+
+    async def run(self, body: Mapping[str, Any], stopped: StopSignal, emit: Emit) -> None:
+        """Drives one resource until it is deleted or the operator stops. `body` is Kopf's live view."""
+        metadata = body["metadata"]
+        key = (metadata["namespace"], metadata["name"])
+        status = MigrationStatus.from_body(body)
+        resource = Resource(key[0], key[1], status=status, written=status, last_wake_key=wake_key(body))
+        self.resources[key] = resource
+        try:
+            while not stopped:
+                resource.wake.clear()
+                try:
+                    delay = await self.reconcile_once(resource, body, emit)
+                except ResourceGone:
+                    return
+                await self._wait(resource, stopped, delay)
+        finally:
+            if self.resources.get(key) is resource:
+                del self.resources[key]
+
+    def notify_changed(self, body: Mapping[str, Any]) -> None:
+        """Called on every watch event: wakes the resource's loop if something it acts on changed."""
+        metadata = body.get("metadata", {})
+        resource = self.resources.get((metadata.get("namespace"), metadata.get("name")))
+        if resource is None:
+            return
+        key = wake_key(body)
+        if key != resource.last_wake_key:
+            resource.last_wake_key = key
+            resource.wake.set()
+
+    def wake(self, namespace: str, name: str) -> bool:
+        resource = self.resources.get((namespace, name))
+        if resource is None:
+            return False
+        resource.wake.set()
+        return True
+
+    async def _wait(self, resource: Resource, stopped: StopSignal, delay: timedelta | None) -> None:
+        waiters = [asyncio.ensure_future(resource.wake.wait()), asyncio.ensure_future(stopped.wait())]
+        try:
+            await asyncio.wait(
+                waiters, timeout=None if delay is None else max(delay.total_seconds(), 0.0),
+                return_when=asyncio.FIRST_COMPLETED,
+            )
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await waiter
+
+    # --- one pass -------------------------------------------------------------------------------
+
+    async def reconcile_once(
+        self, resource: Resource, body: Mapping[str, Any], emit: Emit
+    ) -> timedelta | None:
+        """One observe → decide → act → record pass; returns how long to wait (None: until woken)."""
+        try:
+            spec = CampaignMigrationSpec.from_body(body)
+        except ValidationError as error:
+            # The CRD schema rejects bad specs; this only happens with a CRD older than the operator.
+            self.logger.error("spec does not validate: %s", error.errors(include_input=False))
+            emit(Event("Warning", "InvalidSpec", f"spec does not validate: {error.error_count()} error(s)"))
+            return None
+        facts, clients = await self._observe(spec, body)
+        status = resource.status
+        for _ in range(MAX_ACTIONS_PER_PASS):
+            decision = decide(spec, status, facts, self.workflow_settings)
+            if decision.event is not None:
+                emit(decision.event)
+            if not isinstance(decision, Act):
+                resource.status = decision.status
+                await self._write(resource)
+                return self._delay(decision)
+            if clients is None:  # decide parks on credentials problems; this is only a guard
+                raise AssertionError("decide asked for a partner call without usable credentials")
+            resource.status = decision.status
+            if not decision.action.idempotent:
+                await self._write(resource)  # the exactly-once marker, before the call
+            self.logger.debug("performing %s", type(decision.action).__name__)
+            outcome = await perform(decision.action, clients)
+            facts = replace(facts, now=self.clock())
+            status = record(spec, decision.status, decision.action, outcome, facts, self.workflow_settings)
+            resource.status = status
+        await self._write(resource)
+        self.logger.warning("no settled decision after %d actions; will look again", MAX_ACTIONS_PER_PASS)
+        return self.workflow_settings.backoff_initial
+
+    def _delay(self, decision: Decision) -> timedelta | None:
+        match decision:
+            case Wait():
+                return decision.delay
+            case Park():
+                return decision.recheck_after or self.workflow_settings.park_recheck
+            case Done() | Fail():
+                return None
+        return None  # pragma: no cover
+
+    async def _write(self, resource: Resource) -> None:
+        patch = resource.status.to_patch(resource.written)
+        if not patch:
+            return
+        await self.kube.patch_status(resource.namespace, resource.name, patch)
+        resource.written = resource.status
+
+    async def _observe(
+        self, spec: CampaignMigrationSpec, body: Mapping[str, Any]
+    ) -> tuple[Facts, PartnerClients | None]:
+        metadata = body["metadata"]
+        namespace = metadata["namespace"]
+        annotations = metadata.get("annotations") or {}
+        loa = await self._loa_facts(spec, namespace)
+        clients: PartnerClients | None = None
+        credentials_problem: str | None = None
+        try:
+            clients = await self.partners.for_spec(spec, namespace)
+        except CredentialsProblem as problem:
+            credentials_problem = str(problem)
+        facts = Facts(
+            now=self.clock(),
+            loa=loa,
+            credentials_problem=credentials_problem,
+            annotations=parse_annotations(annotations),
+            dry_run=self.settings.dry_run or annotations.get(DRY_RUN, "").strip().lower() in TRUE_WORDS,
+            generation=int(metadata.get("generation") or 1),
+        )
+        return facts, clients
+
+    async def _loa_facts(self, spec: CampaignMigrationSpec, namespace: str) -> LoaFacts:
+        ref = spec.loa_secret_ref
+        secret = await self.kube.read_secret(namespace, ref.name)
+        if secret is None:
+            return LoaFacts.secret_missing(ref.name)
+        if not secret.values.get(ref.document_key):
+            return LoaFacts.document_missing(ref.name, ref.document_key)
+        raw_date = secret.values.get(ref.signed_date_key)
+        if raw_date is None or not raw_date.strip():
+            return LoaFacts.signed_date_missing(ref.name, ref.signed_date_key)
+        text = raw_date.decode("utf-8", errors="replace").strip()
+        try:
+            return LoaFacts.ok(date.fromisoformat(text))
+        except ValueError:
+            return LoaFacts.signed_date_invalid(ref.name, ref.signed_date_key, text)

@@ -1,0 +1,67 @@
+"""The API server itself rejects bad CampaignMigrations, with a message that names the problem."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from support.cluster import Cluster
+
+DATA = Path(__file__).parents[1] / "data"
+INVALID = sorted((DATA / "invalid").glob("*.yaml"))
+
+
+def _expectation(path: Path) -> str:
+    for line in path.read_text().splitlines():
+        if line.startswith("# expect:"):
+            return line.removeprefix("# expect:").strip()
+    raise AssertionError(f"{path.name} has no '# expect:' line")
+
+
+def test_the_corpus_is_large_enough() -> None:
+    assert len(INVALID) >= 30
+
+
+@pytest.mark.parametrize("manifest", INVALID, ids=[p.stem for p in INVALID])
+def test_invalid_manifest_is_rejected_with_its_message(
+    cluster: Cluster, crd: str, namespace: str, manifest: Path
+) -> None:
+    result = cluster.kubectl("apply", "-n", namespace, "-f", str(manifest), check=False)
+    assert result.returncode != 0, f"{manifest.name} was accepted"
+    assert _expectation(manifest) in result.stderr
+    name = yaml.safe_load(manifest.read_text())["metadata"]["name"]
+    assert cluster.kubectl("get", "-n", namespace, "cmig", name, check=False).returncode != 0  # nothing stored
+
+
+def test_valid_manifest_is_accepted_and_defaults_are_applied(cluster: Cluster, crd: str, namespace: str) -> None:
+    cluster.kubectl("apply", "-n", namespace, "-f", str(DATA / "valid" / "basic.yaml"))
+    stored = cluster.get_json("-n", namespace, "campaignmigration/cojd655")
+    assert stored["spec"]["campaignId"] == "COJD655"
+    minimal = {
+        "apiVersion": "tendlc.io/v1alpha1", "kind": "CampaignMigration", "metadata": {"name": "minimal"},
+        "spec": {"campaignId": "CABC123", "numbers": ["19546899283"], "loaSecretRef": {"name": "loa"}},
+    }
+    cluster.kubectl("apply", "-n", namespace, "-f", "-", input=yaml.safe_dump(minimal))
+    spec = cluster.get_json("-n", namespace, "cmig/minimal")["spec"]
+    assert spec["nnid"] == "Infobip"
+    assert spec["upstreamCnpId"] == "OPMKT"
+    assert spec["suspend"] is False
+
+
+def test_campaign_id_cannot_change_after_creation(cluster: Cluster, crd: str, namespace: str) -> None:
+    cluster.kubectl("apply", "-n", namespace, "-f", str(DATA / "valid" / "basic.yaml"))
+    result = cluster.kubectl(
+        "patch", "-n", namespace, "cmig/cojd655", "--type=merge", "-p", '{"spec": {"campaignId": "CZZZ999"}}',
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "campaignId is immutable" in result.stderr
+    assert cluster.get_json("-n", namespace, "cmig/cojd655")["spec"]["campaignId"] == "COJD655"
+
+
+def test_kubectl_explain_teaches_the_numbers_field(cluster: Cluster, crd: str) -> None:
+    explained = cluster.kubectl("explain", "campaignmigration.spec.numbers").stdout
+    assert '"1" followed by 10 digits' in explained
+    assert "1 to 200 unique numbers" in explained
