@@ -13,6 +13,9 @@ from datetime import timedelta
 from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from tendlc.clients.ratelimit import DEFAULT_LIMITS
+from tendlc.clients.ratelimit import RateLimit as ClientRateLimit
+
 
 class SecretRef(BaseModel):
     """A Secret in the operator's namespace (or the resource's, for per-resource overrides)."""
@@ -81,6 +84,23 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must be an http(s) URL")
         return value.rstrip("/")
+
+    @field_validator("rate_limits")
+    @classmethod
+    def _known_endpoint_classes(cls, value: dict[str, RateLimit]) -> dict[str, RateLimit]:
+        known = {f"{partner}.{endpoint_class}" for partner, endpoint_class in DEFAULT_LIMITS}
+        unknown = sorted(set(value) - known)
+        if unknown:
+            raise ValueError(f"unknown endpoint class(es) {unknown}; known: {sorted(known)}")
+        return value
+
+    def limiter_overrides(self) -> dict[tuple[str, str], ClientRateLimit]:
+        """`rate_limits` in the clients' terms: {(partner, endpoint class): limit}."""
+        overrides: dict[tuple[str, str], ClientRateLimit] = {}
+        for key, limit in self.rate_limits.items():
+            partner, endpoint_class = key.split(".", 1)
+            overrides[(partner, endpoint_class)] = ClientRateLimit(rate=limit.rate, burst=limit.burst)
+        return overrides
 
     @model_validator(mode="after")
     def _backoff_bounds(self) -> Settings:

@@ -43,7 +43,7 @@ async def start(settings: kopf.OperatorSettings, memo: kopf.Memo, logger: kopf.L
     )
     settings.watching.server_timeout = 300
     kube = KubeApi()
-    limiters = RateLimiterRegistry(scale=config.rate_limit_scale)
+    limiters = RateLimiterRegistry(config.limiter_overrides(), scale=config.rate_limit_scale)
     memo.config = config
     memo.kube = kube
     memo.partners = Partners(config, kube, limiters)
