@@ -28,8 +28,12 @@ def subscriptions_spec() -> SpecValidator:
 async def make_sandbox() -> AsyncIterator[SandboxFactory]:
     started: list[SandboxServer] = []
 
-    async def make(**overrides: Any) -> SandboxServer:
-        server = SandboxServer(sandbox_config(**overrides))
+    async def make(*, frozen_rate_limits: bool = False, **overrides: Any) -> SandboxServer:
+        """`frozen_rate_limits`: buckets never refill, so limit tests do not depend on speed."""
+        if frozen_rate_limits:
+            server = SandboxServer(sandbox_config(**overrides), rate_limit_clock=lambda: 1000.0)
+        else:
+            server = SandboxServer(sandbox_config(**overrides))
         await server.start(host="127.0.0.1", port=0)
         started.append(server)
         return server

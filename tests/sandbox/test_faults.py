@@ -4,6 +4,8 @@ The ledger tells which requests took effect, so "exactly once" stays provable un
 
 from __future__ import annotations
 
+import time
+
 import httpx
 import pytest
 
@@ -114,3 +116,13 @@ def test_the_same_seed_meets_the_same_faults() -> None:
     assert {"error", "drop_before", "drop_after", "slow", "tcr_temporary", None} <= kinds
     other = FaultInjector(config.model_copy(update={"seed": 43}))
     assert [other.decide("infobip", "/x") for _ in range(200)] != runs[0][:200]
+
+
+async def test_stop_does_not_wait_for_a_held_back_answer(make_sandbox: SandboxFactory) -> None:
+    server = await make_sandbox(faults=FaultConfig(slow_probability=1.0, slow_seconds=30))
+    async with httpx.AsyncClient(base_url=server.infobip_url, headers=INFOBIP_KEY, timeout=0.2) as client:
+        with pytest.raises(httpx.ReadTimeout):
+            await client.get("/number-registration/1/campaigns")
+    started = time.monotonic()
+    await server.stop()
+    assert time.monotonic() - started < 10

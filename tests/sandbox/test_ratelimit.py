@@ -20,7 +20,7 @@ async def burst(client: httpx.AsyncClient, method: str, path: str, count: int) -
 
 
 async def test_infobip_reads_allow_ten_then_429(make_sandbox: SandboxFactory) -> None:
-    server = await make_sandbox(rate_limits=RateLimitConfig())
+    server = await make_sandbox(frozen_rate_limits=True, rate_limits=RateLimitConfig())
     async with httpx.AsyncClient(base_url=server.infobip_url, headers=INFOBIP_KEY) as client:
         assert await burst(client, "GET", GET_LIST, 10) == [200] * 10
         over = await client.get(GET_LIST)
@@ -33,7 +33,7 @@ async def test_infobip_reads_allow_ten_then_429(make_sandbox: SandboxFactory) ->
 
 
 async def test_infobip_writes_allow_one_per_second(make_sandbox: SandboxFactory) -> None:
-    server = await make_sandbox(rate_limits=RateLimitConfig(send_retry_after=True))
+    server = await make_sandbox(frozen_rate_limits=True, rate_limits=RateLimitConfig(send_retry_after=True))
     body = {"numbers": ["12025550100"]}
     async with httpx.AsyncClient(base_url=server.infobip_url, headers=INFOBIP_KEY) as client:
         first = await client.post("/numbers/2/numbers/import", json=body)
@@ -46,7 +46,7 @@ async def test_infobip_writes_allow_one_per_second(make_sandbox: SandboxFactory)
 
 
 async def test_tcr_writes_allow_twenty_per_ten_seconds(make_sandbox: SandboxFactory) -> None:
-    server = await make_sandbox(rate_limits=RateLimitConfig())
+    server = await make_sandbox(frozen_rate_limits=True, rate_limits=RateLimitConfig())
     async with httpx.AsyncClient(base_url=server.tcr_url, auth=TCR_AUTH) as client:
         statuses = [(await client.post(f"/campaign/CX{i:05d}/migrateCnp/OPMKT")).status_code for i in range(21)]
         reads = await burst(client, "GET", "/campaign/COJD655", 20)
@@ -59,7 +59,7 @@ async def test_tcr_writes_allow_twenty_per_ten_seconds(make_sandbox: SandboxFact
 
 
 async def test_scale_multiplies_limits(make_sandbox: SandboxFactory) -> None:
-    server = await make_sandbox(rate_limits=RateLimitConfig(scale=3))
+    server = await make_sandbox(frozen_rate_limits=True, rate_limits=RateLimitConfig(scale=3))
     async with httpx.AsyncClient(base_url=server.infobip_url, headers=INFOBIP_KEY) as client:
         statuses = await burst(client, "GET", GET_LIST, 31)
     assert statuses.count(200) == 30
@@ -67,13 +67,13 @@ async def test_scale_multiplies_limits(make_sandbox: SandboxFactory) -> None:
 
 
 async def test_disabled_limits_never_429(make_sandbox: SandboxFactory) -> None:
-    server = await make_sandbox(rate_limits=RateLimitConfig(enabled=False))
+    server = await make_sandbox(frozen_rate_limits=True, rate_limits=RateLimitConfig(enabled=False))
     async with httpx.AsyncClient(base_url=server.infobip_url, headers=INFOBIP_KEY) as client:
         assert await burst(client, "GET", GET_LIST, 40) == [200] * 40
 
 
 async def test_limits_can_be_changed_through_the_admin_api(make_sandbox: SandboxFactory) -> None:
-    server = await make_sandbox(rate_limits=RateLimitConfig(enabled=False))
+    server = await make_sandbox(frozen_rate_limits=True, rate_limits=RateLimitConfig(enabled=False))
     async with httpx.AsyncClient(base_url=f"{server.base_url}/_admin") as admin:
         changed = await admin.put("/rate-limits", json={"enabled": True, "scale": 0.5})
         assert changed.json()["scale"] == 0.5

@@ -44,3 +44,25 @@ class Cluster:
                 return last
             time.sleep(interval)
         raise AssertionError(f"timed out after {timeout} s waiting for {what or predicate}; last: {last!r}")
+
+
+def request_counts(cluster: Cluster, resource: str) -> dict[tuple[str, str], int]:
+    """kube-apiserver's own count of requests for one resource, by (verb, subresource)."""
+    counts: dict[tuple[str, str], int] = {}
+    for line in cluster.kubectl("get", "--raw", "/metrics").stdout.splitlines():
+        if not line.startswith("apiserver_request_total{") or f'resource="{resource}"' not in line:
+            continue
+        labels = dict(part.split("=", 1) for part in line[line.index("{") + 1 : line.index("}")].split(","))
+        key = (labels["verb"].strip('"'), labels["subresource"].strip('"'))
+        counts[key] = counts.get(key, 0) + int(float(line.rsplit(" ", 1)[1]))
+    return counts
+
+
+def writes_between(before: dict[tuple[str, str], int], after: dict[tuple[str, str], int]) -> dict[str, int]:
+    """Write requests (POST/PUT/PATCH/DELETE) in `after` but not in `before`, keyed "VERB[/subresource]"."""
+    writes: dict[str, int] = {}
+    for (verb, subresource), count in after.items():
+        delta = count - before.get((verb, subresource), 0)
+        if verb in {"POST", "PUT", "PATCH", "DELETE"} and delta:
+            writes[verb + (f"/{subresource}" if subresource else "")] = delta
+    return writes

@@ -99,6 +99,11 @@ class Sandbox:
         entries: list[dict[str, Any]] = result["entries"] if isinstance(result, dict) else result
         return entries
 
+    def last_seq(self) -> int:
+        """The ledger's newest sequence number; pass it as `since` to see only later requests."""
+        result: dict[str, Any] = self.admin("GET", "/ledger", params={"since": 0, "limit": 100_000})
+        return int(result["lastSeq"])
+
     def campaign(self, tcr_id: str) -> dict[str, Any]:
         result: dict[str, Any] = self.admin("GET", f"/campaigns/{tcr_id}")
         return result
