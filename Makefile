@@ -7,6 +7,9 @@ STAMP := $(VENV)/.installed
 
 .PHONY: test lint unit e2e controlplane venv demo sandbox clean
 
+demo: venv controlplane ## THE main job: control plane + sandbox + operator + three example migrations
+	$(BIN)/python -m tendlc.demo
+
 test: venv controlplane lint ## THE test command: lint, then every test against a real control plane
 	$(BIN)/pytest
 

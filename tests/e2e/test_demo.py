@@ -1,0 +1,23 @@
+"""`make demo`, the newcomer's first command, runs to the end on this machine."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+
+def test_demo_brings_all_three_examples_to_their_final_phase(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "tendlc.demo", "--exit-when-done", "--dir", str(tmp_path / "demo"),
+         "--time-scale", "120", "--timeout", "150"],
+        capture_output=True, text=True, timeout=240, check=False,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "all migrations final" in result.stdout
+    assert "'cojd655': 'Registered'" in result.stdout
+    assert "'con4711': 'Registered'" in result.stdout
+    assert "'crj0042': 'Failed'" in result.stdout
+    assert "tendlc.io/osr-updated=" in result.stdout
+    assert "demo stopped" in result.stdout
+    assert not (tmp_path / "demo" / "cluster" / "state.json").exists()  # nothing left running
