@@ -1,14 +1,16 @@
-"""Kopf glue: start-up wiring, and one daemon per CampaignMigration that runs the reconciler.
+"""Kopf glue: start-up wiring, and every watch event handed to the reconciler.
 
 Handlers stay a few lines: the logic lives in `tendlc.workflow` (decisions) and
-`tendlc.reconciler` (the executor). Kopf's own persistence (finalizer, progress) lives under the
-`tendlc.io` prefix, and Kopf's habit of posting every log line as an Event is off: the operator
-posts only meaningful Events with stable reasons.
+`tendlc.reconciler` (the executor, one loop per resource). Only `@kopf.on.event` is used, so Kopf
+writes nothing to the resources: no finalizer that could block a deletion, no progress annotations.
+Kopf's habit of posting every log line as an Event is off: the operator posts only meaningful
+Events with stable reasons.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, cast
 
 import kopf
 
@@ -36,6 +38,7 @@ def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
 async def start(settings: kopf.OperatorSettings, memo: kopf.Memo, logger: kopf.Logger, **_: Any) -> None:
     config: Settings = memo.get("config") or Settings()
     settings.posting.level = POSTING_OFF
+    # No handler here needs Kopf's persistence, but keep Kopf's names under our prefix if it ever writes.
     settings.persistence.finalizer = "tendlc.io/finalizer"
     settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix="tendlc.io")
     settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
@@ -47,27 +50,23 @@ async def start(settings: kopf.OperatorSettings, memo: kopf.Memo, logger: kopf.L
     memo.config = config
     memo.kube = kube
     memo.partners = Partners(config, kube, limiters)
-    memo.reconciler = Reconciler(config, kube, memo.partners)
+    memo.reconciler = Reconciler(config, kube, memo.partners, post_event=post_event)
     logger.info("tendlc started: infobip=%s tcr=%s dry_run=%s", config.infobip_base_url, config.tcr_base_url,
                 config.dry_run)
 
 
+def post_event(body: Mapping[str, Any], event: Event) -> None:
+    kopf.event(cast(kopf.Body, body), type=event.type, reason=event.reason, message=event.message)
+
+
 @kopf.on.cleanup()
 async def stop(memo: kopf.Memo, **_: Any) -> None:
+    await memo.reconciler.shutdown(grace=5.0)
     await memo.partners.aclose()
     await memo.kube.close()
 
 
-@kopf.daemon(*RESOURCE, cancellation_backoff=5.0, cancellation_timeout=10.0)
-async def migrate(body: kopf.Body, stopped: kopf.DaemonStopped, memo: kopf.Memo, **_: Any) -> None:
-    def emit(event: Event) -> None:
-        kopf.event(body, type=event.type, reason=event.reason, message=event.message)
-
-    await memo.reconciler.run(body, stopped, emit)
-
-
 @kopf.on.event(*RESOURCE)
-def changed(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
-    reconciler: Reconciler | None = memo.get("reconciler")
-    if reconciler is not None:
-        reconciler.notify_changed(body)
+async def changed(type: str | None, body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
+    """Every watch event: starts, wakes or stops the resource's reconcile loop (see Reconciler)."""
+    memo.reconciler.observe(type, body)

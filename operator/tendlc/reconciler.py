@@ -7,8 +7,8 @@ folds the outcome back with `record`, and writes the status subresource. It writ
 pass, only when something changed. It waits by awaiting a per-resource wake-up signal with a
 timeout — never by sleeping — so a webhook, an annotation or a spec change is acted on at once.
 
-No Kopf here: the Kopf glue (`handlers.py`) hands in the live body, an `emit` callback for Events
-and the stop signal.
+No Kopf here: the Kopf glue (`handlers.py`) feeds every watch event to `observe` and hands in a
+`post_event` callback for Kubernetes Events.
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -68,16 +68,7 @@ CONTROL_ANNOTATIONS = (OSR_UPDATED, RETRY, SUSPEND, DRY_RUN)
 TRUE_WORDS = frozenset({"true", "yes", "1", "on"})
 MAX_ACTIONS_PER_PASS = 16  # a guard against a decide/record loop that never settles
 
-Emit = Callable[[Event], None]
 Clock = Callable[[], datetime]
-
-
-class StopSignal(Protocol):
-    """What the reconciler needs of Kopf's `DaemonStopped`: a flag and a way to await it."""
-
-    def __bool__(self) -> bool: ...
-
-    def wait(self, timeout: float | None = None) -> Awaitable[Any]: ...
 
 
 def utc_now() -> datetime:
@@ -197,23 +188,38 @@ async def perform(action: Action, clients: PartnerClients) -> Outcome:
 
 @dataclass
 class Resource:
-    """What the reconciler keeps between passes for one resource."""
+    """One watched CampaignMigration: its latest body, its status as we know it, and its task."""
 
     namespace: str
     name: str
+    uid: str
+    body: Mapping[str, Any]
     status: MigrationStatus
     written: MigrationStatus
     wake: asyncio.Event = field(default_factory=asyncio.Event)
+    stopping: asyncio.Event = field(default_factory=asyncio.Event)
     last_wake_key: tuple[Any, ...] = ()
+    task: asyncio.Task[None] | None = None
+
+
+PostEvent = Callable[[Mapping[str, Any], Event], None]
 
 
 class Reconciler:
+    """Keeps one task per resource, started by the first watch event and cancelled by deletion.
+
+    Deliberately no Kopf daemon: daemons need a finalizer, and a finalizer left behind by a stopped
+    or uninstalled operator blocks the deletion of the resource and its namespace. Nothing here
+    needs to run before a resource is deleted (a migration is never undone), so no finalizer is set.
+    """
+
     def __init__(
         self,
         settings: Settings,
         kube: KubeApi,
         partners: Partners,
         *,
+        post_event: PostEvent,
         clock: Clock = utc_now,
         logger: logging.Logger | None = None,
     ) -> None:
@@ -221,51 +227,84 @@ class Reconciler:
         self.workflow_settings = workflow_settings(settings)
         self.kube = kube
         self.partners = partners
+        self.post_event = post_event
         self.clock = clock
         self.logger = logger or logging.getLogger("tendlc.reconciler")
         self.resources: dict[tuple[str, str], Resource] = {}
 
-    # --- the loop -------------------------------------------------------------------------------
+    # --- the lifecycle --------------------------------------------------------------------------
 
-    async def run(self, body: Mapping[str, Any], stopped: StopSignal, emit: Emit) -> None:
-        """Drives one resource until it is deleted or the operator stops. `body` is Kopf's live view."""
+    def observe(self, event_type: str | None, body: Mapping[str, Any]) -> None:
+        """Called with every watch event (None: the initial listing). Never blocks."""
         metadata = body["metadata"]
         key = (metadata["namespace"], metadata["name"])
-        status = MigrationStatus.from_body(body)
-        resource = Resource(key[0], key[1], status=status, written=status, last_wake_key=wake_key(body))
-        self.resources[key] = resource
-        try:
-            while not stopped:
-                resource.wake.clear()
-                try:
-                    delay = await self.reconcile_once(resource, body, emit)
-                except ResourceGone:
-                    return
-                await self._wait(resource, stopped, delay)
-        finally:
-            if self.resources.get(key) is resource:
-                del self.resources[key]
-
-    def notify_changed(self, body: Mapping[str, Any]) -> None:
-        """Called on every watch event: wakes the resource's loop if something it acts on changed."""
-        metadata = body.get("metadata", {})
-        resource = self.resources.get((metadata.get("namespace"), metadata.get("name")))
-        if resource is None:
+        resource = self.resources.get(key)
+        if resource is not None and (event_type == "DELETED" or resource.uid != metadata.get("uid")):
+            self._forget(resource)
+            resource = None
+        if event_type == "DELETED":
             return
-        key = wake_key(body)
-        if key != resource.last_wake_key:
-            resource.last_wake_key = key
+        if resource is None:
+            status = MigrationStatus.from_body(body)
+            resource = Resource(
+                namespace=key[0], name=key[1], uid=metadata.get("uid", ""), body=body, status=status,
+                written=status, last_wake_key=wake_key(body),
+            )
+            self.resources[key] = resource
+            resource.task = asyncio.create_task(self._run(resource), name=f"tendlc {key[0]}/{key[1]}")
+            return
+        resource.body = body
+        changed = wake_key(body)
+        if changed != resource.last_wake_key:
+            resource.last_wake_key = changed
             resource.wake.set()
 
     def wake(self, namespace: str, name: str) -> bool:
+        """Asks for an immediate pass (e.g. a webhook arrived); False when the resource is unknown."""
         resource = self.resources.get((namespace, name))
         if resource is None:
             return False
         resource.wake.set()
         return True
 
-    async def _wait(self, resource: Resource, stopped: StopSignal, delay: timedelta | None) -> None:
-        waiters = [asyncio.ensure_future(resource.wake.wait()), asyncio.ensure_future(stopped.wait())]
+    def _forget(self, resource: Resource) -> None:
+        if self.resources.get((resource.namespace, resource.name)) is resource:
+            del self.resources[(resource.namespace, resource.name)]
+        resource.stopping.set()
+        if resource.task is not None:
+            resource.task.cancel()
+
+    async def shutdown(self, grace: float = 5.0) -> None:
+        """Lets every loop finish the call it is in (up to `grace` seconds), then cancels the rest."""
+        resources = list(self.resources.values())
+        for resource in resources:
+            resource.stopping.set()
+        tasks = [r.task for r in resources if r.task is not None]
+        if tasks:
+            _, pending = await asyncio.wait(tasks, timeout=grace)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+        self.resources.clear()
+
+    async def _run(self, resource: Resource) -> None:
+        """Drives one resource until it is deleted or the operator stops."""
+        while not resource.stopping.is_set():
+            resource.wake.clear()
+            try:
+                delay = await self.reconcile_once(resource)
+            except ResourceGone:
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:  # a bug or an API outage must not end the loop silently
+                self.logger.exception("reconcile of %s/%s failed", resource.namespace, resource.name)
+                self.post_event(resource.body, Event("Warning", "ReconcileError", f"{type(error).__name__}: {error}"))
+                delay = self.workflow_settings.backoff_initial
+            await self._wait(resource, delay)
+
+    async def _wait(self, resource: Resource, delay: timedelta | None) -> None:
+        waiters = [asyncio.ensure_future(resource.wake.wait()), asyncio.ensure_future(resource.stopping.wait())]
         try:
             await asyncio.wait(
                 waiters, timeout=None if delay is None else max(delay.total_seconds(), 0.0),
@@ -279,23 +318,23 @@ class Reconciler:
 
     # --- one pass -------------------------------------------------------------------------------
 
-    async def reconcile_once(
-        self, resource: Resource, body: Mapping[str, Any], emit: Emit
-    ) -> timedelta | None:
+    async def reconcile_once(self, resource: Resource) -> timedelta | None:
         """One observe → decide → act → record pass; returns how long to wait (None: until woken)."""
+        body = resource.body
         try:
             spec = CampaignMigrationSpec.from_body(body)
         except ValidationError as error:
             # The CRD schema rejects bad specs; this only happens with a CRD older than the operator.
             self.logger.error("spec does not validate: %s", error.errors(include_input=False))
-            emit(Event("Warning", "InvalidSpec", f"spec does not validate: {error.error_count()} error(s)"))
+            message = f"spec does not validate: {error.error_count()} error(s)"
+            self.post_event(body, Event("Warning", "InvalidSpec", message))
             return None
         facts, clients = await self._observe(spec, body)
         status = resource.status
         for _ in range(MAX_ACTIONS_PER_PASS):
             decision = decide(spec, status, facts, self.workflow_settings)
             if decision.event is not None:
-                emit(decision.event)
+                self.post_event(body, decision.event)
             if not isinstance(decision, Act):
                 resource.status = decision.status
                 await self._write(resource)

@@ -221,3 +221,17 @@ def test_operator_killed_after_the_migrate_post_never_sends_it_twice(
     assert status["infobipCampaignId"] == sandbox.campaign(tcr_id)["infobipCampaigns"][0]["id"]
     assert condition(status, "MigrationSubmitted")["reason"] == "MigrationAdopted"
     assert status.get("pendingOperation") is None
+
+
+def test_resources_carry_no_finalizer_so_deletion_never_waits_for_the_operator(
+    cluster: Cluster, crd: str, sandbox: Sandbox, namespace: str, partner_secrets: None
+) -> None:
+    tcr_id = campaign_id("CST")  # stuck in IN_MIGRATION: the operator is mid-wait when it stops
+    status = _run_to_phase(cluster, sandbox, namespace, "stuck", "InMigration",
+                           loa_secret("stuck-loa"), migration("stuck", tcr_id, phone_numbers(1)))
+    assert status["infobipStage"] == "IN_MIGRATION"
+    metadata = cluster.get_json("-n", namespace, "cmig/stuck")["metadata"]
+    assert not metadata.get("finalizers")
+    assert not [key for key in metadata.get("annotations", {}) if key.startswith("tendlc.io/")]
+    # The operator is stopped now; deleting still completes at once.
+    cluster.kubectl("delete", "-n", namespace, "cmig/stuck", "--timeout=10s")
