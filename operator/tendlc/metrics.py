@@ -1,0 +1,284 @@
+"""Prometheus metrics of the operator, in a registry of their own, and the `/metrics` endpoint.
+
+`Metrics` owns a private `CollectorRegistry` (never the process-global one, so several operators
+or tests in one process do not collide) and offers one method per thing worth counting. Its
+methods are the observers the other rooms already call: `on_call` matches the partner clients'
+`OnCall` hook, `webhook_delivery`/`webhook_event` match the webhook receiver's `WebhookObserver`.
+Resources by phase are read at scrape time from a callback (`phase_source`), so the gauge is never
+stale. Label values come from small fixed sets (phases, steps, endpoint names, outcomes); callers
+must not pass resource names or ids as labels. `serve_metrics`/`add_metrics_route` expose the
+text format over aiohttp. This room decides nothing and imports no Kopf.
+
+Metric names (all prefixed `tendlc_`) are listed in `METRIC_NAMES` and documented in
+docs/operations.md.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator, Mapping
+from typing import Final
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from tendlc.api.status import Phase
+
+logger = logging.getLogger(__name__)
+
+PhaseSource = Callable[[], Mapping[str, int]]
+"""Returns how many CampaignMigrations are in each phase right now (missing phases count 0)."""
+
+METRICS_PATH: Final = "/metrics"
+
+#: Partner HTTP latency: from a few milliseconds to the 30 s client timeout.
+CALL_BUCKETS: Final = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+#: Workflow steps: seconds (import) to days (waiting on a partner).
+STEP_BUCKETS: Final = (1.0, 5.0, 15.0, 60.0, 300.0, 900.0, 3600.0, 4 * 3600.0, 86400.0, 3 * 86400.0, 7 * 86400.0)
+#: Time in IN_MIGRATION and downtime: minutes to weeks.
+LONG_BUCKETS: Final = (60.0, 300.0, 900.0, 3600.0, 4 * 3600.0, 12 * 3600.0, 86400.0, 2 * 86400.0,
+                       3 * 86400.0, 7 * 86400.0, 14 * 86400.0)
+#: Webhook handling and reconcile passes: sub-second targets.
+FAST_BUCKETS: Final = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+METRIC_NAMES: Final = (
+    "tendlc_campaign_migrations",
+    "tendlc_step_duration_seconds",
+    "tendlc_in_migration_duration_seconds",
+    "tendlc_downtime_duration_seconds",
+    "tendlc_partner_calls_total",
+    "tendlc_partner_call_duration_seconds",
+    "tendlc_partner_rate_limited_total",
+    "tendlc_partner_retries_total",
+    "tendlc_webhook_deliveries_total",
+    "tendlc_webhook_delivery_duration_seconds",
+    "tendlc_webhook_events_total",
+    "tendlc_reconcile_passes_total",
+    "tendlc_reconcile_errors_total",
+    "tendlc_reconcile_duration_seconds",
+)
+
+
+class _PhaseCollector(Collector):
+    """`tendlc_campaign_migrations{phase}`, read from the phase source at every scrape."""
+
+    def __init__(self) -> None:
+        self.source: PhaseSource | None = None
+
+    def collect(self) -> Iterator[Metric]:
+        family = GaugeMetricFamily(
+            "tendlc_campaign_migrations", "CampaignMigration resources by status.phase.", labels=["phase"]
+        )
+        counts: Mapping[str, int] = {}
+        if self.source is not None:
+            try:
+                counts = self.source()
+            except Exception:
+                logger.warning("the phase source failed; tendlc_campaign_migrations not reported", exc_info=True)
+                return
+        known = [phase.value for phase in Phase]
+        for phase in known:
+            family.add_metric([phase], float(counts.get(phase, 0)))
+        for phase, count in sorted(counts.items()):
+            if phase not in known:
+                family.add_metric([phase], float(count))
+        yield family
+
+
+class Metrics:
+    """The operator's metrics; one instance per operator, each with its own registry."""
+
+    def __init__(self, *, phase_source: PhaseSource | None = None) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        registry = self.registry
+        self._phases = _PhaseCollector()
+        self._phases.source = phase_source
+        registry.register(self._phases)
+        self.step_duration = Histogram(
+            "tendlc_step_duration_seconds",
+            "Time a workflow step took, from its start to its completion (step: import_numbers, elect_cnp, "
+            "submit_migration, …).",
+            ["step"],
+            buckets=STEP_BUCKETS,
+            registry=registry,
+        )
+        self.in_migration_duration = Histogram(
+            "tendlc_in_migration_duration_seconds",
+            "Time from the Infobip migration submission to a final stage (REGISTERED or a failure).",
+            ["outcome"],
+            buckets=LONG_BUCKETS,
+            registry=registry,
+        )
+        self.downtime_duration = Histogram(
+            "tendlc_downtime_duration_seconds",
+            "Downtime window where known: OSR update (numbers stop working) to REGISTERED.",
+            buckets=LONG_BUCKETS,
+            registry=registry,
+        )
+        self.partner_calls = Counter(
+            "tendlc_partner_calls",
+            "HTTP calls to partners by partner, endpoint and status class "
+            "(2xx, 3xx, 4xx, 429, 5xx, timeout, connection_error, other).",
+            ["partner", "endpoint", "status_class"],
+            registry=registry,
+        )
+        self.partner_call_duration = Histogram(
+            "tendlc_partner_call_duration_seconds",
+            "Latency of partner HTTP calls (time on the wire, rate-limiter wait excluded).",
+            ["partner", "endpoint"],
+            buckets=CALL_BUCKETS,
+            registry=registry,
+        )
+        self.partner_rate_limited = Counter(
+            "tendlc_partner_rate_limited",
+            "HTTP 429 answers received from partners.",
+            ["partner", "endpoint"],
+            registry=registry,
+        )
+        self.partner_retries = Counter(
+            "tendlc_partner_retries",
+            "Partner calls scheduled to be retried after a temporary failure (reason: rate_limited, "
+            "unavailable, timeout, temporary_code).",
+            ["partner", "endpoint", "reason"],
+            registry=registry,
+        )
+        self.webhook_deliveries = Counter(
+            "tendlc_webhook_deliveries",
+            "Webhook HTTP deliveries by outcome (accepted, unauthorized, malformed, too_large, timeout, "
+            "dispatch_failed).",
+            ["outcome"],
+            registry=registry,
+        )
+        self.webhook_delivery_duration = Histogram(
+            "tendlc_webhook_delivery_duration_seconds",
+            "Time to handle one webhook delivery, from request to answer.",
+            buckets=FAST_BUCKETS,
+            registry=registry,
+        )
+        self.webhook_events = Counter(
+            "tendlc_webhook_events",
+            "Campaign events in accepted deliveries by kind and result (applied, duplicate, stale, "
+            "unknown_campaign, error).",
+            ["kind", "result"],
+            registry=registry,
+        )
+        self.reconcile_passes = Counter(
+            "tendlc_reconcile_passes",
+            "Reconcile passes run (each observe → decide → act → record round).",
+            registry=registry,
+        )
+        self.reconcile_errors = Counter(
+            "tendlc_reconcile_errors",
+            "Reconcile passes that ended in an unexpected error, by error kind (exception class name).",
+            ["kind"],
+            registry=registry,
+        )
+        self.reconcile_duration = Histogram(
+            "tendlc_reconcile_duration_seconds",
+            "Duration of one reconcile pass.",
+            buckets=FAST_BUCKETS,
+            registry=registry,
+        )
+
+    # ------------------------------------------------------------------ phase gauge
+
+    def set_phase_source(self, source: PhaseSource | None) -> None:
+        """Where `tendlc_campaign_migrations` reads its counts at scrape time."""
+        self._phases.source = source
+
+    # ------------------------------------------------------------------- workflow
+
+    def step_finished(self, step: str, seconds: float) -> None:
+        self.step_duration.labels(step=step).observe(max(seconds, 0.0))
+
+    def in_migration_finished(self, outcome: str, seconds: float) -> None:
+        """`outcome`: "registered" or "failed"."""
+        self.in_migration_duration.labels(outcome=outcome).observe(max(seconds, 0.0))
+
+    def downtime_observed(self, seconds: float) -> None:
+        self.downtime_duration.observe(max(seconds, 0.0))
+
+    def reconcile_pass(self, seconds: float, error: BaseException | str | None = None) -> None:
+        """Count one pass; `error` (an exception or its kind) also counts it as an error."""
+        self.reconcile_passes.inc()
+        self.reconcile_duration.observe(max(seconds, 0.0))
+        if error is not None:
+            kind = error if isinstance(error, str) else type(error).__name__
+            self.reconcile_errors.labels(kind=kind).inc()
+
+    # ------------------------------------------------------------------- partners
+
+    def on_call(self, partner: str, endpoint: str, status_class: str, seconds: float) -> None:
+        """The partner clients' `on_call` observer (`tendlc.clients.http.OnCall`)."""
+        self.partner_calls.labels(partner=partner, endpoint=endpoint, status_class=status_class).inc()
+        self.partner_call_duration.labels(partner=partner, endpoint=endpoint).observe(max(seconds, 0.0))
+        if status_class == "429":
+            self.partner_rate_limited.labels(partner=partner, endpoint=endpoint).inc()
+
+    def retry_scheduled(self, partner: str, endpoint: str, reason: str) -> None:
+        self.partner_retries.labels(partner=partner, endpoint=endpoint, reason=reason).inc()
+
+    # ------------------------------------------------------------------- webhooks
+
+    def webhook_delivery(self, outcome: str, seconds: float) -> None:
+        """The webhook receiver's `WebhookObserver.webhook_delivery`."""
+        self.webhook_deliveries.labels(outcome=outcome).inc()
+        self.webhook_delivery_duration.observe(max(seconds, 0.0))
+
+    def webhook_event(self, kind: str, result: str) -> None:
+        """The webhook receiver's `WebhookObserver.webhook_event`."""
+        self.webhook_events.labels(kind=kind, result=result).inc()
+
+    # ------------------------------------------------------------------- exposition
+
+    def render(self) -> bytes:
+        """The registry in Prometheus text format."""
+        return generate_latest(self.registry)
+
+
+def add_metrics_route(app: web.Application, metrics: Metrics, path: str = METRICS_PATH) -> None:
+    """Serve `GET {path}` on an existing aiohttp application (before it starts)."""
+
+    async def scrape(request: web.Request) -> web.Response:
+        return web.Response(body=metrics.render(), headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+    app.router.add_get(path, scrape)
+
+
+class MetricsServer:
+    """`GET /metrics` on a port of its own: `start(host, port)` returns the base URL; `stop()`."""
+
+    def __init__(self, metrics: Metrics, *, keepalive_timeout: float = 15.0, shutdown_timeout: float = 5.0) -> None:
+        self._app = web.Application()
+        add_metrics_route(self._app, metrics)
+        self._keepalive_timeout = keepalive_timeout
+        self._shutdown_timeout = shutdown_timeout
+        self._runner: web.AppRunner | None = None
+
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
+        if self._runner is not None:
+            raise RuntimeError("the metrics server is already started")
+        runner = web.AppRunner(
+            self._app,
+            access_log=None,
+            keepalive_timeout=self._keepalive_timeout,
+            shutdown_timeout=self._shutdown_timeout,
+            handle_signals=False,
+        )
+        await runner.setup()
+        try:
+            await web.TCPSite(runner, host, port).start()
+        except BaseException:
+            await runner.cleanup()
+            raise
+        self._runner = runner
+        bound_host, bound_port = runner.addresses[0][0], runner.addresses[0][1]
+        shown = f"[{bound_host}]" if ":" in bound_host else bound_host
+        return f"http://{shown}:{bound_port}"
+
+    async def stop(self) -> None:
+        runner, self._runner = self._runner, None
+        if runner is not None:
+            await runner.cleanup()

@@ -1,0 +1,317 @@
+"""The HTTP endpoint Infobip POSTs campaign events to, served by aiohttp on its own port.
+
+`POST /webhooks/infobip` bounds the body (1 MiB, by `Content-Length` and while streaming: 413
+without reading further), bounds the time to read it (408), authenticates it (`WebhookAuth`: 401,
+with `WWW-Authenticate` for BASIC), parses it (400 with the reason), then hands each event, in
+order, to the injected `dispatch(event)` coroutine. Every `DispatchResult` ("applied",
+"duplicate", "stale", "unknown_campaign") answers 200 — an unknown campaign too, with a log line,
+so Infobip does not retry forever; an exception or a timeout in `dispatch` answers 500 so that
+Infobip retries (events already dispatched come back as duplicates). `GET /healthz` answers 200.
+Slow clients are cut off: the header phase is bounded by the server's keep-alive timeout
+(aiohttp starts it when the connection opens), the body by a read deadline, `dispatch` by its own;
+a refused body is never drained (the connection is closed after the answer).
+
+This room knows nothing of Kubernetes: mapping a campaign to a resource, deduplication and
+ordering belong to `dispatch`. It never logs a body or a header value, and answers never echo
+them. Metrics are reported through an optional `WebhookObserver` (`tendlc.metrics.Metrics` is one).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Final, Literal, Protocol
+
+from aiohttp import web
+
+from tendlc.webhooks.auth import WebhookAuth, WebhookAuthError
+from tendlc.webhooks.payload import WebhookEvent, WebhookPayloadError, parse_delivery
+
+logger = logging.getLogger("tendlc.webhooks")
+
+WEBHOOK_PATH: Final = "/webhooks/infobip"
+HEALTH_PATH: Final = "/healthz"
+MAX_BODY_BYTES: Final = 1024 * 1024
+
+DispatchResult = Literal["applied", "duplicate", "stale", "unknown_campaign"]
+DISPATCH_RESULTS: Final = frozenset({"applied", "duplicate", "stale", "unknown_campaign"})
+Dispatch = Callable[[WebhookEvent], Awaitable[DispatchResult]]
+"""Records one event on its resource and says what happened; raises if it could not (→ 500)."""
+
+DeliveryOutcome = Literal["accepted", "unauthorized", "malformed", "too_large", "timeout", "dispatch_failed"]
+DELIVERY_OUTCOMES: Final = ("accepted", "unauthorized", "malformed", "too_large", "timeout", "dispatch_failed")
+
+
+class WebhookObserver(Protocol):
+    """Told about every delivery (one HTTP request) and every event in an accepted delivery."""
+
+    def webhook_delivery(self, outcome: str, seconds: float) -> None: ...
+
+    def webhook_event(self, kind: str, result: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class ReceiverLimits:
+    """Bounds against big, slow or stuck deliveries (seconds, bytes)."""
+
+    max_body_bytes: int = MAX_BODY_BYTES
+    body_read_timeout: float = 10.0
+    dispatch_timeout: float = 10.0
+    header_timeout: float = 10.0
+    """Time a connection may stay open without a complete request head (aiohttp keep-alive)."""
+
+    def __post_init__(self) -> None:
+        if self.max_body_bytes < 1:
+            raise ValueError("max_body_bytes must be positive")
+        for name in ("body_read_timeout", "dispatch_timeout", "header_timeout"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name} must be positive")
+
+
+class _Refused(Exception):
+    def __init__(self, outcome: DeliveryOutcome, status: int, error: str, message: str) -> None:
+        super().__init__(message)
+        self.outcome = outcome
+        self.status = status
+        self.error = error
+        self.message = message
+
+
+def _dispatch_failed() -> _Refused:
+    return _Refused("dispatch_failed", 500, "dispatch_failed", "the event could not be recorded; retry")
+
+
+def create_webhook_app(
+    auth: WebhookAuth,
+    dispatch: Dispatch,
+    *,
+    observer: WebhookObserver | None = None,
+    limits: ReceiverLimits | None = None,
+    path: str = WEBHOOK_PATH,
+) -> web.Application:
+    """An aiohttp application serving `POST {path}` and `GET /healthz` (add more routes before starting)."""
+    receiver = _Receiver(auth, dispatch, observer, limits or ReceiverLimits())
+    app = web.Application(client_max_size=receiver.limits.max_body_bytes)
+    app.router.add_post(path, receiver.handle)
+    app.router.add_get(HEALTH_PATH, _healthz)
+    return app
+
+
+async def _healthz(request: web.Request) -> web.Response:
+    return web.Response(text="ok\n")
+
+
+class _Receiver:
+    def __init__(
+        self, auth: WebhookAuth, dispatch: Dispatch, observer: WebhookObserver | None, limits: ReceiverLimits
+    ) -> None:
+        self.auth = auth
+        self.dispatch = dispatch
+        self.observer = observer
+        self.limits = limits
+
+    def _observe_delivery(self, outcome: DeliveryOutcome, started: float) -> None:
+        if self.observer is None:
+            return
+        try:
+            self.observer.webhook_delivery(outcome, time.perf_counter() - started)
+        except Exception:
+            logger.warning("webhook observer failed", exc_info=True)
+
+    def _observe_event(self, event: WebhookEvent, result: str) -> None:
+        if self.observer is None:
+            return
+        try:
+            self.observer.webhook_event(event.kind, result)
+        except Exception:
+            logger.warning("webhook observer failed", exc_info=True)
+
+    async def handle(self, request: web.Request) -> web.Response:
+        started = time.perf_counter()
+        try:
+            response = await self._handle(request)
+        except _Refused as refused:
+            self._observe_delivery(refused.outcome, started)
+            logger.warning(
+                "webhook delivery refused (HTTP %d, %s): %s",
+                refused.status,
+                refused.error,
+                refused.message,
+                extra={"remote": request.remote, "outcome": refused.outcome},
+            )
+            response = web.json_response({"error": refused.error, "message": refused.message}, status=refused.status)
+            if refused.outcome == "unauthorized" and self.auth.challenge:
+                response.headers["WWW-Authenticate"] = self.auth.challenge
+            if refused.outcome in {"too_large", "timeout"}:
+                response.force_close()  # the rest of the body is not read; do not reuse the connection
+            return response
+        self._observe_delivery("accepted", started)
+        return response
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        self._check_declared_length(request)
+        if not self.auth.needs_body:
+            self._authenticate(request, b"")  # BASIC: refuse before reading a byte of the body
+        body = await self._read_body(request)
+        if self.auth.needs_body:
+            self._authenticate(request, body)
+        try:
+            delivery = parse_delivery(body)
+        except WebhookPayloadError as error:
+            raise _Refused("malformed", 400, "malformed", str(error)) from None
+        if delivery.skipped_kinds:
+            logger.info("webhook delivery carried %d message(s) of other event kinds: %s; ignored",
+                        len(delivery.skipped_kinds), ", ".join(sorted(set(delivery.skipped_kinds))))
+        results = []
+        for event in delivery.events:
+            result = await self._dispatch(event)
+            results.append({"eventId": event.event_id, "result": result})
+        return web.json_response({"results": results, "skipped": len(delivery.skipped_kinds)})
+
+    def _authenticate(self, request: web.Request, body: bytes) -> None:
+        try:
+            self.auth.verify(request.headers, body)
+        except WebhookAuthError as error:
+            # The reason (e.g. bad_signature) is logged; the caller only learns it was refused.
+            raise _Refused("unauthorized", 401, "unauthorized", f"authentication failed ({error.reason})") from None
+
+    def _too_large(self) -> _Refused:
+        return _Refused("too_large", 413, "too_large", f"body exceeds {self.limits.max_body_bytes} bytes")
+
+    def _check_declared_length(self, request: web.Request) -> None:
+        if request.content_length is not None and request.content_length > self.limits.max_body_bytes:
+            raise self._too_large()
+
+    async def _read_body(self, request: web.Request) -> bytes:
+        limit = self.limits.max_body_bytes
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            async with asyncio.timeout(self.limits.body_read_timeout):
+                while True:
+                    chunk = await request.content.readany()
+                    if not chunk:
+                        break
+                    size += len(chunk)
+                    if size > limit:
+                        raise self._too_large()
+                    chunks.append(chunk)
+        except TimeoutError:
+            raise _Refused(
+                "timeout", 408, "timeout", f"body not received within {self.limits.body_read_timeout:g} s"
+            ) from None
+        return b"".join(chunks)
+
+    async def _dispatch(self, event: WebhookEvent) -> str:
+        context = {
+            "campaign_id": event.tcr_id,
+            "infobip_campaign_id": event.infobip_campaign_id,
+            "event_id": event.event_id,
+        }
+        try:
+            async with asyncio.timeout(self.limits.dispatch_timeout):
+                result: str = await self.dispatch(event)
+        except TimeoutError:
+            self._observe_event(event, "error")
+            logger.error("webhook event %s for campaign %s not recorded within %g s; answering 500 so Infobip retries",
+                         event.kind, event.infobip_campaign_id, self.limits.dispatch_timeout, extra=context)
+            raise _dispatch_failed() from None
+        except Exception:
+            self._observe_event(event, "error")
+            logger.exception("webhook event %s for campaign %s could not be recorded; answering 500 so Infobip retries",
+                             event.kind, event.infobip_campaign_id, extra=context)
+            raise _dispatch_failed() from None
+        if result not in DISPATCH_RESULTS:
+            self._observe_event(event, "error")
+            logger.error("webhook dispatch returned %r, not a DispatchResult", result, extra=context)
+            raise _dispatch_failed()
+        self._observe_event(event, result)
+        network = f" on {event.network}" if event.network else ""
+        if result == "unknown_campaign":
+            logger.warning(
+                "webhook %s for unknown Infobip campaign %s (TCR %s): %s%s; no CampaignMigration matches, "
+                "answered 200 so Infobip stops retrying",
+                event.kind, event.infobip_campaign_id, event.tcr_id or "?", event.status, network, extra=context,
+            )
+        else:
+            logger.info(
+                "webhook %s for Infobip campaign %s: %s%s (received %s) → %s",
+                event.kind, event.infobip_campaign_id, event.status, network,
+                event.received_at.isoformat(), result, extra=context,
+            )
+        return result
+
+
+class WebhookServer:
+    """Runs an aiohttp application on a TCP port; `start` returns the base URL, `stop` ends it.
+
+    Construct from an app (`create_webhook_app(...)`, perhaps with more routes such as
+    `/metrics`), or use `WebhookServer.for_receiver(auth, dispatch, ...)`.
+    """
+
+    def __init__(self, app: web.Application, *, limits: ReceiverLimits | None = None, shutdown_timeout: float = 5.0):
+        self._app = app
+        self._limits = limits or ReceiverLimits()
+        self._shutdown_timeout = shutdown_timeout
+        self._runner: web.AppRunner | None = None
+        self._url: str | None = None
+
+    @classmethod
+    def for_receiver(
+        cls,
+        auth: WebhookAuth,
+        dispatch: Dispatch,
+        *,
+        observer: WebhookObserver | None = None,
+        limits: ReceiverLimits | None = None,
+    ) -> WebhookServer:
+        limits = limits or ReceiverLimits()
+        return cls(create_webhook_app(auth, dispatch, observer=observer, limits=limits), limits=limits)
+
+    @property
+    def app(self) -> web.Application:
+        return self._app
+
+    @property
+    def url(self) -> str:
+        """`http://host:port` once started."""
+        if self._url is None:
+            raise RuntimeError("the webhook server is not started")
+        return self._url
+
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
+        """Listen on host:port (0 picks a free port) and return the base URL."""
+        if self._runner is not None:
+            raise RuntimeError("the webhook server is already started")
+        runner = web.AppRunner(
+            self._app,
+            access_log=None,
+            keepalive_timeout=self._limits.header_timeout,
+            lingering_time=0,  # a refused body is not drained: the connection is closed after the answer
+            shutdown_timeout=self._shutdown_timeout,
+            handle_signals=False,
+        )
+        await runner.setup()
+        try:
+            site = web.TCPSite(runner, host, port)
+            await site.start()
+        except BaseException:
+            await runner.cleanup()
+            raise
+        self._runner = runner
+        address = runner.addresses[0]
+        bound_host, bound_port = address[0], address[1]
+        shown = f"[{bound_host}]" if ":" in bound_host else bound_host
+        self._url = f"http://{shown}:{bound_port}"
+        logger.info("webhook receiver listening on %s%s", self._url, WEBHOOK_PATH)
+        return self._url
+
+    async def stop(self) -> None:
+        """Stop listening and finish (bounded) the requests in flight. Safe to call twice."""
+        runner, self._runner = self._runner, None
+        self._url = None
+        if runner is not None:
+            await runner.cleanup()
