@@ -9,6 +9,7 @@ kept here, so this object can be logged safely.
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -75,8 +76,40 @@ class Settings(BaseSettings):
         description="Overrides per endpoint class, e.g. TENDLC_RATE_LIMITS='{\"infobip.registration.write\": "
         "{\"rate\": 1, \"burst\": 1}}'.",
     )
-    liveness_port: int = Field(default=8080, ge=0, le=65535)
-    log_format: str = Field(default="json", pattern=r"^(json|text)$")
+    liveness_port: int = Field(default=8080, ge=0, le=65535, description="Kopf's /healthz; 0 turns it off.")
+    log_format: Literal["json", "text"] = "json"
+    log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
+    bind_address: str = Field(
+        default="0.0.0.0", description="Address the metrics, webhook and liveness servers listen on."
+    )
+    metrics_port: int = Field(default=9090, ge=0, le=65535, description="Prometheus /metrics; 0 turns it off.")
+    webhook_port: int = Field(
+        default=8081, ge=0, le=65535, description="Infobip webhook receiver (POST /webhooks/infobip); 0: off."
+    )
+    webhook_public_url: str | None = Field(
+        default=None,
+        description="The URL Infobip reaches the receiver at (ending in /webhooks/infobip); when set, the operator "
+        "ensures one Infobip subscription pointing there at start-up.",
+    )
+    webhook_auth_secret: SecretRef | None = Field(
+        default=None,
+        description="Secret (operator namespace) with `username`+`password` (BASIC) or `secretKey` [+`algorithm`] "
+        "(HMAC) that Infobip must use when calling the receiver. Required to serve webhooks.",
+    )
+    webhook_owner: str = Field(
+        default="default", pattern=r"^[a-z0-9-]{1,40}$",
+        description="Names this installation's subscription (tendlc:<owner>) so several clusters can share an account.",
+    )
+    peering_name: str | None = Field(
+        default=None, description="Kopf peering object for standby replicas; unset runs standalone."
+    )
+
+    @field_validator("webhook_public_url")
+    @classmethod
+    def _public_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) URL")
+        return value
 
     @field_validator("infobip_base_url", "tcr_base_url")
     @classmethod

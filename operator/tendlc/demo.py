@@ -95,6 +95,9 @@ class Demo:
             "TENDLC_BACKOFF_MAX_SECONDS": "5",
             "TENDLC_RECHECK_PARKED_SECONDS": "5",
             "TENDLC_LIVENESS_PORT": str(free_port()),
+            "TENDLC_BIND_ADDRESS": "127.0.0.1",
+            "TENDLC_METRICS_PORT": str(free_port()),
+            "TENDLC_WEBHOOK_PORT": "0",
         })
         self.say(f"operator started (log: {self.state_dir / 'operator.log'})")
 

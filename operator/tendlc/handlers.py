@@ -17,8 +17,10 @@ import kopf
 from tendlc.clients.ratelimit import RateLimiterRegistry
 from tendlc.config import Settings
 from tendlc.kube import GROUP, VERSION, KubeApi
+from tendlc.metrics import Metrics
 from tendlc.partners import Partners
 from tendlc.reconciler import Reconciler
+from tendlc.services import Services
 from tendlc.workflow import Event
 
 RESOURCE = (GROUP, VERSION, "campaignmigrations")
@@ -45,12 +47,17 @@ async def start(settings: kopf.OperatorSettings, memo: kopf.Memo, logger: kopf.L
         prefix="tendlc.io", key="last-handled-configuration"
     )
     settings.watching.server_timeout = 300
+    settings.scanning.disabled = True  # the chart grants no CRD/namespace listing; nothing here needs it
     kube = KubeApi()
+    metrics = Metrics()
     limiters = RateLimiterRegistry(config.limiter_overrides(), scale=config.rate_limit_scale)
     memo.config = config
     memo.kube = kube
-    memo.partners = Partners(config, kube, limiters)
-    memo.reconciler = Reconciler(config, kube, memo.partners, post_event=post_event)
+    memo.metrics = metrics
+    memo.partners = Partners(config, kube, limiters, on_call=metrics.on_call)
+    memo.reconciler = Reconciler(config, kube, memo.partners, post_event=post_event, metrics=metrics)
+    memo.services = Services(config, metrics)
+    await memo.services.start(kube, memo.partners, memo.reconciler)
     logger.info("tendlc started: infobip=%s tcr=%s dry_run=%s", config.infobip_base_url, config.tcr_base_url,
                 config.dry_run)
 
@@ -61,6 +68,7 @@ def post_event(body: Mapping[str, Any], event: Event) -> None:
 
 @kopf.on.cleanup()
 async def stop(memo: kopf.Memo, **_: Any) -> None:
+    await memo.services.stop()
     await memo.reconciler.shutdown(grace=5.0)
     await memo.partners.aclose()
     await memo.kube.close()

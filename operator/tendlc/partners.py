@@ -20,6 +20,7 @@ from tendlc.clients.ratelimit import RateLimiterRegistry
 from tendlc.clients.tcr import TcrClient
 from tendlc.config import Settings
 from tendlc.kube import KubeApi
+from tendlc.logs import register_secret
 
 INFOBIP_KEYS = ("apiKey",)
 TCR_KEYS = ("apiKey", "apiSecret")
@@ -74,6 +75,7 @@ class Partners:
             if not raw:
                 raise CredentialsProblem(f"{partner} credentials Secret {where}/{name} has no non-empty key {key!r}")
             values[key] = raw
+        register_secret(*values.values())  # the log redaction net knows every credential we hold
         return values
 
     async def for_spec(self, spec: CampaignMigrationSpec, namespace: str) -> PartnerClients:
@@ -89,14 +91,7 @@ class Partners:
         infobip_url = (spec.infobip.base_url if spec.infobip and spec.infobip.base_url else settings.infobip_base_url)
         tcr_url = spec.tcr.base_url if spec.tcr and spec.tcr.base_url else settings.tcr_base_url
 
-        infobip_key = (infobip_url, _fingerprint(infobip_values["apiKey"]))
-        infobip = self._infobip.get(infobip_key)
-        if infobip is None:
-            infobip = InfobipClient(
-                infobip_url, InfobipCredentials.from_api_key(infobip_values["apiKey"]),
-                timeout=settings.request_timeout_seconds, limiter_registry=self._limiters, on_call=self._on_call,
-            )
-            self._infobip[infobip_key] = infobip
+        infobip = self._infobip_client(infobip_url, infobip_values["apiKey"])
         tcr_key = (tcr_url, _fingerprint(tcr_values["apiKey"], tcr_values["apiSecret"]))
         tcr = self._tcr.get(tcr_key)
         if tcr is None:
@@ -106,6 +101,23 @@ class Partners:
             )
             self._tcr[tcr_key] = tcr
         return PartnerClients(infobip=infobip, tcr=tcr)
+
+    async def default_infobip(self) -> InfobipClient:
+        """The operator's own Infobip account (for account-wide work such as the webhook subscription)."""
+        default = self._settings.infobip_credentials_secret
+        values = await self._secret_values(None, default.name if default else None, "", INFOBIP_KEYS, "Infobip")
+        return self._infobip_client(self._settings.infobip_base_url, values["apiKey"])
+
+    def _infobip_client(self, base_url: str, api_key: str) -> InfobipClient:
+        key = (base_url, _fingerprint(api_key))
+        client = self._infobip.get(key)
+        if client is None:
+            client = InfobipClient(
+                base_url, InfobipCredentials.from_api_key(api_key), timeout=self._settings.request_timeout_seconds,
+                limiter_registry=self._limiters, on_call=self._on_call,
+            )
+            self._infobip[key] = client
+        return client
 
     async def aclose(self) -> None:
         for infobip in self._infobip.values():

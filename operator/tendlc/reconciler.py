@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
@@ -25,11 +26,14 @@ from pydantic import ValidationError
 
 from tendlc.api.spec import CampaignMigrationSpec
 from tendlc.api.status import MigrationStatus
-from tendlc.clients.errors import PartnerError, PartnerProblem, PartnerRejected
+from tendlc.clients.errors import PartnerError, PartnerProblem, PartnerRejected, PartnerUnavailable
 from tendlc.clients.models import InfobipCampaign, NumberImportResult
 from tendlc.config import Settings
 from tendlc.kube import KubeApi, ResourceGone
+from tendlc.metrics import Metrics
 from tendlc.partners import CredentialsProblem, PartnerClients, Partners
+from tendlc.webhooks.payload import WebhookEvent as IncomingEvent
+from tendlc.webhooks.receiver import DispatchResult
 from tendlc.workflow import (
     Act,
     Action,
@@ -58,6 +62,7 @@ from tendlc.workflow import (
     record,
 )
 from tendlc.workflow import Settings as WorkflowSettings
+from tendlc.workflow.webhooks import apply_webhook
 
 ANNOTATION_PREFIX = "tendlc.io/"
 OSR_UPDATED = "tendlc.io/osr-updated"
@@ -186,6 +191,34 @@ async def perform(action: Action, clients: PartnerClients) -> Outcome:
     raise AssertionError(f"unknown action {action!r}")  # pragma: no cover - exhaustive match
 
 
+def _seconds(start: datetime | None, end: datetime | None) -> float | None:
+    if start is None or end is None:
+        return None
+    return max((end - start).total_seconds(), 0.0)
+
+
+def observe_transition(metrics: Metrics, before: MigrationStatus, after: MigrationStatus) -> None:
+    """Feeds the duration metrics from what a status write changed (each fact is seen once)."""
+    for step, previous, current, since in (
+        ("import_numbers", before.numbers_imported_at, after.numbers_imported_at, None),
+        ("elect_cnp", before.cnp_elected_at, after.cnp_elected_at, after.numbers_imported_at),
+        ("submit_migration", before.migration_submitted_at, after.migration_submitted_at, after.cnp_elected_at),
+    ):
+        duration = _seconds(since, current)
+        if previous is None and current is not None and duration is not None:
+            metrics.step_finished(step, duration)
+    for outcome, previous, current in (
+        ("registered", before.registered_at, after.registered_at),
+        ("failed", before.failed_at, after.failed_at),
+    ):
+        duration = _seconds(after.migration_submitted_at, current)
+        if previous is None and current is not None and duration is not None:
+            metrics.in_migration_finished(outcome, duration)
+    downtime = _seconds(after.downtime_started_at, after.downtime_ended_at)
+    if before.downtime_ended_at is None and downtime is not None:
+        metrics.downtime_observed(downtime)
+
+
 @dataclass
 class Resource:
     """One watched CampaignMigration: its latest body, its status as we know it, and its task."""
@@ -200,6 +233,7 @@ class Resource:
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
     last_wake_key: tuple[Any, ...] = ()
     task: asyncio.Task[None] | None = None
+    inbox: list[tuple[IncomingEvent, asyncio.Future[DispatchResult]]] = field(default_factory=list)
 
 
 PostEvent = Callable[[Mapping[str, Any], Event], None]
@@ -220,10 +254,12 @@ class Reconciler:
         partners: Partners,
         *,
         post_event: PostEvent,
+        metrics: Metrics | None = None,
         clock: Clock = utc_now,
         logger: logging.Logger | None = None,
     ) -> None:
         self.settings = settings
+        self.metrics = metrics
         self.workflow_settings = workflow_settings(settings)
         self.kube = kube
         self.partners = partners
@@ -231,6 +267,66 @@ class Reconciler:
         self.clock = clock
         self.logger = logger or logging.getLogger("tendlc.reconciler")
         self.resources: dict[tuple[str, str], Resource] = {}
+        # Webhooks name campaigns by Infobip UUID (or TCR ID): an in-memory index fed by the watch
+        # and by our own writes, so a lookup never lists the API and sees a UUID before the watch does.
+        self.by_infobip_id: dict[str, tuple[str, str]] = {}
+        self.by_campaign_id: dict[str, tuple[str, str]] = {}
+        if metrics is not None:
+            metrics.set_phase_source(self.phase_counts)
+
+    def phase_counts(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for resource in self.resources.values():
+            phase = str(resource.status.phase or "Pending")
+            counts[phase] = counts.get(phase, 0) + 1
+        return counts
+
+    def _index(self, resource: Resource) -> None:
+        key = (resource.namespace, resource.name)
+        if resource.status.infobip_campaign_id:
+            self.by_infobip_id[resource.status.infobip_campaign_id] = key
+        campaign_id = (resource.body.get("spec") or {}).get("campaignId")
+        if campaign_id:
+            self.by_campaign_id[campaign_id] = key
+
+    # --- webhooks -------------------------------------------------------------------------------
+
+    async def deliver(self, event: IncomingEvent) -> DispatchResult:
+        """The receiver's dispatch: hands the event to its resource's loop and waits until recorded.
+
+        Raises when the status could not be written, so the receiver answers 500 and Infobip retries.
+        """
+        key = self.by_infobip_id.get(event.infobip_campaign_id)
+        if key is None and event.tcr_id:
+            key = self.by_campaign_id.get(event.tcr_id)
+        resource = self.resources.get(key) if key is not None else None
+        if resource is None:
+            self.logger.warning("webhook for unknown campaign %s (tcrId %s) ignored",
+                                event.infobip_campaign_id, event.tcr_id)
+            return "unknown_campaign"
+        outcome: asyncio.Future[DispatchResult] = asyncio.get_running_loop().create_future()
+        resource.inbox.append((event, outcome))
+        resource.wake.set()
+        return await outcome
+
+    async def _take_webhooks(self, resource: Resource) -> None:
+        if not resource.inbox:
+            return
+        taken, resource.inbox = resource.inbox, []
+        results: list[DispatchResult] = []
+        for event, _ in taken:
+            resource.status, applied = apply_webhook(resource.status, event, self.clock())
+            results.append(applied)
+        try:
+            await self._write(resource)
+        except BaseException as error:
+            for _, outcome in taken:
+                if not outcome.done():
+                    outcome.set_exception(error if isinstance(error, Exception) else RuntimeError(str(error)))
+            raise
+        for (_, outcome), result in zip(taken, results, strict=True):
+            if not outcome.done():
+                outcome.set_result(result)
 
     # --- the lifecycle --------------------------------------------------------------------------
 
@@ -251,6 +347,7 @@ class Reconciler:
                 written=status, last_wake_key=wake_key(body),
             )
             self.resources[key] = resource
+            self._index(resource)
             resource.task = asyncio.create_task(self._run(resource), name=f"tendlc {key[0]}/{key[1]}")
             return
         resource.body = body
@@ -268,8 +365,16 @@ class Reconciler:
         return True
 
     def _forget(self, resource: Resource) -> None:
-        if self.resources.get((resource.namespace, resource.name)) is resource:
-            del self.resources[(resource.namespace, resource.name)]
+        key = (resource.namespace, resource.name)
+        if self.resources.get(key) is resource:
+            del self.resources[key]
+        for index in (self.by_infobip_id, self.by_campaign_id):
+            for stale in [k for k, v in index.items() if v == key]:
+                del index[stale]
+        for _, outcome in resource.inbox:
+            if not outcome.done():
+                outcome.set_result("unknown_campaign")  # deleted meanwhile: nothing left to update
+        resource.inbox.clear()
         resource.stopping.set()
         if resource.task is not None:
             resource.task.cancel()
@@ -291,16 +396,23 @@ class Reconciler:
         """Drives one resource until it is deleted or the operator stops."""
         while not resource.stopping.is_set():
             resource.wake.clear()
+            started = time.monotonic()
+            error: BaseException | None = None
             try:
+                await self._take_webhooks(resource)
                 delay = await self.reconcile_once(resource)
             except ResourceGone:
                 return
             except asyncio.CancelledError:
                 raise
-            except Exception as error:  # a bug or an API outage must not end the loop silently
+            except Exception as failure:  # a bug or an API outage must not end the loop silently
+                error = failure
                 self.logger.exception("reconcile of %s/%s failed", resource.namespace, resource.name)
-                self.post_event(resource.body, Event("Warning", "ReconcileError", f"{type(error).__name__}: {error}"))
+                message = f"{type(failure).__name__}: {failure}"
+                self.post_event(resource.body, Event("Warning", "ReconcileError", message))
                 delay = self.workflow_settings.backoff_initial
+            if self.metrics is not None:
+                self.metrics.reconcile_pass(time.monotonic() - started, error)
             await self._wait(resource, delay)
 
     async def _wait(self, resource: Resource, delay: timedelta | None) -> None:
@@ -346,6 +458,9 @@ class Reconciler:
                 await self._write(resource)  # the exactly-once marker, before the call
             self.logger.debug("performing %s", type(decision.action).__name__)
             outcome = await perform(decision.action, clients)
+            if self.metrics is not None and isinstance(outcome, PartnerUnavailable):
+                reason = "rate_limited" if outcome.rate_limited else "unavailable"
+                self.metrics.retry_scheduled(outcome.partner, outcome.endpoint, reason)
             facts = replace(facts, now=self.clock())
             status = record(spec, decision.status, decision.action, outcome, facts, self.workflow_settings)
             resource.status = status
@@ -368,7 +483,10 @@ class Reconciler:
         if not patch:
             return
         await self.kube.patch_status(resource.namespace, resource.name, patch)
+        if self.metrics is not None:
+            observe_transition(self.metrics, resource.written, resource.status)
         resource.written = resource.status
+        self._index(resource)
 
     async def _observe(
         self, spec: CampaignMigrationSpec, body: Mapping[str, Any]

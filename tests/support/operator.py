@@ -21,6 +21,7 @@ from kopf.testing import KopfRunner
 
 import tendlc.handlers
 from support.sandbox import Sandbox
+from tendlc.devcluster import free_port
 
 HANDLERS_FILE = str(Path(tendlc.handlers.__file__).resolve())
 INFOBIP_SECRET = "partner-infobip"
@@ -41,6 +42,9 @@ def operator_env(sandbox: Sandbox, namespace: str, **overrides: str) -> dict[str
         "TENDLC_RECHECK_PARKED_SECONDS": "1",
         "TENDLC_REQUEST_TIMEOUT_SECONDS": "5",
         "TENDLC_LIVENESS_PORT": "0",
+        "TENDLC_BIND_ADDRESS": "127.0.0.1",
+        "TENDLC_METRICS_PORT": str(free_port()),
+        "TENDLC_WEBHOOK_PORT": str(free_port()),
     }
     env.update(overrides)
     return env

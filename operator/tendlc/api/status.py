@@ -88,9 +88,22 @@ class Problem(_Model):
 
 
 class WebhookEvent(_Model):
-    """The last Infobip CAMPAIGN_STATUS_UPDATE recorded for this campaign."""
+    """The last Infobip CAMPAIGN_STATUS_UPDATE recorded for this campaign.
+
+    `received_at` is Infobip's clock (used to order events); `arrived_at` is ours (used to decide
+    whether a poll is due), so a skewed partner clock can neither hide nor repeat a poll.
+    """
 
     stage: str
+    received_at: Timestamp = Field(alias="receivedAt")
+    arrived_at: Timestamp | None = Field(default=None, alias="arrivedAt")
+    event_id: str | None = Field(default=None, alias="eventId")
+
+
+class NetworkStatus(_Model):
+    """The last CAMPAIGN_NETWORK_STATUS_UPDATE for one carrier network."""
+
+    status: str
     received_at: Timestamp = Field(alias="receivedAt")
 
 
@@ -121,6 +134,7 @@ class MigrationStatus(_Model):
     last_handled_retry: str | None = Field(default=None, alias="lastHandledRetry")
     planned_calls: list[str] | None = Field(default=None, alias="plannedCalls")
     webhook: WebhookEvent | None = None
+    network_statuses: dict[str, NetworkStatus] | None = Field(default=None, alias="networkStatuses")
 
     @classmethod
     def from_body(cls, body: Mapping[str, Any]) -> MigrationStatus:

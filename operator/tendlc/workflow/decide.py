@@ -118,7 +118,8 @@ class _Round:
     def due(self) -> bool:
         s, now = self.status, self.facts.now
         webhook = s.webhook
-        if webhook is not None and (s.last_checked_at is None or webhook.received_at > s.last_checked_at):
+        arrived = webhook and (webhook.arrived_at or webhook.received_at)
+        if arrived and (s.last_checked_at is None or arrived > s.last_checked_at):
             return True
         return s.next_check_at is None or now >= s.next_check_at
 

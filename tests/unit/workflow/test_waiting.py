@@ -123,3 +123,19 @@ def test_old_webhook_does_not_skip_the_backoff() -> None:
     status.webhook = WebhookEvent(stage="SUBMITTED", received_at=T0 - timedelta(hours=1))
     decision = decide(executor.spec, status, make_facts(T0 + timedelta(seconds=4)), SETTINGS)
     assert isinstance(decision, Wait)
+
+
+def test_webhook_from_a_clock_ahead_of_ours_polls_once_not_forever() -> None:
+    executor, _ = _submitted()
+    status = executor.stored.model_copy(deep=True)
+    # Infobip's clock is an hour ahead; what counts for "is a poll due" is when it reached us.
+    status.webhook = WebhookEvent(
+        stage="SUBMITTED", received_at=T0 + timedelta(hours=1), arrived_at=T0 + timedelta(seconds=3)
+    )
+    first = decide(executor.spec, status, make_facts(T0 + timedelta(seconds=4)), SETTINGS)
+    assert isinstance(first, Act)
+    assert isinstance(first.action, PollCampaign)
+    executor.stored = status
+    after_poll = executor.round(make_facts(T0 + timedelta(seconds=5))).status
+    again = decide(executor.spec, after_poll, make_facts(T0 + timedelta(seconds=6)), SETTINGS)
+    assert isinstance(again, Wait)

@@ -1,0 +1,53 @@
+"""Folding an Infobip webhook event into a resource's status (pure; no I/O).
+
+A webhook is a hint, not the truth: a status update is recorded in `status.webhook` and makes a
+poll due at once (see `decide`), and the poll's answer moves the resource. That keeps one path
+(GET campaign) deciding every stage change, so a forged-but-authenticated or reordered event can
+at worst cause one extra GET. Duplicates (same event id) and events older than the one already
+recorded (`tendlc.webhooks.ordering.should_apply`) change nothing. Network updates are recorded
+per carrier network for the user to see.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from tendlc.api.status import MigrationStatus, NetworkStatus, WebhookEvent
+from tendlc.webhooks.ordering import should_apply
+from tendlc.webhooks.payload import WebhookEvent as IncomingEvent
+
+Applied = Literal["applied", "duplicate", "stale"]
+
+
+def apply_webhook(status: MigrationStatus, event: IncomingEvent, now: datetime) -> tuple[MigrationStatus, Applied]:
+    """The status after `event` arrived at `now`, and what became of the event."""
+    if event.is_network_update:
+        return _apply_network_update(status, event)
+    recorded = status.webhook
+    if recorded is not None and recorded.event_id == event.event_id:
+        return status, "duplicate"
+    current_stage: str | None = recorded.stage if recorded is not None else status.infobip_stage
+    current_time: datetime | None = recorded.received_at if recorded is not None else None
+    if not should_apply(current_stage, current_time, event):
+        return status, "stale"
+    updated = status.model_copy(deep=True)
+    updated.webhook = WebhookEvent(
+        stage=event.status, received_at=event.received_at, arrived_at=now, event_id=event.event_id
+    )
+    return updated, "applied"
+
+
+def _apply_network_update(status: MigrationStatus, event: IncomingEvent) -> tuple[MigrationStatus, Applied]:
+    network = event.network or "UNKNOWN"
+    current = (status.network_statuses or {}).get(network)
+    if current is not None and current.status == event.status and current.received_at == event.received_at:
+        return status, "duplicate"
+    if current is not None and not should_apply(current.status, current.received_at, event):
+        return status, "stale"
+    updated = status.model_copy(deep=True)
+    updated.network_statuses = {
+        **(updated.network_statuses or {}),
+        network: NetworkStatus(status=event.status, received_at=event.received_at),
+    }
+    return updated, "applied"
