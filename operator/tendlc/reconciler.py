@@ -30,6 +30,7 @@ from tendlc.clients.errors import PartnerError, PartnerProblem, PartnerRejected,
 from tendlc.clients.models import InfobipCampaign, NumberImportResult
 from tendlc.config import Settings
 from tendlc.kube import KubeApi, ResourceGone
+from tendlc.logs import resource_logger
 from tendlc.metrics import Metrics
 from tendlc.partners import CredentialsProblem, PartnerClients, Partners
 from tendlc.webhooks.payload import WebhookEvent as IncomingEvent
@@ -234,6 +235,9 @@ class Resource:
     last_wake_key: tuple[Any, ...] = ()
     task: asyncio.Task[None] | None = None
     inbox: list[tuple[IncomingEvent, asyncio.Future[DispatchResult]]] = field(default_factory=list)
+    logger: logging.Logger | logging.LoggerAdapter[logging.Logger] = field(
+        default_factory=lambda: logging.getLogger("tendlc.reconciler")
+    )
 
 
 PostEvent = Callable[[Mapping[str, Any], Event], None]
@@ -345,6 +349,7 @@ class Reconciler:
             resource = Resource(
                 namespace=key[0], name=key[1], uid=metadata.get("uid", ""), body=body, status=status,
                 written=status, last_wake_key=wake_key(body),
+                logger=resource_logger(self.logger, key[0], key[1], (body.get("spec") or {}).get("campaignId")),
             )
             self.resources[key] = resource
             self._index(resource)
@@ -407,7 +412,7 @@ class Reconciler:
                 raise
             except Exception as failure:  # a bug or an API outage must not end the loop silently
                 error = failure
-                self.logger.exception("reconcile of %s/%s failed", resource.namespace, resource.name)
+                resource.logger.exception("reconcile failed")
                 message = f"{type(failure).__name__}: {failure}"
                 self.post_event(resource.body, Event("Warning", "ReconcileError", message))
                 delay = self.workflow_settings.backoff_initial
@@ -437,7 +442,7 @@ class Reconciler:
             spec = CampaignMigrationSpec.from_body(body)
         except ValidationError as error:
             # The CRD schema rejects bad specs; this only happens with a CRD older than the operator.
-            self.logger.error("spec does not validate: %s", error.errors(include_input=False))
+            resource.logger.error("spec does not validate: %s", error.errors(include_input=False))
             message = f"spec does not validate: {error.error_count()} error(s)"
             self.post_event(body, Event("Warning", "InvalidSpec", message))
             return None
@@ -446,6 +451,7 @@ class Reconciler:
         for _ in range(MAX_ACTIONS_PER_PASS):
             decision = decide(spec, status, facts, self.workflow_settings)
             if decision.event is not None:
+                resource.logger.info("%s: %s", decision.event.reason, decision.event.message)
                 self.post_event(body, decision.event)
             if not isinstance(decision, Act):
                 resource.status = decision.status
@@ -456,7 +462,7 @@ class Reconciler:
             resource.status = decision.status
             if not decision.action.idempotent:
                 await self._write(resource)  # the exactly-once marker, before the call
-            self.logger.debug("performing %s", type(decision.action).__name__)
+            resource.logger.debug("performing %s", type(decision.action).__name__)
             outcome = await perform(decision.action, clients)
             if self.metrics is not None and isinstance(outcome, PartnerUnavailable):
                 reason = "rate_limited" if outcome.rate_limited else "unavailable"
@@ -465,7 +471,7 @@ class Reconciler:
             status = record(spec, decision.status, decision.action, outcome, facts, self.workflow_settings)
             resource.status = status
         await self._write(resource)
-        self.logger.warning("no settled decision after %d actions; will look again", MAX_ACTIONS_PER_PASS)
+        resource.logger.warning("no settled decision after %d actions; will look again", MAX_ACTIONS_PER_PASS)
         return self.workflow_settings.backoff_initial
 
     def _delay(self, decision: Decision) -> timedelta | None:
