@@ -9,10 +9,10 @@ POST in particular is not idempotent), never logs bodies or credentials, and imp
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 import httpx
 
@@ -129,6 +129,34 @@ class InfobipClient:
     ) -> None:
         await self.aclose()
 
+    async def _all_pages(
+        self,
+        endpoint: Endpoint,
+        page_model: type[CampaignPage] | type[SubscriptionPage],
+        identity: Callable[[Any], str],
+        filters: list[tuple[str, str]],
+        page_size: int,
+        what: str,
+        *,
+        path_params: Mapping[str, str] | None = None,
+    ) -> list[Any]:
+        """Every item of a paged list (`paging.totalPages`); an item seen on two pages (the list
+        moved while walking) is returned once. Bounded by MAX_PAGES."""
+        found: dict[str, Any] = {}
+        page = 0
+        while True:
+            params = [*filters, ("page", str(page)), ("size", str(page_size))]
+            data = await self._http.call(endpoint, path_params=path_params, params=params)
+            result: CampaignPage | SubscriptionPage = self._http.parse(endpoint, page_model, data)
+            for item in result.results:
+                found.setdefault(identity(item), item)
+            total_pages = result.paging.total_pages if result.paging is not None else 0
+            page += 1
+            if not result.results or page >= total_pages:
+                return list(found.values())
+            if page >= MAX_PAGES:
+                raise PartnerResponseInvalid(INFOBIP, endpoint.name, f"{what} list claims more than {MAX_PAGES} pages")
+
     # ---------------------------------------------------------------------------- numbers
 
     async def import_numbers(self, numbers: Sequence[str], *, skip_osr_update: bool) -> NumberImportResult:
@@ -218,22 +246,7 @@ class InfobipClient:
         filters.extend(("stage", stage) for stage in stages)
         filters.extend(("type", campaign_type) for campaign_type in types)
 
-        found: dict[str, InfobipCampaign] = {}
-        page = 0
-        while True:
-            params = [*filters, ("page", str(page)), ("size", str(page_size))]
-            data = await self._http.call(LIST_CAMPAIGNS, params=params)
-            result = self._http.parse(LIST_CAMPAIGNS, CampaignPage, data)
-            for campaign in result.results:
-                found.setdefault(campaign.id, campaign)
-            total_pages = result.paging.total_pages if result.paging is not None else 0
-            page += 1
-            if not result.results or page >= total_pages:
-                return list(found.values())
-            if page >= MAX_PAGES:
-                raise PartnerResponseInvalid(
-                    INFOBIP, LIST_CAMPAIGNS.name, f"campaign list claims more than {MAX_PAGES} pages"
-                )
+        return await self._all_pages(LIST_CAMPAIGNS, CampaignPage, lambda c: c.id, filters, page_size, "campaign")
 
     async def find_migrated_campaigns(
         self, external_campaign_id: str, *, name: str, number: str
@@ -259,22 +272,10 @@ class InfobipClient:
 
     async def list_subscriptions(self, channel: str = "REGISTRATION") -> list[Subscription]:
         """Every subscription of the channel (all pages)."""
-        found: dict[str, Subscription] = {}
-        page = 0
-        while True:
-            params = [("page", str(page)), ("size", str(SUBSCRIPTION_PAGE_SIZE))]
-            data = await self._http.call(LIST_SUBSCRIPTIONS, path_params={"channel": channel}, params=params)
-            result = self._http.parse(LIST_SUBSCRIPTIONS, SubscriptionPage, data)
-            for subscription in result.results:
-                found.setdefault(subscription.subscription_id, subscription)
-            total_pages = result.paging.total_pages if result.paging is not None else 0
-            page += 1
-            if not result.results or page >= total_pages:
-                return list(found.values())
-            if page >= MAX_PAGES:
-                raise PartnerResponseInvalid(
-                    INFOBIP, LIST_SUBSCRIPTIONS.name, f"subscription list claims more than {MAX_PAGES} pages"
-                )
+        return await self._all_pages(
+            LIST_SUBSCRIPTIONS, SubscriptionPage, lambda item: item.subscription_id, [], SUBSCRIPTION_PAGE_SIZE,
+            "subscription", path_params={"channel": channel},
+        )
 
     async def get_subscription(self, subscription_id: str, *, channel: str = "REGISTRATION") -> Subscription:
         data = await self._http.call(
