@@ -361,21 +361,16 @@ class Reconciler:
             resource.last_wake_key = changed
             resource.wake.set()
 
-    def wake(self, namespace: str, name: str) -> bool:
-        """Asks for an immediate pass (e.g. a webhook arrived); False when the resource is unknown."""
-        resource = self.resources.get((namespace, name))
-        if resource is None:
-            return False
-        resource.wake.set()
-        return True
-
     def _forget(self, resource: Resource) -> None:
         key = (resource.namespace, resource.name)
         if self.resources.get(key) is resource:
             del self.resources[key]
-        for index in (self.by_infobip_id, self.by_campaign_id):
-            for stale in [k for k, v in index.items() if v == key]:
-                del index[stale]
+        for index, indexed in (
+            (self.by_infobip_id, resource.status.infobip_campaign_id),
+            (self.by_campaign_id, (resource.body.get("spec") or {}).get("campaignId")),
+        ):
+            if indexed and index.get(indexed) == key:
+                del index[indexed]
         for _, outcome in resource.inbox:
             if not outcome.done():
                 outcome.set_result("unknown_campaign")  # deleted meanwhile: nothing left to update

@@ -1,0 +1,72 @@
+"""The executor's pure helpers: annotations, wake-up keys, rejection text, partial imports, metrics."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from tendlc.api.status import MigrationStatus
+from tendlc.clients.errors import PartnerRejected
+from tendlc.clients.models import InfobipCampaign, NumberImportResult
+from tendlc.metrics import Metrics
+from tendlc.reconciler import (
+    campaign_observed,
+    import_incomplete,
+    observe_transition,
+    parse_annotations,
+    wake_key,
+)
+
+
+def test_control_annotations_are_parsed() -> None:
+    parsed = parse_annotations({"tendlc.io/osr-updated": "2026-11-26T10:00:00Z", "tendlc.io/retry": "1",
+                                "tendlc.io/suspend": "True"})
+    assert parsed.osr_updated is not None
+    assert parsed.osr_updated.at == datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
+    assert (parsed.retry, parsed.suspend) == ("1", True)
+    free_text = parse_annotations({"tendlc.io/osr-updated": "done by Ana"})
+    assert free_text.osr_updated is not None
+    assert (free_text.osr_updated.value, free_text.osr_updated.at) == ("done by Ana", None)
+    assert parse_annotations({"tendlc.io/suspend": "no"}).suspend is False
+
+
+def test_only_spec_and_control_annotations_wake_a_resource() -> None:
+    body = {"metadata": {"generation": 1, "annotations": {"other": "x"}}, "status": {"phase": "InMigration"}}
+    status_only = {**body, "status": {"phase": "Registered"}}
+    annotated = {"metadata": {"generation": 1, "annotations": {"tendlc.io/retry": "now"}}}
+    assert wake_key(body) == wake_key(status_only)
+    assert wake_key(body) != wake_key(annotated)
+    assert wake_key(body) != wake_key({"metadata": {"generation": 2}})
+
+
+def test_rejection_details_become_one_readable_message() -> None:
+    campaign = InfobipCampaign.model_validate({
+        "id": "u1", "stage": "REJECTED",
+        "campaignFeedback": {"rejectionReasons": ["Age gate"], "rejectionDetails": [
+            {"errorCode": "1001", "description": "Age-gated content", "recommendedAction": "Select the attribute"}]},
+    })
+    observed = campaign_observed(campaign)
+    assert observed.rejection_message == "Age gate; 1001: Age-gated content (recommended action: Select the attribute)"
+    assert campaign_observed(InfobipCampaign.model_validate({"id": "u2"})).stage == "UNKNOWN"
+
+
+def test_an_import_that_left_numbers_out_is_a_rejection_naming_them() -> None:
+    result = NumberImportResult.model_validate({"results": [
+        {"number": "19546899283", "status": "IMPORTED"}, {"number": "19168361160", "status": "NOT_OWNED"}]})
+    error = import_incomplete(result, ("19546899283", "19168361160", "13055550101"))
+    assert isinstance(error, PartnerRejected)
+    assert "19168361160: NOT_OWNED" in error.message
+    assert "13055550101: not in Infobip's answer" in error.message
+    assert "19546899283" not in error.message
+
+
+def test_durations_are_observed_once_when_a_step_completes() -> None:
+    metrics = Metrics()
+    before = MigrationStatus.from_dict({"numbersImportedAt": "2026-11-26T10:00:00Z",
+                                        "cnpElectedAt": "2026-11-26T10:01:00Z",
+                                        "migrationSubmittedAt": "2026-11-26T10:02:00Z"})
+    after = before.model_copy(update={"registered_at": datetime(2026, 11, 26, 10, 12, tzinfo=UTC)})
+    observe_transition(metrics, before, after)
+    observe_transition(metrics, after, after)
+    text = metrics.render().decode()
+    assert 'tendlc_in_migration_duration_seconds_count{outcome="registered"} 1.0' in text
+    assert 'tendlc_in_migration_duration_seconds_sum{outcome="registered"} 600.0' in text
