@@ -67,6 +67,13 @@ class Settings(BaseSettings):
         default=60.0, gt=0, description="How often a parked resource (e.g. invalid LOA) re-checks its inputs."
     )
     max_observe_attempts: int = Field(default=10, ge=1)
+    status_refresh_seconds: float = Field(
+        default=300.0, ge=0,
+        description="A status patch that only moves lastCheckedAt/nextCheckAt/attempts is written at most this often.",
+    )
+    secret_max_age_seconds: float = Field(
+        default=10.0, ge=0, description="One read of a Secret serves every pass within this many seconds."
+    )
     dry_run: bool = False
     rate_limit_scale: float = Field(
         default=1.0, gt=0, description="Multiplies every client-side rate limit (sandbox rehearsals)."

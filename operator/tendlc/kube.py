@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import os
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -55,8 +56,18 @@ def load_client_configuration() -> kubernetes.client.Configuration:
 class KubeApi:
     """Async facade over the synchronous client, with its own bounded thread pool."""
 
-    def __init__(self, configuration: kubernetes.client.Configuration | None = None, threads: int = 8) -> None:
+    def __init__(
+        self,
+        configuration: kubernetes.client.Configuration | None = None,
+        threads: int = 8,
+        secret_max_age: float = 10.0,
+    ) -> None:
         configuration = configuration or load_client_configuration()
+        # Secrets are read on every reconcile pass (so a renewed LOA or rotated key is picked up),
+        # but one read serves every resource asking within `secret_max_age` seconds: a thousand
+        # migrations sharing the operator's credentials cost one GET, not a thousand.
+        self._secret_max_age = secret_max_age
+        self._secrets: dict[tuple[str, str], tuple[float, asyncio.Future[SecretData | None]]] = {}
         configuration.connection_pool_maxsize = threads
         self._api_client = kubernetes.client.ApiClient(configuration)
         self._core = kubernetes.client.CoreV1Api(self._api_client)
@@ -68,7 +79,25 @@ class KubeApi:
         return await loop.run_in_executor(self._pool, lambda: fn(*args, **kwargs))
 
     async def read_secret(self, namespace: str, name: str) -> SecretData | None:
-        """The Secret's data, or None when it does not exist."""
+        """The Secret's data, or None when it does not exist (at most `secret_max_age` seconds old)."""
+        key = (namespace, name)
+        now = time.monotonic()
+        cached = self._secrets.get(key)
+        if cached is not None and now - cached[0] < self._secret_max_age:
+            future = cached[1]
+        else:
+            future = asyncio.ensure_future(self._fetch_secret(namespace, name))
+            if len(self._secrets) > 4096:  # forget Secrets nobody asked for lately
+                self._secrets = {k: v for k, v in self._secrets.items() if now - v[0] < self._secret_max_age}
+            self._secrets[key] = (now, future)
+        try:
+            return await asyncio.shield(future)
+        except Exception:
+            if self._secrets.get(key, (0, None))[1] is future:
+                del self._secrets[key]  # never cache a failure
+            raise
+
+    async def _fetch_secret(self, namespace: str, name: str) -> SecretData | None:
         try:
             secret = await self._call(self._core.read_namespaced_secret, name, namespace)
         except ApiException as error:

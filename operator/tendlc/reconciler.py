@@ -73,6 +73,9 @@ DRY_RUN = "tendlc.io/dry-run"
 CONTROL_ANNOTATIONS = (OSR_UPDATED, RETRY, SUSPEND, DRY_RUN)
 TRUE_WORDS = frozenset({"true", "yes", "1", "on"})
 MAX_ACTIONS_PER_PASS = 16  # a guard against a decide/record loop that never settles
+# Status fields that change on every poll of a campaign that is still waiting; a patch of only
+# these is written at most every `status_refresh_seconds` (D18), the rest at once.
+VOLATILE_STATUS_KEYS = frozenset({"lastCheckedAt", "nextCheckAt", "attempts"})
 
 Clock = Callable[[], datetime]
 
@@ -233,6 +236,7 @@ class Resource:
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
     last_wake_key: tuple[Any, ...] = ()
+    written_at: float = 0.0
     task: asyncio.Task[None] | None = None
     inbox: list[tuple[IncomingEvent, asyncio.Future[DispatchResult]]] = field(default_factory=list)
     logger: logging.Logger | logging.LoggerAdapter[logging.Logger] = field(
@@ -483,7 +487,12 @@ class Reconciler:
         patch = resource.status.to_patch(resource.written)
         if not patch:
             return
+        if set(patch) <= VOLATILE_STATUS_KEYS and (
+            time.monotonic() - resource.written_at < self.settings.status_refresh_seconds
+        ):
+            return  # only "when did we last/next look" changed, and it was shown recently enough
         await self.kube.patch_status(resource.namespace, resource.name, patch)
+        resource.written_at = time.monotonic()
         if self.metrics is not None:
             observe_transition(self.metrics, resource.written, resource.status)
         resource.written = resource.status

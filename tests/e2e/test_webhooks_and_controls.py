@@ -60,7 +60,8 @@ def test_webhook_completes_the_migration_before_the_next_poll_is_due(
     cluster: Cluster, crd: str, sandbox: Sandbox, namespace: str, partner_secrets: None
 ) -> None:
     tcr_id = campaign_id("CST")  # stays IN_MIGRATION until the test moves it
-    env = webhook_env(cluster, sandbox, namespace, TENDLC_BACKOFF_MAX_SECONDS="3600")
+    # Every poll's nextCheckAt is written (no refresh throttling), so the test can see the wait grow.
+    env = webhook_env(cluster, sandbox, namespace, TENDLC_BACKOFF_MAX_SECONDS="3600", TENDLC_STATUS_REFRESH_SECONDS="0")
     apply(cluster, namespace, loa_secret("hooked-loa"), migration("hooked", tcr_id, phone_numbers(2)))
     with operator_in_process(namespace, env):
         def polls_far_apart() -> dict[str, Any] | None:

@@ -41,6 +41,7 @@ def operator_env(sandbox: Sandbox, namespace: str, **overrides: str) -> dict[str
         "TENDLC_BACKOFF_MAX_SECONDS": "1",
         "TENDLC_RECHECK_PARKED_SECONDS": "1",
         "TENDLC_REQUEST_TIMEOUT_SECONDS": "5",
+        "TENDLC_SECRET_MAX_AGE_SECONDS": "0.5",
         "TENDLC_LIVENESS_PORT": "0",
         "TENDLC_BIND_ADDRESS": "127.0.0.1",
         "TENDLC_METRICS_PORT": str(free_port()),

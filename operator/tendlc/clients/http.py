@@ -237,9 +237,12 @@ class PartnerHttp:
         on_call: OnCall | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         user_agent: str = "tendlc",
+        max_connections: int = 20,
     ) -> None:
         if not timeout > 0:
             raise ValueError("timeout must be positive")
+        if max_connections < 1:
+            raise ValueError("max_connections must be at least 1")
         url = validate_base_url(base_url)
         self._dialect = dialect
         self._authorization = authorization
@@ -248,9 +251,14 @@ class PartnerHttp:
         self._limiters = limiter_registry
         self._account = account if account is not None else str(url)
         self._on_call = on_call
+        # At most `max_connections` requests are in flight, and a request only starts its clock
+        # once it has one: requests never queue inside httpx's pool, where a timeout cancelling a
+        # queued request can leak the pool slot (encode/httpcore#1093) until nothing is sent at all.
+        self._slots = asyncio.Semaphore(max_connections)
         self._client = httpx.AsyncClient(
             base_url=url,
             timeout=httpx.Timeout(timeout),
+            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
             transport=transport,
             headers={"Accept": "application/json", "User-Agent": user_agent},
             follow_redirects=False,
@@ -305,6 +313,12 @@ class PartnerHttp:
             headers={"Authorization": self._authorization()},
             timeout=httpx.Timeout(request_timeout),
         )
+        async with self._slots:
+            return await self._exchange(endpoint, request, request_timeout, redact, allow_empty)
+
+    async def _exchange(
+        self, endpoint: Endpoint, request: httpx.Request, request_timeout: float, redact: Redactor, allow_empty: bool
+    ) -> Any:
         started = time.perf_counter()
         try:
             # httpx times each phase (connect, each read, ...); this bounds the whole exchange too,
