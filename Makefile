@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test lint unit e2e controlplane venv demo sandbox clean
+.PHONY: test lint unit e2e controlplane venv demo sandbox clean bench
 
 demo: venv controlplane ## THE main job: control plane + sandbox + operator + three example migrations
 	$(BIN)/python -m tendlc.demo
@@ -29,6 +29,13 @@ lint: venv
 
 unit: venv ## the fast layer only: no control plane needed
 	$(BIN)/pytest tests/unit tests/sandbox
+
+bench: venv controlplane ## issue 8 benchmark (not part of make test) → bench/results/, docs/performance.md
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test,bench]'
+	$(BIN)/python -m bench.run --n 100 --baseline
+	-$(BIN)/python -m bench.run --n 1000 --baseline --timeout 300
+	-$(BIN)/python -m bench.run --n 1000 --scenario idle --timeout 300
+	$(BIN)/python -m bench.report
 
 sandbox: venv ## run the Infobip + TCR sandbox on :8085
 	$(BIN)/python -m tendlc.sandbox --port 8085

@@ -1,0 +1,226 @@
+"""The floor: the same Kubernetes writes and partner calls as the operator, made directly, no operator.
+
+For each of N CampaignMigrations (created the same way as the operator run creates them) one
+coroutine does exactly the happy path the operator does, in the same order and through the same
+client-side token buckets (`tendlc.clients.ratelimit`, same scale): import the numbers, write the
+marker, migrateCnp, GET sharing until ACCEPTED, write the marker, migrate, GET the campaign until
+REGISTERED — with the same backoff (equal jitter, initial doubling to max) and a status merge patch
+at the same points the operator writes one (docs/decisions.md D18: before each non-idempotent POST,
+after each pass, one per poll). Status patches go through an 8-thread pool like the operator's
+`KubeApi`. What it leaves out is the operator's own work: the watch, reading Secrets each pass,
+decide/record, Events.
+
+`python -m bench.baseline --n 100` starts its own control plane and sandbox; `bench.run --baseline`
+runs it in the same run as the operator (same cluster, a fresh sandbox with the same flags).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import concurrent.futures
+import datetime as dt
+import json
+import random
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bench.analyze import calls_per_migration, rate_efficiency, request_delta, summary_stats
+from bench.stack import (
+    INFOBIP_API_KEY,
+    TCR_API_KEY,
+    TCR_API_SECRET,
+    Kube,
+    SandboxAdmin,
+    Stack,
+    install_signal_handlers,
+    log,
+    migration,
+)
+from tendlc.clients.ratelimit import INFOBIP, NUMBERS_IMPORT, REGISTRATION_READ, REGISTRATION_WRITE, TCR, TCR_READ, \
+    TCR_WRITE, RateLimiterRegistry
+
+
+BASELINE_NAMESPACE = "bench-baseline"
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class Baseline:
+    def __init__(self, kube: Kube, sandbox_url: str, scale: float, backoff_initial: float, backoff_max: float) -> None:
+        self.kube = kube
+        self.infobip = f"{sandbox_url}/infobip"
+        self.tcr = f"{sandbox_url}/tcr/v2"
+        self.limiters = RateLimiterRegistry(scale=scale)
+        self.backoff_initial = backoff_initial
+        self.backoff_max = backoff_max
+        self.pool = concurrent.futures.ThreadPoolExecutor(8, thread_name_prefix="baseline-kube")
+        self.patches = 0
+        self.calls = 0
+        self.done_at: dict[str, float] = {}
+        self.failed: dict[str, str] = {}
+        self.tcr_auth = "Basic " + base64.b64encode(f"{TCR_API_KEY}:{TCR_API_SECRET}".encode()).decode()
+
+    def delay(self, attempts: int) -> float:
+        base = min(self.backoff_max, self.backoff_initial * 2 ** attempts)
+        return base / 2 + random.random() * base / 2
+
+    async def patch(self, name: str, status: dict[str, Any]) -> None:
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self.pool, self.kube.patch_status, BASELINE_NAMESPACE, name, status)
+        self.patches += 1
+
+    async def call(self, client: httpx.AsyncClient, limit: tuple[str, str, str], method: str, url: str,
+                   auth: str, body: Any = None) -> Any:
+        partner, account, endpoint_class = limit
+        for _ in range(20):
+            await self.limiters.acquire(partner, account, endpoint_class)
+            self.calls += 1
+            response = await client.request(method, url, json=body, headers={"Authorization": auth})
+            if response.status_code == 429:
+                await asyncio.sleep(self.delay(0))
+                continue
+            response.raise_for_status()
+            return response.json()
+        raise RuntimeError(f"{method} {url}: still 429 after 20 attempts")
+
+    async def one(self, client: httpx.AsyncClient, obj: dict[str, Any]) -> None:
+        name = obj["metadata"]["name"]
+        spec = obj["spec"]
+        cid = spec["campaignId"]
+        ib_auth = f"App {INFOBIP_API_KEY}"
+        try:
+            await self.call(client, (INFOBIP, self.infobip, NUMBERS_IMPORT), "POST",
+                            f"{self.infobip}/numbers/2/numbers/import", ib_auth,
+                            {"numbers": spec["numbers"], "country": "US", "type": "VIRTUAL_LONG_NUMBER",
+                             "capabilities": ["SMS"], "skipOsrUpdate": True})
+            await self.patch(name, {"phase": "ElectingCnp", "numbersImportedAt": _now(),
+                                    "pendingOperation": {"operation": "ElectCnp", "startedAt": _now()}})
+            await self.call(client, (TCR, self.tcr, TCR_WRITE), "POST",
+                            f"{self.tcr}/campaign/{cid}/migrateCnp/OPMKT", self.tcr_auth)
+            attempts = 0
+            await self.patch(name, {"phase": "ElectingCnp", "pendingOperation": None, "lastCheckedAt": _now()})
+            while True:  # wait for ACCEPTED like the operator: backoff, then GET sharing
+                await asyncio.sleep(self.delay(attempts))
+                attempts += 1
+                sharing = await self.call(client, (TCR, self.tcr, TCR_READ), "GET",
+                                          f"{self.tcr}/campaign/{cid}/sharing", self.tcr_auth)
+                if (sharing.get("sharedByMe") or {}).get("sharingStatus") == "ACCEPTED":
+                    break
+                await self.patch(name, {"lastCheckedAt": _now(), "attempts": attempts})
+            await self.patch(name, {"phase": "SubmittingMigration", "cnpElectedAt": _now(),
+                                    "pendingOperation": {"operation": "SubmitMigration", "startedAt": _now()}})
+            campaign = await self.call(client, (INFOBIP, self.infobip, REGISTRATION_WRITE), "POST",
+                                       f"{self.infobip}/number-registration/1/campaigns/migrate", ib_auth,
+                                       {"name": f"migrateCampaign{cid}", "externalCampaignId": cid,
+                                        "numberPoolID": None, "numbers": spec["numbers"],
+                                        "isClientManageNnid": False})
+            uuid = campaign["id"]
+            attempts = 0
+            await self.patch(name, {"phase": "InMigration", "infobipCampaignId": uuid, "pendingOperation": None,
+                                    "infobipStage": campaign.get("stage")})
+            while True:
+                await asyncio.sleep(self.delay(attempts))
+                attempts += 1
+                campaign = await self.call(client, (INFOBIP, self.infobip, REGISTRATION_READ), "GET",
+                                           f"{self.infobip}/number-registration/1/campaigns/{uuid}", ib_auth)
+                if campaign.get("stage") == "REGISTERED":
+                    await self.patch(name, {"phase": "Registered", "infobipStage": "REGISTERED",
+                                            "registeredAt": _now()})
+                    self.done_at[name] = time.time()
+                    return
+                await self.patch(name, {"lastCheckedAt": _now(), "nextCheckAt": _now(), "attempts": attempts})
+        except Exception as error:  # recorded, never hides the others
+            self.failed[name] = f"{type(error).__name__}: {error}"
+
+    async def run(self, objects: list[dict[str, Any]], timeout: float) -> None:
+        limits = httpx.Limits(max_connections=100, max_keepalive_connections=100)
+        async with httpx.AsyncClient(timeout=30, limits=limits) as client:
+            await asyncio.wait_for(asyncio.gather(*(self.one(client, obj) for obj in objects)), timeout)
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=False, cancel_futures=True)
+
+
+def run_baseline(stack: Stack, n: int, prefix: str, numbers: int, scale: float, backoff_initial: float,
+                 backoff_max: float, timeout: float) -> dict[str, Any]:
+    """Runs the baseline on `stack` (cluster and a fresh sandbox already up, no operator)."""
+    assert stack.kube is not None
+    kube = stack.kube
+    admin = SandboxAdmin(stack.sandbox_url)
+    kube.ensure_namespace(BASELINE_NAMESPACE)
+    objects = [migration(i, prefix, numbers, BASELINE_NAMESPACE) for i in range(n)]
+    before = kube.request_totals()
+    own_before = dict(kube.own_requests)
+    baseline = Baseline(kube, stack.sandbox_url, scale, backoff_initial, backoff_max)
+    t_apply = time.time()
+    try:
+        kube.create_all(objects)
+        t_created = time.time()
+        asyncio.run(baseline.run(objects, timeout))
+    finally:
+        baseline.close()
+    t_end = max(baseline.done_at.values(), default=time.time())
+    after = kube.request_totals()
+    ledger = admin.ledger()
+    admin.close()
+    own = {k: v - own_before.get(k, 0) for k, v in kube.own_requests.items()}
+    delta = request_delta(before, after)
+    done = [t - t_apply for t in baseline.done_at.values()]
+    return {
+        "n": n,
+        "wallSeconds": round(t_end - t_apply, 2),
+        "createSeconds": round(t_created - t_apply, 2),
+        "registered": len(baseline.done_at),
+        "failed": len(baseline.failed),
+        "failures": dict(list(baseline.failed.items())[:5]),
+        "statusPatches": baseline.patches,
+        "statusPatchesPerMigration": round(baseline.patches / n, 2),
+        "partnerCalls": len(ledger),
+        "callsPerMigration": calls_per_migration(ledger, n),
+        "rateLimits": rate_efficiency(ledger, scale),
+        "applyToRegisteredSeconds": summary_stats(done),
+        "apiserverDelta": {k: v for k, v in delta.items() if k.split("|")[0] == "campaignmigrations"},
+        "harnessOwn": own,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.baseline", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--n", type=int, default=100)
+    parser.add_argument("--rate-limit-scale", type=float, default=100.0)
+    parser.add_argument("--time-scale", type=float, default=100.0)
+    parser.add_argument("--numbers", type=int, default=2)
+    parser.add_argument("--backoff-initial", type=float, default=1.0)
+    parser.add_argument("--backoff-max", type=float, default=8.0)
+    parser.add_argument("--timeout", type=float, default=900.0)
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args(argv)
+    install_signal_handlers()
+    stack = Stack()
+    try:
+        stack.start_cluster()
+        stack.start_sandbox(["--time-scale", f"{args.time_scale:g}", "--rate-limit-scale", f"{args.rate_limit_scale:g}"])
+        result = run_baseline(stack, args.n, "CB", args.numbers, args.rate_limit_scale, args.backoff_initial,
+                              args.backoff_max, args.timeout)
+    except KeyboardInterrupt:
+        log("interrupted")
+        return 130
+    finally:
+        stack.close()
+    text = json.dumps(result, indent=1)
+    if args.out:
+        args.out.write_text(text)
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

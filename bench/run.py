@@ -1,0 +1,315 @@
+"""`python -m bench.run`: the issue-8 benchmark — the operator against the sandbox's rate limits.
+
+Starts its own control plane (tendlc.devcluster, in a temp dir), the sandbox as a process (limits ×
+--rate-limit-scale, time × --time-scale), installs the CRD, creates the partner Secrets and one
+shared LOA Secret, starts the operator (`python -m tendlc`, same rate-limit scale, short backoff,
+watching one namespace), creates N CampaignMigrations at once and measures:
+
+  happy  rate-limit efficiency per endpoint class, 429s, failures; apiserver requests per migration;
+         operator peak RSS / CPU; apply → first partner call; apply → all Registered (wall time);
+         with --baseline also the no-operator floor (bench/baseline.py) and the ratio.
+  idle   N stuck campaigns (IDs `CST…`, Infobip keeps them IN_MIGRATION) with no check due: operator
+         CPU over --idle-seconds once all are InMigration.
+
+Writes bench/results/<timestamp>-n<N>[-idle].json. Stops everything it started on exit, Ctrl-C or
+SIGTERM. Only 127.0.0.1 is contacted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.analyze import (
+    TARGET_CLASSES,
+    api_cost,
+    calls_per_migration,
+    per_second,
+    rate_efficiency,
+    request_delta,
+    summary_stats,
+)
+from bench.baseline import run_baseline
+from bench.stack import (
+    FINAL_PHASES,
+    PhaseWatch,
+    SandboxAdmin,
+    Sampler,
+    Stack,
+    install_signal_handlers,
+    log,
+    machine,
+    migration,
+)
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+WEBHOOK_PLACEHOLDER = {
+    "p50": None, "p99": None,
+    "reason": "not measured yet: the operator's webhook receiver (issue 5) is not wired into the operator "
+              "process. To add: subscribe the sandbox to the operator's webhook URL, and compute per "
+              "campaign (Ready=True first seen by the watch) − (delivery time in /_admin/webhooks).",
+}
+
+
+def sandbox_args(args: argparse.Namespace, scenario: str) -> list[str]:
+    result = ["--time-scale", f"{args.time_scale:g}", "--rate-limit-scale", f"{args.rate_limit_scale:g}"]
+    if scenario == "idle":
+        result += ["--sharing-decision-after", "0"]  # the election is ACCEPTED at once: straight to migrate
+    return result
+
+
+def operator_settings(args: argparse.Namespace, scenario: str) -> dict[str, str]:
+    if scenario == "idle":
+        # first poll after submission is due in [idle_backoff/2, idle_backoff]: nothing due in the window
+        backoff = max(args.idle_seconds * 4, 600.0)
+        return {"TENDLC_BACKOFF_INITIAL_SECONDS": f"{backoff:g}", "TENDLC_BACKOFF_MAX_SECONDS": f"{backoff:g}"}
+    return {"TENDLC_BACKOFF_INITIAL_SECONDS": f"{args.backoff_initial:g}",
+            "TENDLC_BACKOFF_MAX_SECONDS": f"{args.backoff_max:g}"}
+
+
+def start_profiler(stack: Stack, kind: str, pid: int, out: Path) -> None:
+    if kind == "py-spy":
+        py_spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+        stack.spawn("py-spy", [py_spy, "record", "--pid", str(pid), "--format", "raw", "--rate", "50",
+                               "--output", str(out), "--nonblocking"])
+        time.sleep(1.0)
+
+
+def stop_profiler(stack: Stack) -> None:
+    process = stack.processes.pop("py-spy", None)
+    if process is None:
+        return
+    process.send_signal(2)  # SIGINT: py-spy writes its output and exits
+    try:
+        process.wait(60)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(10)
+
+
+def top_frames(collapsed: Path, limit: int = 25) -> dict[str, Any]:
+    """Inclusive share of samples per function from py-spy's collapsed ('raw') output."""
+    inclusive: collections.Counter[str] = collections.Counter()
+    own: collections.Counter[str] = collections.Counter()
+    total = 0
+    for line in collapsed.read_text(errors="replace").splitlines():
+        stack, _, count_text = line.rpartition(" ")
+        try:
+            count = int(count_text)
+        except ValueError:
+            continue
+        frames = [frame.split(" (")[0] + " (" + frame.split(" (")[1].split(":")[0] + ")" if " (" in frame else frame
+                  for frame in stack.split(";")]
+        total += count
+        for frame in set(frames):
+            inclusive[frame] += count
+        if frames:
+            own[frames[-1]] += count
+    return {
+        "samples": total,
+        "inclusive": [(f, round(c / total, 3)) for f, c in inclusive.most_common(limit)] if total else [],
+        "self": [(f, round(c / total, 3)) for f, c in own.most_common(limit)] if total else [],
+    }
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    scenario, n = args.scenario, args.n
+    stamp = time.strftime("%Y%m%dT%H%M%S")
+    result: dict[str, Any] = {
+        "timestamp": stamp, "scenario": scenario, "n": n,
+        "settings": {
+            "rateLimitScale": args.rate_limit_scale, "timeScale": args.time_scale,
+            "numbersPerMigration": args.numbers,
+        },
+    }
+    stack = Stack(keep_dir=args.keep)
+    try:
+        stack.start_cluster()
+        assert stack.kube is not None and stack.cluster is not None
+        kube = stack.kube
+        result["machine"] = machine(kube)
+        stack.start_sandbox(sandbox_args(args, scenario))
+        env = stack.operator_env(args.rate_limit_scale, operator_settings(args, scenario))
+        result["settings"]["operatorEnv"] = {k: v for k, v in env.items() if k.startswith("TENDLC_") and
+                                             "URL" not in k and "PORT" not in k}
+        stack.start_operator(env)
+        pid = stack.operator_pid()
+        pids = {"operator": pid, "sandbox": stack.processes["sandbox"].pid, **stack.cluster.pids}
+        sampler = Sampler({k: v for k, v in pids.items() if k != "kube-controller-manager"}, interval=0.5).start()
+        profile_out = RESULTS / f"{stamp}-n{n}-{scenario}.pyspy.txt"
+        if args.profile != "none":
+            RESULTS.mkdir(parents=True, exist_ok=True)
+            start_profiler(stack, args.profile, pid, profile_out)
+        admin = SandboxAdmin(stack.sandbox_url)
+        watch = PhaseWatch(kube).start()
+        time.sleep(3.0)  # let start-up (initial listing, imports) finish
+        t_idle0 = time.time()
+        time.sleep(args.pre_idle)  # operator idle with zero resources (baseline CPU of Kopf itself)
+        t_idle1 = time.time()
+        before = kube.request_totals()
+        own_before = dict(kube.own_requests)
+        objects = [migration(i, "CST" if scenario == "idle" else "CB", args.numbers) for i in range(n)]
+        log(f"creating {n} CampaignMigrations ({scenario})")
+        t_apply = time.time()
+        kube.create_all(objects)
+        t_created = time.time()
+        log(f"created in {t_created - t_apply:.1f} s")
+
+        def progress(phases: dict[str, str]) -> None:
+            counts = collections.Counter(phases.values())
+            log(f"{time.time() - t_apply:6.1f} s  " + ", ".join(f"{k or '-'}={v}" for k, v in sorted(counts.items())))
+
+        target = {"InMigration"} if scenario == "idle" else FINAL_PHASES
+        reached = watch.wait_until(
+            lambda phases: len(phases) >= n and all(p in target or p == "Failed" for p in phases.values()),
+            timeout=args.timeout, progress=progress)
+        t_done = time.time()
+        progress(dict(watch.phases))
+        if not reached:
+            log("TIMED OUT waiting for the final phases")
+        after = kube.request_totals()
+        own = {k: v - own_before.get(k, 0) for k, v in kube.own_requests.items()}
+        idle: dict[str, Any] | None = None
+        waiting = watch.count(lambda phase: phase == "InMigration")
+        if scenario == "idle" and waiting:  # measured even when some never got there (recorded as such)
+            time.sleep(5)  # let the last status writes settle
+            calls_before = len(admin.ledger())
+            t0 = time.time()
+            log(f"all {n} InMigration; measuring idle CPU for {args.idle_seconds:g} s")
+            time.sleep(args.idle_seconds)
+            t1 = time.time()
+            cpu = sampler.cpu_between("operator", t0, t1)
+            idle = {
+                "windowSeconds": round(t1 - t0, 1),
+                "operatorCpuSeconds": round(cpu, 3),
+                "operatorCpuPercentOfOneCore": round(100 * cpu / (t1 - t0), 2),
+                "partnerCallsInWindow": len(admin.ledger()) - calls_before,
+                "waitingInMigration": waiting,
+                "note": "no check is due in the window (first poll after [backoff/2, backoff]); "
+                        "this is the O(N) part of waiting",
+            }
+        sampler.stop()
+        watch.stop()
+        stop_profiler(stack)
+        ledger = admin.ledger()
+        counters = admin.get("/counters")
+        admin.close()
+
+        phases = dict(watch.phases)
+        final_counts = dict(collections.Counter(phases.values()))
+        first_call = min((float(e["wallTime"]) for e in ledger), default=None)
+        registered_at = [times["Registered"] - t_apply for times in watch.first_seen.values() if "Registered" in times]
+        delta = request_delta(before, after)
+        result.update({
+            "phases": final_counts,
+            "reached": reached,
+            "failedMigrations": final_counts.get("Failed", 0),
+            "createSeconds": round(t_created - t_apply, 2),
+            "wallSeconds": round(t_done - t_apply, 2),
+            "partnerCalls": len(ledger),
+            "callsPerMigration": calls_per_migration(ledger, n),
+            "rateLimits": rate_efficiency(ledger, args.rate_limit_scale),
+            "exactlyOnce": {
+                op: {"campaigns": len(by), "maxSuccesses": max((c["successes"] for c in by.values()), default=0)}
+                for op, by in counters.items() if op in ("migrate", "migrateCnp")
+            },
+            "apiserver": api_cost(delta, own, n),
+            "apiserverRaw": delta,
+            "operator": {
+                "peakRssMiB": round(sampler.peak_rss("operator") / 2**20, 1),
+                "cpuSecondsApplyToDone": round(sampler.cpu_between("operator", t_apply, t_done), 2),
+                "idleCpuPercentNoResources": round(
+                    100 * sampler.cpu_between("operator", t_idle0, t_idle1) / max(t_idle1 - t_idle0, 1e-9), 2),
+                "cpuSecondsPerPartnerCall": round(sampler.cpu_between("operator", t_apply, t_done) / len(ledger), 5)
+                if ledger else None,
+            },
+            "processes": sampler.summary(t_apply, t_done),
+            "latency": {
+                "applyToFirstPartnerCallSeconds": None if first_call is None else round(first_call - t_apply, 3),
+                "applyToRegisteredSeconds": summary_stats(registered_at),
+                "webhookToReadySeconds": WEBHOOK_PLACEHOLDER,
+            },
+            "idle": idle,
+            "series": {"t0": t_apply, "perSecond": per_second(ledger, t_apply)},
+            "rssTimeline": [(round(t - t_apply, 1), round(rss / 2**20, 1))
+                            for t, _, rss in sampler.samples["operator"]][:: max(1, len(sampler.samples["operator"]) // 400)],
+        })
+        if args.profile != "none" and profile_out.exists():
+            result["profile"] = {"file": profile_out.name, **top_frames(profile_out)}
+        if args.baseline and scenario == "happy":
+            log("baseline: stopping the operator, fresh sandbox with the same flags")
+            stack.stop_process("operator")
+            stack.stop_process("sandbox")
+            stack.start_sandbox(sandbox_args(args, scenario))
+            base = run_baseline(stack, n, "CB", args.numbers, args.rate_limit_scale, args.backoff_initial,
+                                args.backoff_max, args.timeout)
+            result["baseline"] = base
+            result["ratioOperatorToBaseline"] = round(result["wallSeconds"] / base["wallSeconds"], 3) \
+                if base["wallSeconds"] else None
+        result["machine"]["loadAverage1mAtEnd"] = round(__import__("os").getloadavg()[0], 2)
+    finally:
+        stack.close()
+    return result
+
+
+def headline(result: dict[str, Any]) -> str:
+    lines = [f"scenario={result['scenario']} n={result['n']} wall={result.get('wallSeconds')} s "
+             f"phases={result.get('phases')}"]
+    for name in TARGET_CLASSES:
+        r = result["rateLimits"][name]
+        lines.append(f"  {name}: {r['calls']} calls, {r['achievedPerSecond']}/s of {r['ceilingPerSecond']}/s "
+                     f"= {r['efficiency']}, 429s={r['429s']}")
+    api = result["apiserver"]
+    lines.append(f"  apiserver writes/migration={api['writesPerMigration']} "
+                 f"(status patches {api['statusPatchesPerMigration']}, events {api['eventWritesPerMigration']})")
+    op = result["operator"]
+    lines.append(f"  operator peak RSS={op['peakRssMiB']} MiB cpu={op['cpuSecondsApplyToDone']} s")
+    if result.get("idle"):
+        lines.append(f"  idle CPU={result['idle']['operatorCpuPercentOfOneCore']}% of one core")
+    if result.get("baseline"):
+        lines.append(f"  baseline wall={result['baseline']['wallSeconds']} s "
+                     f"ratio={result['ratioOperatorToBaseline']}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--n", type=int, default=100, help="CampaignMigrations applied at once")
+    parser.add_argument("--scenario", choices=("happy", "idle"), default="happy")
+    parser.add_argument("--rate-limit-scale", type=float, default=100.0, help="partner limits × this (both sides)")
+    parser.add_argument("--time-scale", type=float, default=100.0, help="sandbox seconds per real second")
+    parser.add_argument("--numbers", type=int, default=2, help="phone numbers per migration")
+    parser.add_argument("--backoff-initial", type=float, default=1.0, help="operator backoff (happy)")
+    parser.add_argument("--backoff-max", type=float, default=8.0, help="operator backoff cap (happy)")
+    parser.add_argument("--idle-seconds", type=float, default=60.0, help="idle window (idle scenario)")
+    parser.add_argument("--pre-idle", type=float, default=5.0, help="seconds the operator idles with 0 resources")
+    parser.add_argument("--timeout", type=float, default=900.0, help="deadline for all to reach the target phase")
+    parser.add_argument("--baseline", action="store_true", help="also run bench/baseline.py (happy) and report the ratio")
+    parser.add_argument("--profile", choices=("none", "py-spy"), default="none")
+    parser.add_argument("--keep", action="store_true", help="keep the temp dir (logs) after the run")
+    parser.add_argument("--out", type=Path, help="results file (default bench/results/<ts>-n<N>[-idle].json)")
+    args = parser.parse_args(argv)
+    install_signal_handlers()
+    try:
+        result = run(args)
+    except KeyboardInterrupt:
+        log("interrupted: everything started was stopped")
+        return 130
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    out = args.out or RESULTS / f"{result['timestamp']}-n{args.n}{'' if args.scenario == 'happy' else '-' + args.scenario}.json"
+    out.write_text(json.dumps(result, indent=1) + "\n")
+    print(headline(result))
+    print(f"results: {out}")
+    return 0 if result.get("reached") else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
