@@ -53,10 +53,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     with Stack(keep_dir=args.keep) as stack:
         stack.start_cluster()
         assert stack.kube is not None
-        stack.start_sandbox(["--time-scale", "600"])
+        # Partner limits ×100 on both sides, so a thousand campaigns get to InMigration in a minute or two.
+        stack.start_sandbox(["--time-scale", "600", "--rate-limit-scale", "100"])
         stack.kube.secret(WEBHOOK_SECRET, {"username": "bench-hooks", "password": "bench-hook-password"})
         port = free_port()
-        env = stack.operator_env(1.0, {
+        env = stack.operator_env(100.0, {
             "TENDLC_BIND_ADDRESS": "127.0.0.1",
             "TENDLC_METRICS_PORT": str(free_port()),
             "TENDLC_WEBHOOK_PORT": str(port),
