@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test lint unit e2e controlplane venv demo sandbox clean bench
+.PHONY: test lint unit e2e controlplane venv demo sandbox clean bench chaos
 
 demo: venv controlplane ## THE main job: control plane + sandbox + operator + three example migrations
 	$(BIN)/python -m tendlc.demo
@@ -36,6 +36,12 @@ bench: venv controlplane ## issue 8 benchmark (not part of make test) → bench/
 	-$(BIN)/python -m bench.run --n 1000 --baseline --timeout 300
 	-$(BIN)/python -m bench.run --n 1000 --scenario idle --timeout 300
 	$(BIN)/python -m bench.report
+
+chaos: venv controlplane ## the large chaos run: 60 campaigns, 12 SIGKILLs, one kube-apiserver restart
+	mkdir -p .cache/chaos
+	TENDLC_CHAOS_CAMPAIGNS=$${TENDLC_CHAOS_CAMPAIGNS:-60} TENDLC_CHAOS_KILLS=$${TENDLC_CHAOS_KILLS:-12} \
+	TENDLC_CHAOS_REPORT=$${TENDLC_CHAOS_REPORT:-.cache/chaos/last.json} \
+	$(BIN)/pytest tests/chaos -m chaos
 
 sandbox: venv ## run the Infobip + TCR sandbox on :8085
 	$(BIN)/python -m tendlc.sandbox --port 8085

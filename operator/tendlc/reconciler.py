@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -24,8 +25,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from tendlc.api.constants import ConditionType, Reason
 from tendlc.api.spec import CampaignMigrationSpec
-from tendlc.api.status import MigrationStatus
+from tendlc.api.status import MigrationStatus, Phase
 from tendlc.clients.errors import PartnerError, PartnerProblem, PartnerRejected, PartnerUnavailable
 from tendlc.clients.models import InfobipCampaign, NumberImportResult
 from tendlc.config import Settings
@@ -60,7 +62,9 @@ from tendlc.workflow import (
     SubmitMigration,
     Wait,
     decide,
+    get_condition,
     record,
+    set_condition,
 )
 from tendlc.workflow import Settings as WorkflowSettings
 from tendlc.workflow.webhooks import apply_webhook
@@ -71,6 +75,7 @@ RETRY = "tendlc.io/retry"
 SUSPEND = "tendlc.io/suspend"
 DRY_RUN = "tendlc.io/dry-run"
 CONTROL_ANNOTATIONS = (OSR_UPDATED, RETRY, SUSPEND, DRY_RUN)
+ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 TRUE_WORDS = frozenset({"true", "yes", "1", "on"})
 MAX_ACTIONS_PER_PASS = 16  # a guard against a decide/record loop that never settles
 # Status fields that change on every poll of a campaign that is still waiting; a patch of only
@@ -440,10 +445,9 @@ class Reconciler:
         try:
             spec = CampaignMigrationSpec.from_body(body)
         except ValidationError as error:
-            # The CRD schema rejects bad specs; this only happens with a CRD older than the operator.
-            resource.logger.error("spec does not validate: %s", error.errors(include_input=False))
-            message = f"spec does not validate: {error.error_count()} error(s)"
-            self.post_event(body, Event("Warning", "InvalidSpec", message))
+            # The CRD schema rejects bad specs; this only happens when the schema installed in the
+            # cluster is older or looser than this operator's model. Say so on the resource.
+            await self._report_invalid_spec(resource, error)
             return None
         facts, clients = await self._observe(spec, body)
         status = resource.status
@@ -472,6 +476,25 @@ class Reconciler:
         await self._write(resource)
         resource.logger.warning("no settled decision after %d actions; will look again", MAX_ACTIONS_PER_PASS)
         return self.workflow_settings.backoff_initial
+
+    async def _report_invalid_spec(self, resource: Resource, error: ValidationError) -> None:
+        problems = "; ".join(
+            f"spec.{'.'.join(str(part) for part in detail['loc'])}: {detail['msg']}"
+            for detail in error.errors(include_input=False, include_url=False)
+        )
+        message = f"the spec does not validate for this operator version ({problems}); fix it or update the CRD"
+        generation = int(resource.body["metadata"].get("generation") or 1)
+        before = get_condition(resource.status.conditions, ConditionType.READY)
+        status = resource.status.model_copy(deep=True)
+        status.phase = status.phase or Phase.PENDING
+        status.observed_generation = generation
+        status.conditions = set_condition(status.conditions, ConditionType.READY, "False", Reason.INVALID_SPEC,
+                                          message, generation, self.clock())
+        resource.status = status
+        await self._write(resource)
+        if before is None or before.reason != Reason.INVALID_SPEC:
+            resource.logger.error("%s", message)
+            self.post_event(resource.body, Event("Warning", Reason.INVALID_SPEC, message))
 
     def _delay(self, decision: Decision) -> timedelta | None:
         match decision:
@@ -532,6 +555,8 @@ class Reconciler:
         if raw_date is None or not raw_date.strip():
             return LoaFacts.signed_date_missing(ref.name, ref.signed_date_key)
         text = raw_date.decode("utf-8", errors="replace").strip()
+        if not ISO_DATE.fullmatch(text):  # date.fromisoformat alone also takes 20261126 and 2026-W48-4
+            return LoaFacts.signed_date_invalid(ref.name, ref.signed_date_key, text)
         try:
             return LoaFacts.ok(date.fromisoformat(text))
         except ValueError:

@@ -58,6 +58,8 @@ class Reason:
     MIGRATION_ADOPTED: Final = "MigrationAdopted"
     REGISTERED: Final = "Registered"
     SWITCH_TRAFFIC: Final = "SwitchTraffic"
+    # The stored spec does not validate against this operator's model (a CRD older than the operator).
+    INVALID_SPEC: Final = "InvalidSpec"
     """Event reason when the campaign is registered: switch traffic to Infobip now."""
     # The LOA (Park; fixed by updating the Secret).
     LOA_SECRET_MISSING: Final = "LoaSecretMissing"

@@ -16,10 +16,10 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints, field_validator
 
 CAMPAIGN_ID_PATTERN = r"^C[A-Z0-9]{6}$"
-NUMBER_PATTERN = r"^1\d{10}$"
+NUMBER_PATTERN = r"^1[0-9]{10}$"  # ASCII digits, exactly as kube-apiserver (RE2) reads the CRD
 UPSTREAM_CNP_ID_PATTERN = r"^[A-Z0-9]{1,16}$"
 SECRET_KEY_PATTERN = r"^[-._a-zA-Z0-9]+$"
-BASE_URL_PATTERN = r"^https?://[^\s]+$"
+BASE_URL_PATTERN = r"^https?://[^\t\n\f\r ]+$"  # RE2's \s, spelled out: ASCII whitespace only
 MAX_NUMBERS = 200
 DEFAULT_UPSTREAM_CNP_ID = "OPMKT"
 
