@@ -1,8 +1,8 @@
 """`make demo`: the whole product on one machine, in about a minute.
 
 Starts a local control plane (`tendlc.devcluster`), the Infobip/TCR sandbox (time compressed so
-partner-side steps of minutes take seconds), installs the CRD, runs the operator as its own
-process, applies the three campaigns in `examples/` and shows their progress until each reaches a
+partner-side steps of minutes take seconds), installs the CRDs from the Helm chart, runs the
+operator as its own process, applies the three campaigns in `examples/` and shows their progress until each reaches a
 final phase. It plays the customer for the own-NNID campaign (updates the OSR in the sandbox and
 annotates the resource). Then it prints what to try next and keeps everything running until
 Ctrl-C, when it stops exactly what it started. `--exit-when-done` stops right after (for tests).
@@ -31,7 +31,7 @@ import yaml
 from tendlc.devcluster import REPO_ROOT, DevCluster, bin_dir, free_port
 
 EXAMPLES = REPO_ROOT / "examples"
-CRD = REPO_ROOT / "crds" / "campaignmigrations.tendlc.io.yaml"
+CHART = REPO_ROOT / "helm" / "tendlc"
 FINAL_PHASES = {"Registered", "Failed"}
 NAMESPACE = "default"
 
@@ -80,9 +80,13 @@ class Demo:
                                 "--time-scale", str(self.time_scale)])
         self._wait_http(f"{self.sandbox_url}/_admin/health", "sandbox")
         self.say(f"Infobip/TCR sandbox up at {self.sandbox_url} (time compressed {self.time_scale:g} times)")
-        self.kubectl("apply", "--server-side", "-f", str(CRD))
+        crds = subprocess.run([str(bin_dir() / "helm"), "show", "crds", str(CHART)], capture_output=True,
+                              text=True, check=True, env={**os.environ, "HELM_CACHE_HOME": str(self.state_dir / "helm"),
+                                                          "HELM_CONFIG_HOME": str(self.state_dir / "helm"),
+                                                          "HELM_DATA_HOME": str(self.state_dir / "helm")}).stdout
+        self.kubectl("apply", "--server-side", "-f", "-", input=crds)
         self.kubectl("wait", "--for=condition=Established", "crd/campaignmigrations.tendlc.io", "--timeout=60s")
-        self.say("CampaignMigration CRD installed")
+        self.say("CampaignMigration CRD installed from the Helm chart (helm show crds helm/tendlc)")
         self._partner_secrets()
         self._spawn("operator", [sys.executable, "-m", "tendlc"], env={
             "KUBECONFIG": str(self.cluster.kubeconfig),
