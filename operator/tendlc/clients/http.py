@@ -21,7 +21,8 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, TypeVar
+from types import TracebackType
+from typing import Any, Self, TypeVar
 from urllib.parse import quote
 
 import httpx
@@ -362,3 +363,26 @@ class PartnerHttp:
         except ValidationError as error:
             message = f"answer does not have the expected shape ({_validation_summary(error)})"
             raise PartnerResponseInvalid(self.partner, endpoint.name, self._redact(message)) from None
+
+
+class PartnerClient:
+    """What every partner client shares: one `PartnerHttp`, closing, `async with`, a safe repr."""
+
+    _http: PartnerHttp
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(account={self._http.account!r})"
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.aclose()

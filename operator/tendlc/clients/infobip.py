@@ -11,14 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 import httpx
 
 from tendlc.clients.credentials import InfobipCredentials
 from tendlc.clients.errors import PartnerResponseInvalid
-from tendlc.clients.http import Endpoint, OnCall, PartnerDialect, PartnerHttp, path_segment
+from tendlc.clients.http import Endpoint, OnCall, PartnerClient, PartnerDialect, PartnerHttp, path_segment
 from tendlc.clients.models import (
     CampaignNumbers,
     CampaignPage,
@@ -77,7 +76,7 @@ def _unique(items: Sequence[str]) -> list[str]:
     return list(dict.fromkeys(items))
 
 
-class InfobipClient:
+class InfobipClient(PartnerClient):
     """Infobip for one account (base URL + credentials).
 
     `limiter_registry` is shared by every client of the process so that all resources together
@@ -111,23 +110,6 @@ class InfobipClient:
             on_call=on_call,
             transport=transport,
         )
-
-    def __repr__(self) -> str:
-        return f"InfobipClient(account={self._http.account!r})"
-
-    async def aclose(self) -> None:
-        await self._http.aclose()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
     async def _all_pages(
         self,

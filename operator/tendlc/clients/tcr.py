@@ -11,13 +11,10 @@ workflow observes `get_sharing` instead), never logs bodies or credentials, and 
 
 from __future__ import annotations
 
-from types import TracebackType
-from typing import Self
-
 import httpx
 
 from tendlc.clients.credentials import TcrCredentials
-from tendlc.clients.http import Endpoint, OnCall, PartnerDialect, PartnerHttp
+from tendlc.clients.http import Endpoint, OnCall, PartnerClient, PartnerDialect, PartnerHttp
 from tendlc.clients.models import CampaignSharing, CnpElection, TcrCampaign
 from tendlc.clients.problems import TCR_TEMPORARY_RETRY_AFTER, parse_tcr_error, tcr_problems_are_temporary
 from tendlc.clients.ratelimit import TCR, TCR_READ, TCR_WRITE, RateLimiterRegistry
@@ -36,7 +33,7 @@ GET_CAMPAIGN = Endpoint("campaign.get", "GET", "/campaign/{campaign_id}", TCR_RE
 GET_SHARING = Endpoint("campaign.sharing", "GET", "/campaign/{campaign_id}/sharing", TCR_READ)
 
 
-class TcrClient:
+class TcrClient(PartnerClient):
     """TCR for one CSP account. `base_url` already ends in `/v2` (e.g. the sandbox's `/tcr/v2`).
 
     `limiter_registry` is shared process-wide; `account` overrides the limiter key (default: the
@@ -65,23 +62,6 @@ class TcrClient:
             on_call=on_call,
             transport=transport,
         )
-
-    def __repr__(self) -> str:
-        return f"TcrClient(account={self._http.account!r})"
-
-    async def aclose(self) -> None:
-        await self._http.aclose()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
     async def elect_cnp(self, campaign_id: str, upstream_cnp_id: str) -> CnpElection:
         """`POST /campaign/{id}/migrateCnp/{cnp}`: NOT idempotent, never retried here.
