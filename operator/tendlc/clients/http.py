@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Any, ClassVar, Protocol, Self, TypeVar
 from urllib.parse import quote
 
 import httpx
@@ -365,10 +365,44 @@ class PartnerHttp:
             raise PartnerResponseInvalid(self.partner, endpoint.name, self._redact(message)) from None
 
 
-class PartnerClient:
-    """What every partner client shares: one `PartnerHttp`, closing, `async with`, a safe repr."""
+class PartnerCredentials(Protocol):
+    def authorization(self) -> str: ...
 
-    _http: PartnerHttp
+    def secret_values(self) -> tuple[str, ...]: ...
+
+
+class PartnerClient:
+    """What every partner client shares: one `PartnerHttp`, closing, `async with`, a safe repr.
+
+    `limiter_registry` is shared by every client of the process so that all resources together
+    stay under the account's limits; `account` overrides the limiter key (default: the base URL).
+    `on_call(partner, endpoint, status_class, seconds)` is told about every HTTP exchange.
+    """
+
+    dialect: ClassVar[PartnerDialect]
+
+    def __init__(
+        self,
+        base_url: str,
+        credentials: PartnerCredentials,
+        *,
+        timeout: float = 10.0,
+        limiter_registry: RateLimiterRegistry,
+        on_call: OnCall | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        account: str | None = None,
+    ) -> None:
+        self._http = PartnerHttp(
+            self.dialect,
+            base_url,
+            authorization=credentials.authorization,
+            secrets=credentials.secret_values(),
+            timeout=timeout,
+            limiter_registry=limiter_registry,
+            account=account,
+            on_call=on_call,
+            transport=transport,
+        )
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(account={self._http.account!r})"

@@ -17,7 +17,7 @@ import httpx
 
 from tendlc.clients.credentials import InfobipCredentials
 from tendlc.clients.errors import PartnerResponseInvalid
-from tendlc.clients.http import Endpoint, OnCall, PartnerClient, PartnerDialect, PartnerHttp, path_segment
+from tendlc.clients.http import Endpoint, OnCall, PartnerClient, PartnerDialect, path_segment
 from tendlc.clients.models import (
     CampaignNumbers,
     CampaignPage,
@@ -84,6 +84,8 @@ class InfobipClient(PartnerClient):
     `on_call(partner, endpoint, status_class, seconds)` is told about every HTTP exchange.
     """
 
+    dialect = INFOBIP_DIALECT
+
     def __init__(
         self,
         base_url: str,
@@ -99,16 +101,9 @@ class InfobipClient(PartnerClient):
         if not 1 <= import_batch_size <= IMPORT_BATCH_SIZE:
             raise ValueError(f"import_batch_size must be between 1 and {IMPORT_BATCH_SIZE}")
         self._import_batch_size = import_batch_size
-        self._http = PartnerHttp(
-            INFOBIP_DIALECT,
-            base_url,
-            authorization=credentials.authorization,
-            secrets=credentials.secret_values(),
-            timeout=timeout,
-            limiter_registry=limiter_registry,
-            account=account,
-            on_call=on_call,
-            transport=transport,
+        super().__init__(
+            base_url, credentials, timeout=timeout, limiter_registry=limiter_registry, on_call=on_call,
+            transport=transport, account=account,
         )
 
     async def _all_pages(

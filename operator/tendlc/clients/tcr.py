@@ -11,13 +11,10 @@ workflow observes `get_sharing` instead), never logs bodies or credentials, and 
 
 from __future__ import annotations
 
-import httpx
-
-from tendlc.clients.credentials import TcrCredentials
-from tendlc.clients.http import Endpoint, OnCall, PartnerClient, PartnerDialect, PartnerHttp
+from tendlc.clients.http import Endpoint, PartnerClient, PartnerDialect
 from tendlc.clients.models import CampaignSharing, CnpElection, TcrCampaign
 from tendlc.clients.problems import TCR_TEMPORARY_RETRY_AFTER, parse_tcr_error, tcr_problems_are_temporary
-from tendlc.clients.ratelimit import TCR, TCR_READ, TCR_WRITE, RateLimiterRegistry
+from tendlc.clients.ratelimit import TCR, TCR_READ, TCR_WRITE
 
 TCR_DIALECT = PartnerDialect(
     partner=TCR,
@@ -40,28 +37,7 @@ class TcrClient(PartnerClient):
     base URL, so all CSP accounts on one TCR endpoint share one budget unless told otherwise).
     """
 
-    def __init__(
-        self,
-        base_url: str,
-        credentials: TcrCredentials,
-        *,
-        timeout: float = 10.0,
-        limiter_registry: RateLimiterRegistry,
-        on_call: OnCall | None = None,
-        transport: httpx.AsyncBaseTransport | None = None,
-        account: str | None = None,
-    ) -> None:
-        self._http = PartnerHttp(
-            TCR_DIALECT,
-            base_url,
-            authorization=credentials.authorization,
-            secrets=credentials.secret_values(),
-            timeout=timeout,
-            limiter_registry=limiter_registry,
-            account=account,
-            on_call=on_call,
-            transport=transport,
-        )
+    dialect = TCR_DIALECT
 
     async def elect_cnp(self, campaign_id: str, upstream_cnp_id: str) -> CnpElection:
         """`POST /campaign/{id}/migrateCnp/{cnp}`: NOT idempotent, never retried here.
