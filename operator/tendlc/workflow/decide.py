@@ -132,6 +132,7 @@ class _Round:
 def decide(spec: CampaignMigrationSpec, status: MigrationStatus, facts: Facts, settings: Settings) -> Decision:
     """The next decision for this resource (see the module docstring)."""
     before = get_condition(status.conditions, ConditionType.READY)
+    before_phase = status.phase
     r = _Round(spec, status.model_copy(deep=True), facts, settings)
     r.status.observed_generation = facts.generation
     r.status.number_count = len(spec.numbers)
@@ -139,7 +140,7 @@ def decide(spec: CampaignMigrationSpec, status: MigrationStatus, facts: Facts, s
         r.status.planned_calls = None
     _apply_controls(r)
     decision = _decide(r)
-    return _with_event(decision, before, r)
+    return _with_event(decision, before, before_phase, r)
 
 
 def _apply_controls(r: _Round) -> None:
@@ -502,11 +503,21 @@ def _failed(r: _Round, step: Step) -> Fail:
     return Fail(s)
 
 
-def _with_event(decision: Decision, before: Condition | None, r: _Round) -> Decision:
+def _with_event(decision: Decision, before: Condition | None, before_phase: Phase | None, r: _Round) -> Decision:
+    """An Event when the phase changes, on every failure or warning, on recovery from one, and on Ready=True.
+
+    A Ready reason that changes within a phase (ElectingCnp → ElectionPending) is visible in the
+    conditions and gets no Event of its own: each Event is a Kubernetes write, and #8 budgets ten
+    writes per migration (five status patches, five Events on the happy path).
+    """
     after = get_condition(r.status.conditions, ConditionType.READY)
     if after is None:
         return decision
     if before is not None and (before.status, before.reason) == (after.status, after.reason):
+        return decision
+    recovering = before is not None and before.reason in WARNING_REASONS
+    if after.status != "True" and after.reason not in WARNING_REASONS and not recovering \
+            and before_phase == r.status.phase:
         return decision
     if after.status == "True":
         event = Event("Normal", Reason.SWITCH_TRAFFIC, after.message)

@@ -8,6 +8,7 @@ import pytest
 from workflow_driver import SETTINGS, T0, UUID, Executor, FakePartners, make_facts, make_spec
 
 from tendlc.api import MigrationStatus, Phase
+from tendlc.clients.errors import PartnerNotFound
 from tendlc.workflow import (
     Act,
     CampaignObserved,
@@ -17,6 +18,7 @@ from tendlc.workflow import (
     ImportNumbers,
     ImportResult,
     ObserveElection,
+    Park,
     PollCampaign,
     SubmitMigration,
     Wait,
@@ -104,15 +106,37 @@ def test_happy_path_reaches_registered_with_one_post_of_each_kind() -> None:
     assert done.status.observed_generation == 1
 
 
-def test_events_mark_each_step_once() -> None:
+def test_one_event_per_phase_change_on_the_happy_path() -> None:
+    """Five Events: each phase entered once, then SwitchTraffic; ElectionPending stays a condition reason."""
     partners = FakePartners(sharing=None)
     executor = Executor(make_spec(), partners)
     executor.round(make_facts(T0))
-    partners.sharing, partners.stage = "ACCEPTED", None
-    executor.until(T0, Wait)
-    reasons = [e.reason for e in executor.events]
-    assert reasons[:3] == ["ImportingNumbers", "ElectingCnp", "ElectionPending"]
-    assert len(reasons) == len(set(reasons)), reasons
+    partners.sharing = "ACCEPTED"
+    submitted = executor.until(T0 + timedelta(hours=1), Wait)
+    assert submitted.status.phase == Phase.IN_MIGRATION
+    partners.stage = "REGISTERED"
+    executor.until(T0 + timedelta(days=1), Done)
+    assert [(e.type, e.reason) for e in executor.events] == [
+        ("Normal", "ImportingNumbers"),
+        ("Normal", "ElectingCnp"),
+        ("Normal", "SubmittingMigration"),
+        ("Normal", "InMigration"),
+        ("Normal", "SwitchTraffic"),
+    ]
+
+
+def test_a_warning_and_the_recovery_from_it_each_get_an_event_within_one_phase() -> None:
+    """Infobip briefly not knowing the campaign is a Warning; the next good poll is a Normal Event, same phase."""
+    partners = FakePartners(sharing="ACCEPTED")
+    executor = Executor(make_spec(), partners)
+    executor.round(make_facts(T0))
+    partners.faults[PollCampaign] = [PartnerNotFound("Infobip", "campaign", "Not found", status=404)]
+    executor.until(T0 + timedelta(hours=1), Park)
+    executor.until(T0 + timedelta(hours=2), Wait)
+    assert [(d.status.phase, d.event.type, d.event.reason) for d in executor.decisions if d.event][-2:] == [
+        (Phase.IN_MIGRATION, "Warning", "CampaignNotFound"),
+        (Phase.IN_MIGRATION, "Normal", "InMigration"),
+    ]
 
 
 def test_registered_is_final_and_quiet() -> None:
