@@ -69,6 +69,76 @@ def rate_efficiency(ledger: Sequence[Mapping[str, Any]], scale: float) -> dict[s
     return out
 
 
+def ready_times(ledger: Sequence[Mapping[str, Any]], created: Sequence[float],
+                decision_delay: float) -> dict[str, list[float]]:
+    """Earliest moments at which the k-th call of each gating class could have been made.
+
+    A migration's import is possible once its resource exists (`created`: when each create
+    returned); its election once its import has been answered; its Infobip migration once TCR
+    has accepted the election, i.e. `decision_delay` wall seconds after its migrateCnp arrived (the
+    sandbox's `--sharing-decision-after` ÷ `--time-scale`). The k-th call of a class needs k
+    distinct migrations ready for it, so the k-th smallest of these times bounds the k-th call:
+    these are lower bounds any scheduler must respect, whatever order it takes migrations in.
+    """
+    def ok(route: str) -> list[Mapping[str, Any]]:
+        return [e for e in ledger if e.get("endpoint") == route and isinstance(e.get("status"), int)
+                and 200 <= e["status"] < 300]
+
+    return {
+        "numbers.import": sorted(created),
+        "tcr.write": sorted(float(e["wallTime"]) + float(e.get("durationMs") or 0) / 1000
+                            for e in ok("infobip.import_numbers")),
+        "registration.write": sorted(float(e["wallTime"]) + decision_delay for e in ok("tcr.migrate_cnp")),
+    }
+
+
+def pacing_efficiency(calls: Sequence[float], ready: Sequence[float], ceiling: float) -> dict[str, Any]:
+    """Achieved ÷ attainable throughput of one class: the ideal finishing time over the actual one.
+
+    The ideal scheduler makes the k-th call at max(ready_k, call_(k−1) + 1/ceiling): at the ceiling
+    while work is waiting, at once when the upstream step is the slower one. Efficiency = (ideal
+    last call − first ready) ÷ (actual last call − first ready). For a class that always has work
+    waiting this is exactly achieved calls/s ÷ ceiling over its busy period; for a class fed more
+    slowly than its ceiling (migrateCnp can run only as fast as imports are answered) it asks
+    whether the operator kept pace with what was possible, instead of charging it for seconds in
+    which no call could be made. A call earlier than its bound proves the work was ready then,
+    so ready_k is taken as min(ready_k, call_k) (clock noise never scores above 1).
+    """
+    calls, ready = sorted(calls), sorted(ready)
+    n = min(len(calls), len(ready))
+    if n < 2 or ceiling <= 0:
+        return {"calls": n, "efficiency": None}
+    token = 1.0 / ceiling
+    bounds = [min(ready[k], calls[k]) for k in range(n)]
+    ideal = bounds[0]
+    for k in range(1, n):
+        ideal = max(bounds[k], ideal + token)
+    actual_span, ideal_span = calls[n - 1] - bounds[0], ideal - bounds[0]
+    waiting = sum(1 for k in range(n) if calls[k] - bounds[k] > token)
+    return {
+        "calls": n,
+        "idealSpanSeconds": round(ideal_span, 3),
+        "actualSpanSeconds": round(actual_span, 3),
+        "efficiency": round(ideal_span / actual_span, 3) if actual_span > 0 else None,
+        "upstreamBoundShare": round(1 - (n - 1) * token / ideal_span, 3) if ideal_span > 0 else None,
+        "callsLaterThanOneTokenAfterReady": waiting,
+    }
+
+
+def scheduler_efficiency(ledger: Sequence[Mapping[str, Any]], created: Sequence[float], decision_delay: float,
+                         scale: float) -> dict[str, Any]:
+    """`pacing_efficiency` for the three gating write classes, from the sandbox ledger."""
+    ready = ready_times(ledger, created, decision_delay)
+    out: dict[str, Any] = {}
+    for name, lower_bounds in ready.items():
+        spec = CLASSES[name]
+        calls = [float(e["wallTime"]) for e in ledger if classify(e) == name and isinstance(e.get("status"), int)
+                 and 200 <= e["status"] < 300]
+        out[name] = {"label": spec["label"], "ceilingPerSecond": spec["perSecond"] * scale,
+                     **pacing_efficiency(calls, lower_bounds, spec["perSecond"] * scale)}
+    return out
+
+
 def per_second(ledger: Sequence[Mapping[str, Any]], t0: float) -> dict[str, list[int]]:
     """Calls per whole second since `t0`, per endpoint class (for the plot)."""
     if not ledger:

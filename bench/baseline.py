@@ -4,11 +4,12 @@ For each of N CampaignMigrations (created the same way as the operator run creat
 coroutine does exactly the happy path the operator does, in the same order and through the same
 client-side token buckets (`tendlc.clients.ratelimit`, same scale): import the numbers, write the
 marker, migrateCnp, GET sharing until ACCEPTED, write the marker, migrate, GET the campaign until
-REGISTERED — with the same backoff (equal jitter, initial doubling to max) and a status merge patch
-at the same points the operator writes one (docs/decisions.md D18: before each non-idempotent POST,
-after each pass, one per poll). Status patches go through an 8-thread pool like the operator's
-`KubeApi`. What it leaves out is the operator's own work: the watch, reading Secrets each pass,
-decide/record, Events.
+REGISTERED — with the same backoff (equal jitter, initial doubling to max), a status merge patch
+at the same points the operator writes one (docs/decisions.md D18: before each non-idempotent POST
+and at the end of each pass that changed something other than poll bookkeeping) and an Event at
+each phase change (D21): 5 patches and 5 Events per migration. Writes go through an 8-thread pool
+like the operator's `KubeApi`. What it leaves out is the operator's own work: the watch, reading
+Secrets, decide/record, logging, metrics.
 
 `python -m bench.baseline --n 100` starts its own control plane and sandbox; `bench.run --baseline`
 runs it in the same run as the operator (same cluster, a fresh sandbox with the same flags).
@@ -30,7 +31,7 @@ from typing import Any
 
 import httpx
 
-from bench.analyze import calls_per_migration, rate_efficiency, request_delta, summary_stats
+from bench.analyze import calls_per_migration, rate_efficiency, request_delta, scheduler_efficiency, summary_stats
 from bench.stack import (
     INFOBIP_API_KEY,
     TCR_API_KEY,
@@ -63,6 +64,7 @@ class Baseline:
         self.backoff_max = backoff_max
         self.pool = concurrent.futures.ThreadPoolExecutor(8, thread_name_prefix="baseline-kube")
         self.patches = 0
+        self.events = 0
         self.calls = 0
         self.done_at: dict[str, float] = {}
         self.failed: dict[str, str] = {}
@@ -72,10 +74,19 @@ class Baseline:
         base = min(self.backoff_max, self.backoff_initial * 2 ** attempts)
         return base / 2 + random.random() * base / 2
 
-    async def patch(self, name: str, status: dict[str, Any]) -> None:
+    async def patch(self, name: str, status: dict[str, Any], event: str | None = None) -> None:
+        """The status patch, then (like the operator, after the status) the phase's Event."""
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(self.pool, self.kube.patch_status, BASELINE_NAMESPACE, name, status)
         self.patches += 1
+        if event is not None:
+            await self.event(name, event)
+
+    async def event(self, name: str, reason: str) -> None:
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self.pool, self.kube.post_event, BASELINE_NAMESPACE, name, reason,
+                                   f"baseline: {reason}")
+        self.events += 1
 
     async def call(self, client: httpx.AsyncClient, limit: tuple[str, str, str], method: str, url: str,
                    auth: str, body: Any = None) -> Any:
@@ -97,12 +108,14 @@ class Baseline:
         cid = spec["campaignId"]
         ib_auth = f"App {INFOBIP_API_KEY}"
         try:
+            await self.event(name, "ImportingNumbers")
             await self.call(client, (INFOBIP, self.infobip, NUMBERS_IMPORT), "POST",
                             f"{self.infobip}/numbers/2/numbers/import", ib_auth,
                             {"numbers": spec["numbers"], "country": "US", "type": "VIRTUAL_LONG_NUMBER",
                              "capabilities": ["SMS"], "skipOsrUpdate": True})
             await self.patch(name, {"phase": "ElectingCnp", "numbersImportedAt": _now(),
-                                    "pendingOperation": {"operation": "ElectCnp", "startedAt": _now()}})
+                                    "pendingOperation": {"operation": "ElectCnp", "startedAt": _now()}},
+                             "ElectingCnp")
             await self.call(client, (TCR, self.tcr, TCR_WRITE), "POST",
                             f"{self.tcr}/campaign/{cid}/migrateCnp/OPMKT", self.tcr_auth)
             attempts = 0
@@ -114,9 +127,9 @@ class Baseline:
                                           f"{self.tcr}/campaign/{cid}/sharing", self.tcr_auth)
                 if (sharing.get("sharedByMe") or {}).get("sharingStatus") == "ACCEPTED":
                     break
-                await self.patch(name, {"lastCheckedAt": _now(), "attempts": attempts})
             await self.patch(name, {"phase": "SubmittingMigration", "cnpElectedAt": _now(),
-                                    "pendingOperation": {"operation": "SubmitMigration", "startedAt": _now()}})
+                                    "pendingOperation": {"operation": "SubmitMigration", "startedAt": _now()}},
+                             "SubmittingMigration")
             campaign = await self.call(client, (INFOBIP, self.infobip, REGISTRATION_WRITE), "POST",
                                        f"{self.infobip}/number-registration/1/campaigns/migrate", ib_auth,
                                        {"name": f"migrateCampaign{cid}", "externalCampaignId": cid,
@@ -125,7 +138,7 @@ class Baseline:
             uuid = campaign["id"]
             attempts = 0
             await self.patch(name, {"phase": "InMigration", "infobipCampaignId": uuid, "pendingOperation": None,
-                                    "infobipStage": campaign.get("stage")})
+                                    "infobipStage": campaign.get("stage")}, "InMigration")
             while True:
                 await asyncio.sleep(self.delay(attempts))
                 attempts += 1
@@ -133,10 +146,9 @@ class Baseline:
                                            f"{self.infobip}/number-registration/1/campaigns/{uuid}", ib_auth)
                 if campaign.get("stage") == "REGISTERED":
                     await self.patch(name, {"phase": "Registered", "infobipStage": "REGISTERED",
-                                            "registeredAt": _now()})
+                                            "registeredAt": _now()}, "SwitchTraffic")
                     self.done_at[name] = time.time()
                     return
-                await self.patch(name, {"lastCheckedAt": _now(), "nextCheckAt": _now(), "attempts": attempts})
         except Exception as error:  # recorded, never hides the others
             self.failed[name] = f"{type(error).__name__}: {error}"
 
@@ -150,7 +162,7 @@ class Baseline:
 
 
 def run_baseline(stack: Stack, n: int, prefix: str, numbers: int, scale: float, backoff_initial: float,
-                 backoff_max: float, timeout: float) -> dict[str, Any]:
+                 backoff_max: float, timeout: float, decision_delay: float) -> dict[str, Any]:
     """Runs the baseline on `stack` (cluster and a fresh sandbox already up, no operator)."""
     assert stack.kube is not None
     kube = stack.kube
@@ -162,7 +174,7 @@ def run_baseline(stack: Stack, n: int, prefix: str, numbers: int, scale: float, 
     baseline = Baseline(kube, stack.sandbox_url, scale, backoff_initial, backoff_max)
     t_apply = time.time()
     try:
-        kube.create_all(objects)
+        created_at = kube.create_all(objects)
         t_created = time.time()
         asyncio.run(baseline.run(objects, timeout))
     finally:
@@ -183,9 +195,11 @@ def run_baseline(stack: Stack, n: int, prefix: str, numbers: int, scale: float, 
         "failures": dict(list(baseline.failed.items())[:5]),
         "statusPatches": baseline.patches,
         "statusPatchesPerMigration": round(baseline.patches / n, 2),
+        "eventsPerMigration": round(baseline.events / n, 2),
         "partnerCalls": len(ledger),
         "callsPerMigration": calls_per_migration(ledger, n),
         "rateLimits": rate_efficiency(ledger, scale),
+        "schedulerEfficiency": scheduler_efficiency(ledger, created_at, decision_delay, scale),
         "applyToRegisteredSeconds": summary_stats(done),
         "apiserverDelta": {k: v for k, v in delta.items() if k.split("|")[0] == "campaignmigrations"},
         "harnessOwn": own,
@@ -207,9 +221,10 @@ def main(argv: list[str] | None = None) -> int:
     stack = Stack()
     try:
         stack.start_cluster()
-        stack.start_sandbox(["--time-scale", f"{args.time_scale:g}", "--rate-limit-scale", f"{args.rate_limit_scale:g}"])
+        stack.start_sandbox(["--time-scale", f"{args.time_scale:g}", "--rate-limit-scale", f"{args.rate_limit_scale:g}",
+                             "--sharing-decision-after", "60"])
         result = run_baseline(stack, args.n, "CB", args.numbers, args.rate_limit_scale, args.backoff_initial,
-                              args.backoff_max, args.timeout)
+                              args.backoff_max, args.timeout, 60 / args.time_scale)
     except KeyboardInterrupt:
         log("interrupted")
         return 130

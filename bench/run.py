@@ -34,6 +34,7 @@ from bench.analyze import (
     per_second,
     rate_efficiency,
     request_delta,
+    scheduler_efficiency,
     summary_stats,
 )
 from bench.baseline import run_baseline
@@ -60,10 +61,13 @@ WEBHOOK_PLACEHOLDER = {
 
 
 def sandbox_args(args: argparse.Namespace, scenario: str) -> list[str]:
-    result = ["--time-scale", f"{args.time_scale:g}", "--rate-limit-scale", f"{args.rate_limit_scale:g}"]
-    if scenario == "idle":
-        result += ["--sharing-decision-after", "0"]  # the election is ACCEPTED at once: straight to migrate
-    return result
+    return ["--time-scale", f"{args.time_scale:g}", "--rate-limit-scale", f"{args.rate_limit_scale:g}",
+            "--sharing-decision-after", f"{decision_after(args, scenario):g}"]
+
+
+def decision_after(args: argparse.Namespace, scenario: str) -> float:
+    """Sandbox seconds from migrateCnp to TCR's ACCEPTED (idle: at once, straight to migrate)."""
+    return 0.0 if scenario == "idle" else args.sharing_decision_after
 
 
 def operator_settings(args: argparse.Namespace, scenario: str) -> dict[str, str]:
@@ -159,7 +163,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         objects = [migration(i, "CST" if scenario == "idle" else "CB", args.numbers) for i in range(n)]
         log(f"creating {n} CampaignMigrations ({scenario})")
         t_apply = time.time()
-        kube.create_all(objects)
+        created_at = kube.create_all(objects)
         t_created = time.time()
         log(f"created in {t_created - t_apply:.1f} s")
 
@@ -217,6 +221,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "partnerCalls": len(ledger),
             "callsPerMigration": calls_per_migration(ledger, n),
             "rateLimits": rate_efficiency(ledger, args.rate_limit_scale),
+            "schedulerEfficiency": scheduler_efficiency(
+                ledger, created_at, decision_after(args, scenario) / args.time_scale, args.rate_limit_scale),
             "exactlyOnce": {
                 op: {"campaigns": len(by), "maxSuccesses": max((c["successes"] for c in by.values()), default=0)}
                 for op, by in counters.items() if op in ("migrate", "migrateCnp")
@@ -250,7 +256,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             stack.stop_process("sandbox")
             stack.start_sandbox(sandbox_args(args, scenario))
             base = run_baseline(stack, n, "CB", args.numbers, args.rate_limit_scale, args.backoff_initial,
-                                args.backoff_max, args.timeout)
+                                args.backoff_max, args.timeout, decision_after(args, scenario) / args.time_scale)
             result["baseline"] = base
             result["ratioOperatorToBaseline"] = round(result["wallSeconds"] / base["wallSeconds"], 3) \
                 if base["wallSeconds"] else None
@@ -267,6 +273,9 @@ def headline(result: dict[str, Any]) -> str:
         r = result["rateLimits"][name]
         lines.append(f"  {name}: {r['calls']} calls, {r['achievedPerSecond']}/s of {r['ceilingPerSecond']}/s "
                      f"= {r['efficiency']}, 429s={r['429s']}")
+    for name, r in result.get("schedulerEfficiency", {}).items():
+        lines.append(f"  {name} pacing efficiency: {r.get('efficiency')} (span {r.get('actualSpanSeconds')} s, "
+                     f"ideal {r.get('idealSpanSeconds')} s, upstream-bound share {r.get('upstreamBoundShare')})")
     api = result["apiserver"]
     lines.append(f"  apiserver writes/migration={api['writesPerMigration']} "
                  f"(status patches {api['statusPatchesPerMigration']}, events {api['eventWritesPerMigration']})")
@@ -286,6 +295,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scenario", choices=("happy", "idle"), default="happy")
     parser.add_argument("--rate-limit-scale", type=float, default=100.0, help="partner limits × this (both sides)")
     parser.add_argument("--time-scale", type=float, default=100.0, help="sandbox seconds per real second")
+    parser.add_argument("--sharing-decision-after", type=float, default=60.0,
+                        help="sandbox seconds from migrateCnp to TCR's decision (happy)")
     parser.add_argument("--numbers", type=int, default=2, help="phone numbers per migration")
     parser.add_argument("--backoff-initial", type=float, default=1.0, help="operator backoff (happy)")
     parser.add_argument("--backoff-max", type=float, default=8.0, help="operator backoff cap (happy)")

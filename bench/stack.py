@@ -8,6 +8,7 @@ Everything runs on 127.0.0.1 under one temporary directory and is stopped by PID
 from __future__ import annotations
 
 import concurrent.futures
+import datetime as dt
 import json
 import os
 import platform
@@ -267,20 +268,35 @@ class Kube:
         body = {"metadata": {"name": name, "namespace": NAMESPACE}, "stringData": dict(values)}
         self.core.create_namespaced_secret(NAMESPACE, body)
 
-    def create_all(self, objects: list[dict[str, Any]]) -> None:
-        """Creates every object as fast as `threads` connections allow (the 'apply N at once')."""
-        def create(obj: dict[str, Any]) -> None:
+    def create_all(self, objects: list[dict[str, Any]]) -> list[float]:
+        """Creates every object as fast as `threads` connections allow (the 'apply N at once').
+
+        Returns when each create was answered (epoch seconds): the earliest an operator could act on it.
+        """
+        def create(obj: dict[str, Any]) -> float:
             namespace = obj["metadata"]["namespace"]
             self.custom.create_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, obj)
+            return time.time()
 
         with concurrent.futures.ThreadPoolExecutor(self.threads) as pool:
-            for future in [pool.submit(create, obj) for obj in objects]:
-                future.result()
+            created = [future.result() for future in [pool.submit(create, obj) for obj in objects]]
         self._count("POST campaignmigrations", len(objects))
+        return created
 
     def patch_status(self, namespace: str, name: str, status: Mapping[str, Any]) -> None:
         self.custom.patch_namespaced_custom_object_status(GROUP, VERSION, namespace, PLURAL, name,
                                                           {"status": dict(status)})
+
+    def post_event(self, namespace: str, name: str, reason: str, message: str) -> None:
+        """A Normal core/v1 Event about a CampaignMigration, shaped like the operator's (the baseline's writes)."""
+        now = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        self.core.create_namespaced_event(namespace, {
+            "metadata": {"generateName": f"{name}.", "namespace": namespace},
+            "involvedObject": {"apiVersion": f"{GROUP}/{VERSION}", "kind": "CampaignMigration", "name": name,
+                               "namespace": namespace},
+            "reason": reason, "message": message, "type": "Normal", "count": 1,
+            "firstTimestamp": now, "lastTimestamp": now, "source": {"component": "bench-baseline"},
+        })
 
     def list_migrations(self) -> tuple[list[dict[str, Any]], str]:
         self._count("LIST campaignmigrations")

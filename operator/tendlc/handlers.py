@@ -17,6 +17,7 @@ import kopf
 from tendlc.clients.ratelimit import RateLimiterRegistry
 from tendlc.config import Settings
 from tendlc.kube import GROUP, VERSION, KubeApi
+from tendlc.kube import login as kube_login
 from tendlc.metrics import Metrics
 from tendlc.partners import Partners
 from tendlc.reconciler import Reconciler
@@ -29,11 +30,8 @@ POSTING_OFF = 1000  # above every logging level: no log line becomes an Event; k
 
 @kopf.on.login()
 def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
-    """$KUBECONFIG when set (read now, not at import), else the Pod's service account."""
-    info: kopf.ConnectionInfo | None = kopf.login_with_kubeconfig(**kwargs) or kopf.login_with_service_account(
-        **kwargs
-    )
-    return info
+    """The same credentials as `KubeApi` (tendlc.kube.login)."""
+    return kube_login(**kwargs)
 
 
 @kopf.on.startup()

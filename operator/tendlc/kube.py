@@ -1,25 +1,30 @@
-"""The few Kubernetes API calls the reconciler makes itself, off the event loop.
+"""The few Kubernetes API calls the reconciler makes itself, async on the event loop.
 
 Kopf watches the resources and posts Events; this room covers what Kopf does not: reading the
 Secrets a migration references and writing the status subresource *in the middle* of a reconcile
 pass (the exactly-once marker must be stored before a partner POST, not when a handler returns).
-The official client is synchronous, so every call runs in a small dedicated thread pool and the
-event loop never blocks. Secret values pass through here as bytes and are never logged.
+
+Two calls do not justify the official client: it is synchronous (a thread pool, one glibc malloc
+arena per thread), validates every call with pydantic, and its import alone costs ~35 MiB. The
+benchmark (docs/performance.md, F7) measured it at a fifth of the operator's CPU. Here one
+`httpx.AsyncClient` speaks to the API server with the same credentials Kopf uses (its own
+kubeconfig / service-account login functions), re-reading them once when the server answers 401
+(rotated service-account tokens). Secret values pass through here as bytes and are never logged.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
-import os
+import json
 import time
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
-import kubernetes.client
-import kubernetes.config
-from kubernetes.client.exceptions import ApiException
+import httpx
+import kopf
 
 GROUP = "tendlc.io"
 VERSION = "v1alpha1"
@@ -28,6 +33,14 @@ PLURAL = "campaignmigrations"
 
 class ResourceGone(Exception):
     """The resource was deleted while we were working on it: stop quietly."""
+
+
+class KubeApiError(Exception):
+    """The API server refused a request, or could not be reached (`status` None)."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 @dataclass(frozen=True)
@@ -41,42 +54,100 @@ class SecretData:
         return f"SecretData(name={self.name!r}, keys={sorted(self.values)!r})"
 
 
-def load_client_configuration() -> kubernetes.client.Configuration:
-    """In-cluster credentials when running in a Pod, else $KUBECONFIG read at call time."""
-    configuration = kubernetes.client.Configuration()
-    try:
-        kubernetes.config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
-    except kubernetes.config.ConfigException:
-        kubernetes.config.load_kube_config(  # type: ignore[no-untyped-call]
-            config_file=os.environ.get("KUBECONFIG"), client_configuration=configuration
-        )
-    return configuration
+Login = Callable[[], kopf.ConnectionInfo]
+
+
+def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
+    """$KUBECONFIG (or ~/.kube/config) read now, not at import, else the Pod's service account."""
+    kwargs.setdefault("settings", kopf.OperatorSettings())
+    info: kopf.ConnectionInfo | None = kopf.login_with_kubeconfig(**kwargs) or kopf.login_with_service_account(
+        **kwargs
+    )
+    return info
+
+
+def _required_login() -> kopf.ConnectionInfo:
+    info = login()
+    if info is None:
+        raise KubeApiError("no Kubernetes credentials: neither $KUBECONFIG, ~/.kube/config nor a service account")
+    return info
+
+
+def _authorization(info: kopf.ConnectionInfo) -> dict[str, str]:
+    """The header Kopf itself would send for these credentials."""
+    if info.token:
+        return {"Authorization": f"{info.scheme or 'Bearer'} {info.token}"}
+    if info.username and info.password:
+        pair = base64.b64encode(f"{info.username}:{info.password}".encode()).decode()
+        return {"Authorization": f"Basic {pair}"}
+    return {}
 
 
 class KubeApi:
-    """Async facade over the synchronous client, with its own bounded thread pool."""
+    """Secret reads (shared for `secret_max_age` s) and status merge patches over one async client.
+
+    At most `connections` requests are in flight; callers queue on a semaphore *before* httpx, so a
+    cancelled caller (a deleted resource, shutdown) never waits inside httpcore's pool, where a
+    cancellation can leak a connection slot (docs/performance.md, F1).
+    """
 
     def __init__(
         self,
-        configuration: kubernetes.client.Configuration | None = None,
-        threads: int = 8,
+        login: Login = _required_login,
+        connections: int = 8,
         secret_max_age: float = 10.0,
+        timeout: float = 30.0,
+        transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        configuration = configuration or load_client_configuration()
         # Secrets are read on every reconcile pass (so a renewed LOA or rotated key is picked up),
         # but one read serves every resource asking within `secret_max_age` seconds: a thousand
         # migrations sharing the operator's credentials cost one GET, not a thousand.
         self._secret_max_age = secret_max_age
         self._secrets: dict[tuple[str, str], tuple[float, asyncio.Future[SecretData | None]]] = {}
-        configuration.connection_pool_maxsize = threads
-        self._api_client = kubernetes.client.ApiClient(configuration)
-        self._core = kubernetes.client.CoreV1Api(self._api_client)
-        self._custom = kubernetes.client.CustomObjectsApi(self._api_client)
-        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="tendlc-kube")
+        self._login = login
+        self._connections = connections
+        self._timeout = timeout
+        self._transport = transport
+        self._slots = asyncio.Semaphore(connections)
+        self._client: httpx.AsyncClient | None = None
+        self._client_lock = asyncio.Lock()
 
-    async def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._pool, lambda: fn(*args, **kwargs))
+    def _build(self) -> httpx.AsyncClient:
+        info = self._login()
+        limits = httpx.Limits(max_connections=self._connections, max_keepalive_connections=self._connections)
+        verify: Any = False if info.insecure else info.as_ssl_context()
+        return httpx.AsyncClient(
+            base_url=info.server.rstrip("/"),
+            headers={"Accept": "application/json", **_authorization(info)},
+            verify=verify,
+            limits=limits,
+            timeout=httpx.Timeout(self._timeout),
+            transport=self._transport,
+            trust_env=False,
+        )
+
+    async def _current(self, stale: httpx.AsyncClient | None = None) -> httpx.AsyncClient:
+        """The client; a new one (fresh credentials) when `stale` is still the current one."""
+        async with self._client_lock:
+            if self._client is None or self._client is stale:
+                old, self._client = self._client, await asyncio.to_thread(self._build)  # reads files
+                if old is not None:
+                    await old.aclose()
+            return self._client
+
+    async def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """One request; a 401 re-reads the credentials and tries once more."""
+        async with self._slots:
+            client = await self._current()
+            for attempt in (1, 2):
+                try:
+                    response = await client.request(method, path, **kwargs)
+                except httpx.HTTPError as error:
+                    raise KubeApiError(f"{method} {path}: {type(error).__name__}: {error}") from None
+                if response.status_code != 401 or attempt == 2:
+                    return response
+                client = await self._current(stale=client)
+            raise AssertionError("unreachable")  # pragma: no cover
 
     async def read_secret(self, namespace: str, name: str) -> SecretData | None:
         """The Secret's data, or None when it does not exist (at most `secret_max_age` seconds old)."""
@@ -98,28 +169,45 @@ class KubeApi:
             raise
 
     async def _fetch_secret(self, namespace: str, name: str) -> SecretData | None:
-        try:
-            secret = await self._call(self._core.read_namespaced_secret, name, namespace)
-        except ApiException as error:
-            if error.status == 404:
-                return None
-            raise
-        data = secret.data or {}
+        path = f"/api/v1/namespaces/{quote(namespace, safe='')}/secrets/{quote(name, safe='')}"
+        response = await self._request("GET", path)
+        if response.status_code == 404:
+            return None
+        _raise_for_status("GET", path, response)
+        data = response.json().get("data") or {}
         return SecretData(name=name, values={k: base64.b64decode(v) for k, v in data.items()})
 
     async def patch_status(self, namespace: str, name: str, status: dict[str, Any]) -> dict[str, Any]:
         """Merge-patches `.status` of a CampaignMigration; returns the stored object."""
-        try:
-            result: dict[str, Any] = await self._call(
-                self._custom.patch_namespaced_custom_object_status,
-                GROUP, VERSION, namespace, PLURAL, name, {"status": status},
-            )
-        except ApiException as error:
-            if error.status == 404:
-                raise ResourceGone(f"{namespace}/{name}") from None
-            raise
+        path = (
+            f"/apis/{GROUP}/{VERSION}/namespaces/{quote(namespace, safe='')}/{PLURAL}/{quote(name, safe='')}/status"
+        )
+        response = await self._request(
+            "PATCH",
+            path,
+            content=json.dumps({"status": status}, separators=(",", ":")).encode(),
+            headers={"Content-Type": "application/merge-patch+json"},
+        )
+        if response.status_code == 404:
+            raise ResourceGone(f"{namespace}/{name}")
+        _raise_for_status("PATCH", path, response)
+        result: dict[str, Any] = response.json()
         return result
 
     async def close(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
-        await asyncio.to_thread(self._api_client.close)
+        async with self._client_lock:
+            if self._client is not None:
+                await self._client.aclose()
+                self._client = None
+
+
+def _raise_for_status(method: str, path: str, response: httpx.Response) -> None:
+    """A Kubernetes `Status` answer as a KubeApiError with the server's own message (never a body we sent)."""
+    if 200 <= response.status_code < 300:
+        return
+    try:
+        message = str(response.json().get("message") or "")
+    except ValueError:
+        message = ""
+    detail = message or response.reason_phrase
+    raise KubeApiError(f"{method} {path}: HTTP {response.status_code}: {detail}", status=response.status_code)

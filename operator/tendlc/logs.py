@@ -215,7 +215,7 @@ def configure_logging(
     *,
     stream: TextIO | None = None,
     registry: SecretRegistry = SECRETS,
-    quiet: Iterable[str] = ("aiohttp.access", "kubernetes.client.rest", "httpx", "httpcore"),
+    quiet: Iterable[str] = ("aiohttp.access", "httpx", "httpcore"),
 ) -> logging.Handler:
     """Replace the root logger's handlers with one redacting handler in `format`; return it.
 

@@ -1,0 +1,52 @@
+"""The benchmark's pacing efficiency: what a perfect, a lazy and an upstream-fed scheduler score."""
+
+from __future__ import annotations
+
+import pytest
+from bench.analyze import pacing_efficiency, ready_times
+
+
+def test_a_scheduler_at_the_ceiling_scores_one() -> None:
+    result = pacing_efficiency([k * 0.5 for k in range(10)], [0.0] * 10, 2.0)  # ceiling 2/s, back to back
+    assert result["efficiency"] == pytest.approx(1.0)
+    assert result["idealSpanSeconds"] == result["actualSpanSeconds"] == pytest.approx(4.5)
+    assert result["upstreamBoundShare"] == pytest.approx(0.0)
+
+
+def test_half_the_ceiling_with_all_work_waiting_scores_one_half() -> None:
+    result = pacing_efficiency([k * 1.0 for k in range(10)], [0.0] * 10, 2.0)
+    assert result["efficiency"] == pytest.approx(0.5)
+    assert result["callsLaterThanOneTokenAfterReady"] == 9
+
+
+def test_keeping_pace_with_a_slower_upstream_step_is_not_charged() -> None:
+    ready = [k * 1.0 for k in range(10)]  # upstream feeds one per second; ceiling 2/s
+    result = pacing_efficiency([k * 1.0 + 0.01 for k in range(10)], ready, 2.0)
+    assert result["efficiency"] == pytest.approx(9.0 / 9.01, abs=1e-3)
+    assert result["upstreamBoundShare"] == pytest.approx(0.5)
+
+
+def test_falling_behind_a_slower_upstream_step_is_charged() -> None:
+    ready = [k * 1.0 for k in range(10)]
+    result = pacing_efficiency([k * 2.0 for k in range(10)], ready, 2.0)
+    assert result["efficiency"] == pytest.approx(0.5)
+
+
+def test_a_call_before_its_bound_never_scores_above_one() -> None:
+    result = pacing_efficiency([0.0, 0.5, 1.0], [0.2, 0.6, 1.1], 2.0)
+    assert result["efficiency"] == pytest.approx(1.0)
+
+
+def test_ready_times_come_from_creates_import_answers_and_elections() -> None:
+    ledger = [
+        {"endpoint": "infobip.import_numbers", "wallTime": 10.0, "durationMs": 40.0, "status": 200},
+        {"endpoint": "infobip.import_numbers", "wallTime": 11.0, "durationMs": 10.0, "status": 429},
+        {"endpoint": "tcr.migrate_cnp", "wallTime": 12.0, "durationMs": 5.0, "status": 200},
+        {"endpoint": "tcr.migrate_cnp", "wallTime": 13.0, "durationMs": 5.0, "status": None},
+    ]
+    ready = ready_times(ledger, created=[9.5, 9.0], decision_delay=0.6)
+    assert ready == {
+        "numbers.import": [9.0, 9.5],
+        "tcr.write": [pytest.approx(10.04)],
+        "registration.write": [pytest.approx(12.6)],
+    }
