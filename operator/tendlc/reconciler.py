@@ -14,7 +14,6 @@ No Kopf here: the Kopf glue (`handlers.py`) feeds every watch event to `observe`
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import re
 import time
@@ -125,6 +124,25 @@ def wake_key(body: Mapping[str, Any]) -> tuple[Any, ...]:
     return (metadata.get("generation"), *(annotations.get(name) for name in CONTROL_ANNOTATIONS))
 
 
+KEPT_METADATA = ("name", "namespace", "uid", "generation", "resourceVersion", "annotations")
+
+
+def slim_body(body: Mapping[str, Any]) -> dict[str, Any]:
+    """What a pass and an Event need of a watched object: never its status or managedFields.
+
+    The watch delivers the whole object (status and managedFields are most of it, growing with
+    every write); holding it for each of thousands of resources was a third of the operator's
+    memory per resource (docs/performance.md, F5). Status lives in `Resource.status` instead.
+    """
+    metadata = body.get("metadata") or {}
+    return {
+        "apiVersion": body.get("apiVersion"),
+        "kind": body.get("kind"),
+        "metadata": {key: metadata[key] for key in KEPT_METADATA if key in metadata},
+        "spec": body.get("spec"),
+    }
+
+
 def rejection_message(campaign: InfobipCampaign) -> str | None:
     feedback = campaign.campaign_feedback
     if feedback is None:
@@ -228,9 +246,9 @@ def observe_transition(metrics: Metrics, before: MigrationStatus, after: Migrati
         metrics.downtime_observed(downtime)
 
 
-@dataclass
+@dataclass(slots=True)
 class Resource:
-    """One watched CampaignMigration: its latest body, its status as we know it, and its task."""
+    """One watched CampaignMigration: its latest (slimmed) body, its status as we know it, its task."""
 
     namespace: str
     name: str
@@ -239,7 +257,7 @@ class Resource:
     status: MigrationStatus
     written: MigrationStatus
     wake: asyncio.Event = field(default_factory=asyncio.Event)
-    stopping: asyncio.Event = field(default_factory=asyncio.Event)
+    stopping: bool = False
     last_wake_key: tuple[Any, ...] = ()
     written_at: float = 0.0
     task: asyncio.Task[None] | None = None
@@ -356,7 +374,7 @@ class Reconciler:
         if resource is None:
             status = MigrationStatus.from_body(body)
             resource = Resource(
-                namespace=key[0], name=key[1], uid=metadata.get("uid", ""), body=body, status=status,
+                namespace=key[0], name=key[1], uid=metadata.get("uid", ""), body=slim_body(body), status=status,
                 written=status, last_wake_key=wake_key(body),
                 logger=resource_logger(self.logger, key[0], key[1], (body.get("spec") or {}).get("campaignId")),
             )
@@ -364,7 +382,7 @@ class Reconciler:
             self._index(resource)
             resource.task = asyncio.create_task(self._run(resource), name=f"tendlc {key[0]}/{key[1]}")
             return
-        resource.body = body
+        resource.body = slim_body(body)
         changed = wake_key(body)
         if changed != resource.last_wake_key:
             resource.last_wake_key = changed
@@ -384,7 +402,8 @@ class Reconciler:
             if not outcome.done():
                 outcome.set_result("unknown_campaign")  # deleted meanwhile: nothing left to update
         resource.inbox.clear()
-        resource.stopping.set()
+        resource.stopping = True
+        resource.wake.set()
         if resource.task is not None:
             resource.task.cancel()
 
@@ -392,7 +411,8 @@ class Reconciler:
         """Lets every loop finish the call it is in (up to `grace` seconds), then cancels the rest."""
         resources = list(self.resources.values())
         for resource in resources:
-            resource.stopping.set()
+            resource.stopping = True
+            resource.wake.set()
         tasks = [r.task for r in resources if r.task is not None]
         if tasks:
             _, pending = await asyncio.wait(tasks, timeout=grace)
@@ -403,7 +423,7 @@ class Reconciler:
 
     async def _run(self, resource: Resource) -> None:
         """Drives one resource until it is deleted or the operator stops."""
-        while not resource.stopping.is_set():
+        while not resource.stopping:
             resource.wake.clear()
             started = time.monotonic()
             error: BaseException | None = None
@@ -425,17 +445,22 @@ class Reconciler:
             await self._wait(resource, delay)
 
     async def _wait(self, resource: Resource, delay: timedelta | None) -> None:
-        waiters = [asyncio.ensure_future(resource.wake.wait()), asyncio.ensure_future(resource.stopping.wait())]
+        """Sleeps until woken (watch, webhook, stop) or `delay` passes: one timer, no extra task.
+
+        Whoever sets `stopping` sets `wake` too, so waiting on `wake` alone is enough; with thousands of
+        resources waiting, two helper tasks each (the former asyncio.wait on both events) were
+        a measurable share of the memory per resource (docs/performance.md, F5).
+        """
+        if resource.stopping:
+            return
+        timer = None
+        if delay is not None:
+            timer = asyncio.get_running_loop().call_later(max(delay.total_seconds(), 0.0), resource.wake.set)
         try:
-            await asyncio.wait(
-                waiters, timeout=None if delay is None else max(delay.total_seconds(), 0.0),
-                return_when=asyncio.FIRST_COMPLETED,
-            )
+            await resource.wake.wait()
         finally:
-            for waiter in waiters:
-                waiter.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await waiter
+            if timer is not None:
+                timer.cancel()
 
     # --- one pass -------------------------------------------------------------------------------
 

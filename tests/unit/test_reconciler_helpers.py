@@ -13,6 +13,7 @@ from tendlc.reconciler import (
     import_incomplete,
     observe_transition,
     parse_annotations,
+    slim_body,
     wake_key,
 )
 
@@ -70,3 +71,26 @@ def test_durations_are_observed_once_when_a_step_completes() -> None:
     text = metrics.render().decode()
     assert 'tendlc_in_migration_duration_seconds_count{outcome="registered"} 1.0' in text
     assert 'tendlc_in_migration_duration_seconds_sum{outcome="registered"} 600.0' in text
+
+
+def test_the_kept_body_has_what_a_pass_and_an_event_need_and_no_status_or_managed_fields() -> None:
+    body = {
+        "apiVersion": "tendlc.io/v1alpha1",
+        "kind": "CampaignMigration",
+        "metadata": {
+            "name": "cm", "namespace": "ns", "uid": "u-1", "generation": 3, "resourceVersion": "42",
+            "annotations": {"tendlc.io/retry": "1"}, "managedFields": [{"manager": "tendlc"}] * 50,
+            "creationTimestamp": "2026-11-27T00:00:00Z",
+        },
+        "spec": {"campaignId": "COJD655"},
+        "status": {"phase": "InMigration"},
+    }
+    kept = slim_body(body)
+    assert kept == {
+        "apiVersion": "tendlc.io/v1alpha1",
+        "kind": "CampaignMigration",
+        "metadata": {"name": "cm", "namespace": "ns", "uid": "u-1", "generation": 3, "resourceVersion": "42",
+                     "annotations": {"tendlc.io/retry": "1"}},
+        "spec": {"campaignId": "COJD655"},
+    }
+    assert wake_key(kept) == wake_key(body)
