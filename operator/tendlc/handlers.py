@@ -9,23 +9,22 @@ Events with stable reasons.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, cast
+from typing import Any
 
 import kopf
 
 from tendlc.clients.ratelimit import RateLimiterRegistry
 from tendlc.config import Settings
+from tendlc.events import EventPoster
 from tendlc.kube import GROUP, VERSION, KubeApi
 from tendlc.kube import login as kube_login
 from tendlc.metrics import Metrics
 from tendlc.partners import Partners
-from tendlc.reconciler import Reconciler
+from tendlc.reconciler import Reconciler, utc_now
 from tendlc.services import Services
-from tendlc.workflow import Event
 
 RESOURCE = (GROUP, VERSION, "campaignmigrations")
-POSTING_OFF = 1000  # above every logging level: no log line becomes an Event; kopf.event() still posts
+POSTING_OFF = 1000  # above every logging level: no Kopf log line becomes an Event (tendlc.events posts ours)
 
 
 @kopf.on.login()
@@ -53,21 +52,19 @@ async def start(settings: kopf.OperatorSettings, memo: kopf.Memo, logger: kopf.L
     memo.kube = kube
     memo.metrics = metrics
     memo.partners = Partners(config, kube, limiters, on_call=metrics.on_call)
-    memo.reconciler = Reconciler(config, kube, memo.partners, post_event=post_event, metrics=metrics)
+    memo.events = EventPoster(kube, clock=utc_now)
+    memo.reconciler = Reconciler(config, kube, memo.partners, post_event=memo.events.post, metrics=metrics)
     memo.services = Services(config, metrics)
     await memo.services.start(kube, memo.partners, memo.reconciler)
     logger.info("tendlc started: infobip=%s tcr=%s dry_run=%s", config.infobip_base_url, config.tcr_base_url,
                 config.dry_run)
 
 
-def post_event(body: Mapping[str, Any], event: Event) -> None:
-    kopf.event(cast(kopf.Body, body), type=event.type, reason=event.reason, message=event.message)
-
-
 @kopf.on.cleanup()
 async def stop(memo: kopf.Memo, **_: Any) -> None:
     await memo.services.stop()
     await memo.reconciler.shutdown(grace=5.0)
+    await memo.events.close(grace=5.0)
     await memo.partners.aclose()
     await memo.kube.close()
 

@@ -1,8 +1,9 @@
 """The few Kubernetes API calls the reconciler makes itself, async on the event loop.
 
-Kopf watches the resources and posts Events; this room covers what Kopf does not: reading the
-Secrets a migration references and writing the status subresource *in the middle* of a reconcile
-pass (the exactly-once marker must be stored before a partner POST, not when a handler returns).
+Kopf watches the resources; this room covers the rest: reading the Secrets a migration
+references, writing the status subresource *in the middle* of a reconcile pass (the exactly-once
+marker must be stored before a partner POST, not when a handler returns), and creating Events
+(queued by tendlc.events).
 
 Two calls do not justify the official client: it is synchronous (a thread pool, one glibc malloc
 arena per thread), validates every call with pydantic, and its import alone costs ~35 MiB. The
@@ -18,7 +19,7 @@ import asyncio
 import base64
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -193,6 +194,15 @@ class KubeApi:
         _raise_for_status("PATCH", path, response)
         result: dict[str, Any] = response.json()
         return result
+
+    async def create_event(self, namespace: str, manifest: Mapping[str, Any]) -> None:
+        """Creates a core/v1 Event (tendlc.events builds and queues them)."""
+        path = f"/api/v1/namespaces/{quote(namespace, safe='')}/events"
+        response = await self._request(
+            "POST", path, content=json.dumps(manifest, separators=(",", ":")).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        _raise_for_status("POST", path, response)
 
     async def close(self) -> None:
         async with self._client_lock:

@@ -14,6 +14,7 @@ No Kopf here: the Kopf glue (`handlers.py`) feeds every watch event to `observe`
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import re
 import time
@@ -380,7 +381,12 @@ class Reconciler:
             )
             self.resources[key] = resource
             self._index(resource)
-            resource.task = asyncio.create_task(self._run(resource), name=f"tendlc {key[0]}/{key[1]}")
+            resource.task = asyncio.create_task(
+                # A fresh context: by default the task would copy Kopf's handler context of this
+                # resource's first watch event, keeping that event's body, patch and logger alive
+                # (~6 KB) as long as the loop runs (docs/performance.md, F5). Nothing here needs it.
+                self._run(resource), name=f"tendlc {key[0]}/{key[1]}", context=contextvars.Context()
+            )
             return
         resource.body = slim_body(body)
         changed = wake_key(body)
