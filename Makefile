@@ -30,8 +30,13 @@ lint: venv
 unit: venv ## the fast layer only: no control plane needed
 	$(BIN)/pytest tests/unit tests/sandbox
 
+RUNTIME_VENV := .cache/venv-runtime
+
 bench: venv controlplane ## issue 8 benchmark (not part of make test) → bench/results/, docs/performance.md
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test,bench]'
+	@# the operator runs from a venv with the runtime dependencies only, as in the container image
+	test -x $(RUNTIME_VENV)/bin/python || $(PYTHON) -m venv $(RUNTIME_VENV)
+	$(RUNTIME_VENV)/bin/python -m pip install --quiet -c constraints.txt -e .
 	$(BIN)/python -m bench.run --n 100 --baseline
 	-$(BIN)/python -m bench.run --n 1000 --baseline --timeout 300
 	-$(BIN)/python -m bench.run --n 1000 --scenario idle --timeout 300

@@ -48,15 +48,15 @@ from bench.stack import (
     log,
     machine,
     migration,
+    operator_python,
 )
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
 WEBHOOK_PLACEHOLDER = {
     "p50": None, "p99": None,
-    "reason": "not measured yet: the operator's webhook receiver (issue 5) is not wired into the operator "
-              "process. To add: subscribe the sandbox to the operator's webhook URL, and compute per "
-              "campaign (Ready=True first seen by the watch) − (delivery time in /_admin/webhooks).",
+    "reason": "measured separately by `python -m bench.webhook_latency` (webhooks through the real receiver; "
+              "this run has no webhook subscription, so every Registered here comes from a poll)",
 }
 
 
@@ -132,6 +132,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "settings": {
             "rateLimitScale": args.rate_limit_scale, "timeScale": args.time_scale,
             "numbersPerMigration": args.numbers,
+            "operatorPython": operator_python(),
         },
     }
     stack = Stack(keep_dir=args.keep)

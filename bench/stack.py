@@ -166,7 +166,7 @@ class Stack:
         return env
 
     def start_operator(self, env: Mapping[str, str], wrapper: list[str] | None = None) -> subprocess.Popen[bytes]:
-        args = [*(wrapper or []), sys.executable, "-m", "tendlc"]
+        args = [*(wrapper or []), operator_python(), "-m", "tendlc"]
         process = self.spawn("operator", args, env)
         port = env["TENDLC_LIVENESS_PORT"]
         wait_http(f"http://127.0.0.1:{port}/healthz", process, "operator", self.directory / "operator.log")
@@ -216,6 +216,18 @@ class Stack:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+RUNTIME_PYTHON = REPO_ROOT / ".cache" / "venv-runtime" / "bin" / "python"
+
+
+def operator_python() -> str:
+    """The runtime-only venv `make bench` builds (what the image installs), else this interpreter.
+
+    It matters: Kopf imports the `kubernetes` package whenever it is installed, and the test/bench
+    venv has it (the harness uses it), the image does not.
+    """
+    return str(RUNTIME_PYTHON) if RUNTIME_PYTHON.exists() else sys.executable
 
 
 def wait_http(url: str, process: subprocess.Popen[bytes], what: str, logfile: Path, timeout: float = 60) -> None:
