@@ -29,7 +29,7 @@ def load_all() -> list[dict[str, Any]]:
             data = json.loads(path.read_text())
         except (OSError, json.JSONDecodeError):
             continue
-        if isinstance(data, dict) and "scenario" in data:
+        if isinstance(data, dict) and "scenario" in data and "rateLimits" in data:  # not memprobe files
             data["_file"] = path.name
             runs.append(data)
     return runs
