@@ -60,6 +60,15 @@ WEBHOOK_PLACEHOLDER = {
 }
 
 
+def code_version() -> str:
+    """The commit the operator runs from, '+dirty' when the working tree differs from it."""
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], capture_output=True, text=True, check=False,
+                              cwd=Path(__file__).resolve().parent).stdout.strip()
+
+    return git("rev-parse", "--short", "HEAD") + ("+dirty" if git("status", "--porcelain", "--", "operator") else "")
+
+
 def sandbox_args(args: argparse.Namespace, scenario: str) -> list[str]:
     return ["--time-scale", f"{args.time_scale:g}", "--rate-limit-scale", f"{args.rate_limit_scale:g}",
             "--sharing-decision-after", f"{decision_after(args, scenario):g}"]
@@ -128,7 +137,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     scenario, n = args.scenario, args.n
     stamp = time.strftime("%Y%m%dT%H%M%S")
     result: dict[str, Any] = {
-        "timestamp": stamp, "scenario": scenario, "n": n,
+        "timestamp": stamp, "scenario": scenario, "n": n, "code": code_version(),
         "settings": {
             "rateLimitScale": args.rate_limit_scale, "timeScale": args.time_scale,
             "numbersPerMigration": args.numbers,

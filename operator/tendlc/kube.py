@@ -87,7 +87,9 @@ def _authorization(info: kopf.ConnectionInfo) -> dict[str, str]:
 class KubeApi:
     """Secret reads (shared for `secret_max_age` s) and status merge patches over one async client.
 
-    At most `connections` requests are in flight; callers queue on a semaphore *before* httpx, so a
+    At most `connections` requests are in flight, plus `event_connections` Event POSTs on slots of
+    their own, so a burst of Events never delays a status write (the exactly-once marker gates the
+    next partner call; an Event gates nothing). Callers queue on a semaphore *before* httpx, so a
     cancelled caller (a deleted resource, shutdown) never waits inside httpcore's pool, where a
     cancellation can leak a connection slot (docs/performance.md, F1).
     """
@@ -96,6 +98,7 @@ class KubeApi:
         self,
         login: Login = _required_login,
         connections: int = 8,
+        event_connections: int = 4,
         secret_max_age: float = 10.0,
         timeout: float = 30.0,
         transport: httpx.AsyncBaseTransport | None = None,
@@ -106,10 +109,11 @@ class KubeApi:
         self._secret_max_age = secret_max_age
         self._secrets: dict[tuple[str, str], tuple[float, asyncio.Future[SecretData | None]]] = {}
         self._login = login
-        self._connections = connections
+        self._connections = connections + event_connections
         self._timeout = timeout
         self._transport = transport
         self._slots = asyncio.Semaphore(connections)
+        self._event_slots = asyncio.Semaphore(event_connections)
         self._client: httpx.AsyncClient | None = None
         self._client_lock = asyncio.Lock()
 
@@ -136,9 +140,11 @@ class KubeApi:
                     await old.aclose()
             return self._client
 
-    async def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    async def _request(
+        self, method: str, path: str, *, slots: asyncio.Semaphore | None = None, **kwargs: Any
+    ) -> httpx.Response:
         """One request; a 401 re-reads the credentials and tries once more."""
-        async with self._slots:
+        async with slots or self._slots:
             client = await self._current()
             for attempt in (1, 2):
                 try:
@@ -199,7 +205,7 @@ class KubeApi:
         """Creates a core/v1 Event (tendlc.events builds and queues them)."""
         path = f"/api/v1/namespaces/{quote(namespace, safe='')}/events"
         response = await self._request(
-            "POST", path, content=json.dumps(manifest, separators=(",", ":")).encode(),
+            "POST", path, slots=self._event_slots, content=json.dumps(manifest, separators=(",", ":")).encode(),
             headers={"Content-Type": "application/json"},
         )
         _raise_for_status("POST", path, response)
