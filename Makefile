@@ -38,8 +38,12 @@ bench: venv controlplane ## issue 8 benchmark (not part of make test) → bench/
 	test -x $(RUNTIME_VENV)/bin/python || $(PYTHON) -m venv $(RUNTIME_VENV)
 	$(RUNTIME_VENV)/bin/python -m pip install --quiet -c constraints.txt -e .
 	$(BIN)/python -m bench.run --n 100 --baseline
-	-$(BIN)/python -m bench.run --n 1000 --baseline --timeout 300
-	-$(BIN)/python -m bench.run --n 1000 --scenario idle --timeout 300
+	-$(BIN)/python -m bench.run --n 1000 --baseline --timeout 600
+	-$(BIN)/python -m bench.run --n 1000 --rate-limit-scale 10 --baseline --timeout 900
+	-$(BIN)/python -m bench.run --n 1000 --scenario idle --timeout 600
+	-$(BIN)/python -m bench.run --n 5000 --scenario idle --timeout 1500
+	-$(BIN)/python -m bench.run --n 5000 --timeout 1500
+	-$(BIN)/python -m bench.webhook_latency --runs 20 --background 980
 	$(BIN)/python -m bench.report
 
 chaos: venv controlplane ## the large chaos run: 60 campaigns, 12 SIGKILLs, one kube-apiserver restart

@@ -60,6 +60,23 @@ WEBHOOK_PLACEHOLDER = {
 }
 
 
+def settle_writes(kube: Any, quiet: float = 3.0, limit: float = 180.0) -> float:
+    """Waits until the API server has seen no write for `quiet` seconds (Events are posted from a
+    queue and may trail the status); returns how long that took."""
+    start = time.time()
+    last = kube.request_totals()
+    quiet_since = time.time()
+    while time.time() - start < limit:
+        time.sleep(1.0)
+        now = kube.request_totals()
+        writes = {k: v for k, v in request_delta(last, now).items() if k.split("|")[-1] in ("POST", "PATCH", "PUT")}
+        if writes:
+            last, quiet_since = now, time.time()
+        elif time.time() - quiet_since >= quiet:
+            break
+    return round(time.time() - start, 1)
+
+
 def code_version() -> str:
     """The commit the operator runs from, '+dirty' when the working tree differs from it."""
     def git(*args: str) -> str:
@@ -194,7 +211,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         idle: dict[str, Any] | None = None
         waiting = watch.count(lambda phase: phase == "InMigration")
         if scenario == "idle" and waiting:  # measured even when some never got there (recorded as such)
-            time.sleep(5)  # let the last status writes settle
+            settled = settle_writes(kube)
             calls_before = len(admin.ledger())
             t0 = time.time()
             log(f"all {n} InMigration; measuring idle CPU for {args.idle_seconds:g} s")
@@ -207,7 +224,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 "operatorCpuPercentOfOneCore": round(100 * cpu / (t1 - t0), 2),
                 "partnerCallsInWindow": len(admin.ledger()) - calls_before,
                 "waitingInMigration": waiting,
-                "note": "no check is due in the window (first poll after [backoff/2, backoff]); "
+                "settleSeconds": settled,
+                "note": "no check is due in the window (first poll after [backoff/2, backoff]); the window "
+                        "starts once the operator's Kubernetes writes (queued Events) have stopped; "
                         "this is the O(N) part of waiting",
             }
         sampler.stop()

@@ -19,16 +19,20 @@ from typing import Any, Protocol
 from tendlc.kube import KubeApiError
 from tendlc.workflow import Event
 
-MAX_MESSAGE_LENGTH = 1024  # the API server refuses longer Event messages
+MAX_MESSAGE_BYTES = 1024  # the API server refuses longer Event messages (it counts UTF-8 bytes)
+MAX_QUEUED = 10_000  # Events waiting to be posted; beyond that (an API outage) new ones are dropped
 COMPONENT = "tendlc"
 
 
-def shorten(message: str, limit: int = MAX_MESSAGE_LENGTH) -> str:
-    """Keeps the head and the tail (where the advice usually is) of an over-long message."""
-    if len(message) <= limit:
+def shorten(message: str, limit: int = MAX_MESSAGE_BYTES) -> str:
+    """Keeps the head and the tail (where the advice usually is) of a message over `limit` bytes."""
+    data = message.encode()
+    if len(data) <= limit:
         return message
     keep = limit - 3
-    return f"{message[: keep - keep // 2]}...{message[len(message) - keep // 2 :]}"
+    head = data[: keep - keep // 2].decode(errors="ignore")
+    tail = data[len(data) - keep // 2 :].decode(errors="ignore")
+    return f"{head}...{tail}"
 
 
 def event_manifest(body: Mapping[str, Any], event: Event, now: datetime, component: str = COMPONENT) -> dict[str, Any]:
@@ -84,14 +88,20 @@ class EventPoster:
         self._workers = workers
         self._retry_delays = tuple(retry_delays)
         self._logger = logger or logging.getLogger("tendlc.events")
-        self._queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self._queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(MAX_QUEUED)
         self._tasks: list[asyncio.Task[None]] = []
         self.posted = 0
         self.dropped = 0
 
     def post(self, body: Mapping[str, Any], event: Event) -> None:
         """Queues the Event (timestamped now, so `kubectl get events` shows when it happened)."""
-        self._queue.put_nowait(event_manifest(body, event, self._clock()))
+        try:
+            self._queue.put_nowait(event_manifest(body, event, self._clock()))
+        except asyncio.QueueFull:
+            self.dropped += 1
+            if self.dropped % 1000 == 1:  # an outage: say so, but not ten thousand times
+                self._logger.warning("%d Events waiting to be posted; dropping new ones (%d so far)",
+                                     self._queue.qsize(), self.dropped)
         if not self._tasks:
             self._tasks = [
                 asyncio.create_task(self._work(), name=f"tendlc event poster {i}") for i in range(self._workers)
@@ -113,8 +123,9 @@ class EventPoster:
                 await self._sink.create_event(namespace, manifest)
                 self.posted += 1
                 return
-            except KubeApiError as error:
-                refused = error.status is not None and 400 <= error.status < 500 and error.status != 429
+            except Exception as error:  # anything: a worker must outlive every failure
+                status = error.status if isinstance(error, KubeApiError) else None
+                refused = status is not None and 400 <= status < 500 and status != 429
                 delay = None if refused else next(delays, None)
                 if delay is None:
                     self.dropped += 1

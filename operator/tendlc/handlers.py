@@ -9,6 +9,7 @@ Events with stable reasons.
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import kopf
@@ -62,11 +63,13 @@ async def start(settings: kopf.OperatorSettings, memo: kopf.Memo, logger: kopf.L
 
 @kopf.on.cleanup()
 async def stop(memo: kopf.Memo, **_: Any) -> None:
-    await memo.services.stop()
-    await memo.reconciler.shutdown(grace=5.0)
-    await memo.events.close(grace=5.0)
-    await memo.partners.aclose()
-    await memo.kube.close()
+    # In order (webhooks, loops, queued Events, clients); a failing step must not skip the rest.
+    async with contextlib.AsyncExitStack() as stack:
+        stack.push_async_callback(memo.kube.close)
+        stack.push_async_callback(memo.partners.aclose)
+        stack.push_async_callback(memo.events.close, 5.0)
+        stack.push_async_callback(memo.reconciler.shutdown, 5.0)
+        await memo.services.stop()
 
 
 @kopf.on.event(*RESOURCE)

@@ -56,6 +56,7 @@ class SecretData:
 
 
 Login = Callable[[], kopf.ConnectionInfo]
+RELOGIN_INTERVAL = 5.0  # seconds between two reads of the credentials after 401s
 
 
 def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
@@ -115,16 +116,18 @@ class KubeApi:
         self._slots = asyncio.Semaphore(connections)
         self._event_slots = asyncio.Semaphore(event_connections)
         self._client: httpx.AsyncClient | None = None
+        self._relogin_at = -RELOGIN_INTERVAL
+        self._retired: list[httpx.AsyncClient] = []
+        self._closers: set[asyncio.Task[None]] = set()
         self._client_lock = asyncio.Lock()
 
     def _build(self) -> httpx.AsyncClient:
         info = self._login()
         limits = httpx.Limits(max_connections=self._connections, max_keepalive_connections=self._connections)
-        verify: Any = False if info.insecure else info.as_ssl_context()
         return httpx.AsyncClient(
             base_url=info.server.rstrip("/"),
             headers={"Accept": "application/json", **_authorization(info)},
-            verify=verify,
+            verify=info.as_ssl_context(),  # honours insecure-skip-tls-verify and keeps the client certificate
             limits=limits,
             timeout=httpx.Timeout(self._timeout),
             transport=self._transport,
@@ -132,18 +135,42 @@ class KubeApi:
         )
 
     async def _current(self, stale: httpx.AsyncClient | None = None) -> httpx.AsyncClient:
-        """The client; a new one (fresh credentials) when `stale` is still the current one."""
+        """The client; a new one (credentials read again) when `stale` is still the current one.
+
+        After a 401 the credentials are read at most every RELOGIN_INTERVAL seconds. The replaced
+        client is closed `timeout` seconds later: requests still running on it end normally (a
+        closed client would fail them with a transport error instead of their own 401 and retry).
+        """
         async with self._client_lock:
-            if self._client is None or self._client is stale:
-                old, self._client = self._client, await asyncio.to_thread(self._build)  # reads files
+            relogin = stale is not None and self._client is stale
+            if relogin and time.monotonic() - self._relogin_at < RELOGIN_INTERVAL:
+                relogin = False  # just read them: a permanent 401 must not rebuild per request
+            if self._client is None or relogin:
+                try:
+                    client = await asyncio.to_thread(self._build)  # reads kubeconfig / token files
+                except Exception as error:
+                    raise KubeApiError(f"Kubernetes credentials: {type(error).__name__}: {error}") from None
+                old, self._client = self._client, client
+                if relogin:
+                    self._relogin_at = time.monotonic()
                 if old is not None:
-                    await old.aclose()
+                    self._retired.append(old)
+                    closer = asyncio.create_task(self._close_later(old))
+                    self._closers.add(closer)
+                    closer.add_done_callback(self._closers.discard)
+            assert self._client is not None
             return self._client
+
+    async def _close_later(self, client: httpx.AsyncClient) -> None:
+        await asyncio.sleep(self._timeout)  # the longest a request on it can still run
+        if client in self._retired:
+            self._retired.remove(client)
+            await client.aclose()
 
     async def _request(
         self, method: str, path: str, *, slots: asyncio.Semaphore | None = None, **kwargs: Any
     ) -> httpx.Response:
-        """One request; a 401 re-reads the credentials and tries once more."""
+        """One request; a 401 reads the credentials again and tries once more."""
         async with slots or self._slots:
             client = await self._current()
             for attempt in (1, 2):
@@ -212,6 +239,13 @@ class KubeApi:
 
     async def close(self) -> None:
         async with self._client_lock:
+            for task in self._closers:
+                task.cancel()
+            await asyncio.gather(*self._closers, return_exceptions=True)
+            self._closers.clear()
+            for old in self._retired:
+                await old.aclose()
+            self._retired.clear()
             if self._client is not None:
                 await self._client.aclose()
                 self._client = None
@@ -222,8 +256,9 @@ def _raise_for_status(method: str, path: str, response: httpx.Response) -> None:
     if 200 <= response.status_code < 300:
         return
     try:
-        message = str(response.json().get("message") or "")
+        answer = response.json()
     except ValueError:
-        message = ""
+        answer = None
+    message = str(answer.get("message") or "") if isinstance(answer, dict) else ""
     detail = message or response.reason_phrase
     raise KubeApiError(f"{method} {path}: HTTP {response.status_code}: {detail}", status=response.status_code)

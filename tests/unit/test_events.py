@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from tendlc.events import MAX_MESSAGE_LENGTH, EventPoster, event_manifest, shorten
+from tendlc.events import MAX_MESSAGE_BYTES, EventPoster, event_manifest, shorten
 from tendlc.kube import KubeApiError
 from tendlc.workflow import Event
 
@@ -48,7 +48,7 @@ def test_the_manifest_names_the_object_and_is_stamped_when_it_happened() -> None
 def test_long_messages_keep_head_and_tail_within_the_limit() -> None:
     message = "A" * 700 + "B" * 700
     short = shorten(message)
-    assert len(short) == MAX_MESSAGE_LENGTH
+    assert len(short.encode()) <= MAX_MESSAGE_BYTES
     assert short.startswith("AAA")
     assert short.endswith("BBB")
     assert "..." in short
@@ -85,3 +85,37 @@ async def test_post_never_blocks_and_close_flushes_the_queue() -> None:
     await poster.close(grace=2)
     assert len(sink.created) == 50
     await asyncio.sleep(0)
+
+
+def test_a_multibyte_message_is_cut_on_bytes_not_characters() -> None:
+    short = shorten("é" * 800)  # 1,600 bytes
+    assert len(short.encode()) <= MAX_MESSAGE_BYTES
+    assert short.startswith("éé")
+    assert short.endswith("éé")
+
+
+async def test_an_unexpected_error_is_dropped_and_the_worker_lives_on() -> None:
+    class Broken(Sink):
+        async def create_event(self, namespace: str, manifest: Mapping[str, Any]) -> None:
+            self.attempts += 1
+            if self.attempts <= 3:
+                raise RuntimeError("login failed in a way nobody planned for")
+            self.created.append((namespace, manifest))
+
+    sink = Broken()
+    poster = EventPoster(sink, clock=lambda: NOW, retry_delays=(0.01, 0.01), workers=1)
+    poster.post(BODY, Event("Normal", "A", "m"))
+    poster.post(BODY, Event("Normal", "B", "m"))
+    await poster.close(grace=2)
+    assert [m["reason"] for _, m in sink.created] == ["B"]
+    assert poster.dropped == 1
+
+
+async def test_a_full_queue_drops_new_events_instead_of_growing(monkeypatch: Any) -> None:
+    monkeypatch.setattr("tendlc.events.MAX_QUEUED", 3)
+    poster = EventPoster(Sink(), clock=lambda: NOW, workers=1)
+    for i in range(5):
+        poster.post(BODY, Event("Warning", "ReconcileError", f"{i}"))
+    assert poster.dropped == 2
+    await poster.close(grace=2)
+    assert poster.posted == 3

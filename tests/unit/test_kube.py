@@ -95,3 +95,28 @@ async def test_an_unreachable_server_is_a_kube_api_error() -> None:
     with pytest.raises(KubeApiError, match="ConnectError"):
         await api.patch_status("ns", "cm", {})
     await api.close()
+
+
+async def test_unreadable_credentials_are_a_kube_api_error() -> None:
+    def login() -> kopf.ConnectionInfo:
+        raise FileNotFoundError("/var/run/secrets/kubernetes.io/serviceaccount/token")
+
+    api = KubeApi(login=login, transport=httpx.MockTransport(FakeServer("t")))
+    with pytest.raises(KubeApiError, match="Kubernetes credentials: FileNotFoundError"):
+        await api.read_secret("ns", "loa")
+    await api.close()
+
+
+async def test_a_permanent_401_reads_the_credentials_once_not_per_request() -> None:
+    server, logins = FakeServer("never"), []
+
+    def login() -> kopf.ConnectionInfo:
+        logins.append(1)
+        return kopf.ConnectionInfo(server="https://kube.test", token=f"t{len(logins)}", insecure=True)
+
+    api = KubeApi(login=login, transport=httpx.MockTransport(server), secret_max_age=0)
+    for _ in range(5):
+        with pytest.raises(KubeApiError, match="HTTP 401"):
+            await api.read_secret("ns", "loa")
+    assert len(logins) == 2  # the first login and one re-read within RELOGIN_INTERVAL
+    await api.close()

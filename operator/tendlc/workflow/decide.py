@@ -66,6 +66,11 @@ WARNING_REASONS = frozenset(
 )
 
 
+# Ready reasons that get an Event on the way in and on the way out even within one phase (D21):
+# every problem, plus the states a user put the resource in and must see confirmed or lifted.
+EVENTFUL_REASONS = WARNING_REASONS | {Reason.DRY_RUN, Reason.INVALID_SPEC}
+
+
 class Step(IntEnum):
     """The step the migration is at, derived from the status."""
 
@@ -504,7 +509,7 @@ def _failed(r: _Round, step: Step) -> Fail:
 
 
 def _with_event(decision: Decision, before: Condition | None, before_phase: Phase | None, r: _Round) -> Decision:
-    """An Event when the phase changes, on every failure or warning, on recovery from one, and on Ready=True.
+    """An Event when the phase changes, on entering and leaving a problem or dry run, and on Ready=True.
 
     A Ready reason that changes within a phase (ElectingCnp → ElectionPending) is visible in the
     conditions and gets no Event of its own: each Event is a Kubernetes write, and #8 budgets ten
@@ -515,8 +520,8 @@ def _with_event(decision: Decision, before: Condition | None, before_phase: Phas
         return decision
     if before is not None and (before.status, before.reason) == (after.status, after.reason):
         return decision
-    recovering = before is not None and before.reason in WARNING_REASONS
-    if after.status != "True" and after.reason not in WARNING_REASONS and not recovering \
+    leaving = before is not None and before.reason in EVENTFUL_REASONS
+    if after.status != "True" and after.reason not in EVENTFUL_REASONS and not leaving \
             and before_phase == r.status.phase:
         return decision
     if after.status == "True":

@@ -104,6 +104,14 @@ def test_dry_run_plans_the_exact_calls_and_never_mutates() -> None:
     assert decision.status.phase is Phase.PENDING
 
 
+def test_entering_and_leaving_dry_run_each_post_an_event_though_the_phase_stays() -> None:
+    partners = FakePartners()
+    executor = Executor(make_spec(), partners)
+    executor.round(make_facts(T0, dry_run=True))
+    executor.round(make_facts(T0 + timedelta(minutes=1)))
+    assert [(e.type, e.reason) for e in executor.events][:2] == [("Normal", "DryRun"), ("Normal", "ImportingNumbers")]
+
+
 def test_dry_run_skips_the_election_tcr_already_accepted() -> None:
     partners = FakePartners(sharing="ACCEPTED")
     decision = Executor(make_spec(), partners).round(make_facts(T0, dry_run=True))
