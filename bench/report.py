@@ -19,7 +19,8 @@ from bench.analyze import CLASSES
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
 DOCS = HERE.parent / "docs"
-PLOT = DOCS / "img" / "partner-calls.png"
+PLOT = DOCS / "img" / "partner-calls.png"  # the x10 run: the scheduler at the ceilings
+PLOT_X100 = DOCS / "img" / "partner-calls-x100.png"  # the x100 run: the 2 cores are the limit
 
 
 def load_all() -> list[dict[str, Any]]:
@@ -142,8 +143,17 @@ def build(runs: list[dict[str, Any]], findings: str) -> str:
         values = [(pacing.get(name) or {}).get("efficiency") for name in ("registration.write", "tcr.write")]
         raw = [run["rateLimits"][name]["efficiency"] for name in ("registration.write", "tcr.write")]
         ok = None if None in values else all(v >= 0.90 for v in values)
+        def raw_word(name: str, value: float | None) -> str:
+            bound = (pacing.get(name) or {}).get("upstreamBoundShare")
+            paced = (pacing.get(name) or {}).get("efficiency")
+            if (name == "tcr.write" and value is not None and value < 0.90 and bound is not None and bound >= 0.45
+                    and paced is not None and paced >= 0.90):
+                return f"{value:.2f}, as fast as the imports it follows (D22)"
+            return verdict(value is not None and value >= 0.90).strip("*")
+
         note = " (raw: " + ", ".join(
-            f"{n} {verdict(r is not None and r >= 0.90).strip('*')}" for n, r in zip(("migrate", "migrateCnp"), raw)
+            f"{label} {raw_word(name, r)}"
+            for label, name, r in zip(("migrate", "migrateCnp"), ("registration.write", "tcr.write"), raw, strict=True)
         ) + ")"
         add(f"| rate-limit efficiency ≥ 0.90 for migrate and migrateCnp, N = {run['n']:,}, {label} | migrate "
             f"{efficiency_cell(run, 'registration.write')}; migrateCnp {efficiency_cell(run, 'tcr.write')} "
@@ -235,21 +245,26 @@ def build(runs: list[dict[str, Any]], findings: str) -> str:
     row("load average (1 min) at start / end", lambda r: f"{r['machine']['loadAverage1m']} / "
         f"{r['machine'].get('loadAverage1mAtEnd')}")
     add("")
-    if idle and idle.get("idle"):
-        i = idle["idle"]
-        add(f"Idle run (`{idle['_file']}`): {idle['n']:,} campaigns held IN_MIGRATION by the sandbox (IDs `CST…`), "
-            f"no check due; over {i['windowSeconds']:g} s the operator used {i['operatorCpuSeconds']:g} CPU s = "
-            f"**{i['operatorCpuPercentOfOneCore']:g}% of one core**, {i['partnerCallsInWindow']} partner calls; "
-            f"peak RSS {idle['operator']['peakRssMiB']:g} MiB.")
+    for idle_run in (idle, newest(runs, "idle", 5000)):
+        if not (idle_run and idle_run.get("idle")):
+            continue
+        i = idle_run["idle"]
+        settle = f" (after {i['settleSeconds']:g} s for queued Events to drain)" if i.get("settleSeconds") else ""
+        add(f"Idle run (`{idle_run['_file']}`): {idle_run['n']:,} campaigns held IN_MIGRATION by the sandbox "
+            f"(IDs `CST…`), no check due; over {i['windowSeconds']:g} s{settle} the operator used "
+            f"{i['operatorCpuSeconds']:g} CPU s = **{i['operatorCpuPercentOfOneCore']:g}% of one core**, "
+            f"{i['partnerCallsInWindow']} partner calls; peak RSS {idle_run['operator']['peakRssMiB']:g} MiB "
+            f"(operator CPU to get all {idle_run['n']:,} there: {idle_run['operator']['cpuSecondsApplyToDone']:g} s).")
         add("")
-    add(f"![partner calls per second against the ceilings](img/{PLOT.name})")
-    add("")
-    plotted = happy[1000] or happy[100]
-    assert plotted is not None
-    add(f"*Partner calls per second over time for the N = {plotted['n']:,} run `{plotted['_file']}` (sandbox "
-        "ledger, wall clock); dashed lines are the configured ceilings (documented limit × scale)."
-        + ("" if plotted.get("reached") else " This run wedged (F1): calls stop after the first ~20 s.") + "*")
-    add("")
+    for plotted, image in ((slow, PLOT), (happy[1000] or happy[100], PLOT_X100)):
+        if plotted is None:
+            continue
+        add(f"![partner calls per second against the ceilings](img/{image.name})")
+        add("")
+        add(f"*Partner calls per second over time, N = {plotted['n']:,}, limits ×{plotted['settings']['rateLimitScale']:g} "
+            f"(`{plotted['_file']}`; sandbox ledger, wall clock); dashed lines are the configured ceilings "
+            "(documented limit × scale).*")
+        add("")
     add("## What is measured, and how")
     add("")
     add("""- **Rate-limit efficiency, raw**: for each endpoint class, from the sandbox ledger, (successful calls − 1) ÷
@@ -267,8 +282,11 @@ def build(runs: list[dict[str, Any]], findings: str) -> str:
   `Registered`, differenced, for `campaignmigrations`, `events` and `secrets`; the harness's own
   creates (N POSTs) are subtracted. Writes = POST/PUT/PATCH/DELETE.
 - **Operator RSS / CPU**: psutil on the operator's PID every 0.5 s (peak RSS; user+system CPU).
+  `bench/memprobe.py` explains RSS: tracemalloc (optional), glibc `mallinfo2`, pymalloc statistics,
+  live TLS connections and the deep size of each field the reconciler keeps per resource.
 - **Idle CPU**: N campaigns that Infobip (the sandbox) keeps IN_MIGRATION, operator backoff so long
-  that no check falls due in the window; CPU over the window.
+  that no check falls due in the window; the window starts once the API server has seen no write
+  for 3 s (queued Events drained); CPU over the window.
 - **Latency**: apply (start of the creates) → the first partner call in the ledger; apply →
   `Registered` per resource as seen by the harness's watch. Webhook → Ready: `bench/webhook_latency.py`
   (webhooks delivered by the sandbox through the operator's real receiver).
@@ -293,13 +311,15 @@ def build(runs: list[dict[str, Any]], findings: str) -> str:
     add("## Reproduce")
     add("")
     add("""```sh
-make bench      # N=100, N=1000 (x100 and x10) + baselines, idle N=1000 and N=5000, then this report
+make bench      # N=100, N=1000 (x100 and x10) + baselines, N=5000, idle N=1000 and N=5000,
+                # webhook latency at 1,000, then this report (about 35 minutes)
 .venv/bin/python -m bench.run --n 1000 --baseline            # one run → bench/results/<ts>-n1000.json
 .venv/bin/python -m bench.run --n 1000 --scenario idle       # idle CPU with 1,000 waiting
 .venv/bin/python -m bench.run --n 1000 --rate-limit-scale 10 --baseline   # efficiency, not CPU-bound
 .venv/bin/python -m bench.run --n 5000 --scenario idle --timeout 1200     # scale
 .venv/bin/python -m bench.run --n 1000 --profile py-spy      # + collapsed stacks (needs ptrace, e.g. root)
-.venv/bin/python -m bench.report                             # rewrite this page and the plot
+.venv/bin/python -m bench.memprobe --n 1000 --frames 0       # where the memory goes (allocator, per-field sizes)
+.venv/bin/python -m bench.report                             # rewrite this page and the plots
 ```
 
 Defaults: partner limits ×100 on both sides (`--rate-limit-scale`), sandbox time ×100
@@ -322,11 +342,12 @@ def main(argv: list[str] | None = None) -> int:
     findings_file = HERE / "findings.md"
     findings = findings_file.read_text() if findings_file.exists() else "(none recorded)"
     text = build(runs, findings)
-    main_run = newest(runs, "happy", 1000) or newest(runs, "happy", 100)
-    assert main_run is not None
-    plot(main_run, PLOT)
+    for run, image in ((newest(runs, "happy", 1000, 10.0), PLOT),
+                       (newest(runs, "happy", 1000) or newest(runs, "happy", 100), PLOT_X100)):
+        if run is not None:
+            plot(run, image)
     args.out.write_text(text)
-    print(f"wrote {args.out} and {PLOT}")
+    print(f"wrote {args.out}, {PLOT.name} and {PLOT_X100.name}")
     return 0
 
 
