@@ -206,6 +206,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         progress(dict(watch.phases))
         if not reached:
             log("TIMED OUT waiting for the final phases")
+        # Events trail the status (a queue, D23): count the writes once they have stopped.
+        writes_settle = settle_writes(kube)
         after = kube.request_totals()
         own = {k: v - own_before.get(k, 0) for k, v in kube.own_requests.items()}
         idle: dict[str, Any] | None = None
@@ -256,7 +258,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 op: {"campaigns": len(by), "maxSuccesses": max((c["successes"] for c in by.values()), default=0)}
                 for op, by in counters.items() if op in ("migrate", "migrateCnp")
             },
-            "apiserver": api_cost(delta, own, n),
+            "apiserver": {**api_cost(delta, own, n), "writesSettleSeconds": writes_settle},
             "apiserverRaw": delta,
             "operator": {
                 "peakRssMiB": round(sampler.peak_rss("operator") / 2**20, 1),
