@@ -135,7 +135,8 @@ def build(runs: list[dict[str, Any]], findings: str) -> str:
     add("")
     add("| target | measured | verdict |")
     add("|---|---|---|")
-    for run, label in ((slow, "limits ×10"), (main, f"limits ×{main['settings']['rateLimitScale']:g}")):
+    for run, label in ((slow, "limits ×10"), (main, f"limits ×{main['settings']['rateLimitScale']:g}, "
+                                                    "CPU-bound (see *Why limits ×10* under Findings)")):
         if run is None:
             add(f"| rate-limit efficiency ≥ 0.90 for migrate and migrateCnp ({label}) | not run | not measured |")
             continue
