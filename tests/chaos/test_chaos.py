@@ -47,7 +47,7 @@ from support.chaos import (
 )
 from support.cluster import Cluster
 from support.helm import Helm, helm_binary, install_chart, service_account_kubeconfig
-from support.migration import apply
+from support.migration import apply, create_partner_secrets
 from support.operator import OperatorProcess
 from support.sandbox import Sandbox
 from tendlc.devcluster import free_port
@@ -233,11 +233,8 @@ def test_chaos_run_loses_duplicates_and_leaks_nothing(
         pytest.skip("no helm binary: run `make controlplane`")
 
     # The chart, installed for real; the operator runs as its ServiceAccount with its environment.
-    cluster.kubectl("create", "secret", "generic", "partner-infobip", "-n", namespace,
-                    f"--from-literal=apiKey={CANARIES['infobip_api_key']}")
-    cluster.kubectl("create", "secret", "generic", "partner-tcr", "-n", namespace,
-                    f"--from-literal=apiKey={CANARIES['tcr_api_key']}",
-                    f"--from-literal=apiSecret={CANARIES['tcr_api_secret']}")
+    create_partner_secrets(cluster, namespace, infobip_key=CANARIES["infobip_api_key"],
+                           tcr_key=CANARIES["tcr_api_key"], tcr_secret=CANARIES["tcr_api_secret"])
     cluster.kubectl("create", "secret", "generic", "webhook-auth", "-n", namespace,
                     "--from-literal=username=infobip-hooks", f"--from-literal=password={CANARIES['webhook_password']}")
     webhook_port = free_port()

@@ -253,11 +253,8 @@ def test_canary_secrets_never_appear_in_logs_events_status_or_annotations(
                         canaries["tcr_key"], "--tcr-api-secret", canaries["tcr_secret"]],
                   log_path=tmp_path / "sandbox.log").start()
     try:
-        cluster.kubectl("create", "secret", "generic", "partner-infobip", "-n", namespace,
-                        f"--from-literal=apiKey={canaries['infobip']}")
-        cluster.kubectl("create", "secret", "generic", "partner-tcr", "-n", namespace,
-                        f"--from-literal=apiKey={canaries['tcr_key']}",
-                        f"--from-literal=apiSecret={canaries['tcr_secret']}")
+        create_partner_secrets(cluster, namespace, infobip_key=canaries["infobip"], tcr_key=canaries["tcr_key"],
+                               tcr_secret=canaries["tcr_secret"])
         cluster.kubectl("create", "secret", "generic", "webhook-auth", "-n", namespace,
                         "--from-literal=username=hooks", f"--from-literal=password={canaries['hook']}")
         port = free_port()

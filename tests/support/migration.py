@@ -13,11 +13,14 @@ from support.operator import INFOBIP_SECRET, TCR_SECRET
 from support.sandbox import INFOBIP_API_KEY, TCR_API_KEY, TCR_API_SECRET
 
 
-def create_partner_secrets(cluster: Cluster, namespace: str, *, infobip_key: str = INFOBIP_API_KEY) -> None:
+def create_partner_secrets(
+    cluster: Cluster, namespace: str, *, infobip_key: str = INFOBIP_API_KEY, tcr_key: str = TCR_API_KEY,
+    tcr_secret: str = TCR_API_SECRET,
+) -> None:
     cluster.kubectl("create", "secret", "generic", INFOBIP_SECRET, "-n", namespace,
                     f"--from-literal=apiKey={infobip_key}")
     cluster.kubectl("create", "secret", "generic", TCR_SECRET, "-n", namespace,
-                    f"--from-literal=apiKey={TCR_API_KEY}", f"--from-literal=apiSecret={TCR_API_SECRET}")
+                    f"--from-literal=apiKey={tcr_key}", f"--from-literal=apiSecret={tcr_secret}")
 
 
 def loa_secret(name: str, signed: dt.date | None = None) -> dict[str, Any]:
