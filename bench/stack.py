@@ -31,6 +31,8 @@ import kubernetes.watch
 import psutil
 
 from tendlc.devcluster import REPO_ROOT, DevCluster, bin_dir, free_port
+from tendlc.events import event_manifest
+from tendlc.workflow import Event
 
 GROUP, VERSION, PLURAL = "tendlc.io", "v1alpha1", "campaignmigrations"
 CRD = REPO_ROOT / "crds" / "campaignmigrations.tendlc.io.yaml"
@@ -300,15 +302,12 @@ class Kube:
                                                           {"status": dict(status)})
 
     def post_event(self, namespace: str, name: str, reason: str, message: str) -> None:
-        """A Normal core/v1 Event about a CampaignMigration, shaped like the operator's (the baseline's writes)."""
-        now = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-        self.core.create_namespaced_event(namespace, {
-            "metadata": {"generateName": f"{name}.", "namespace": namespace},
-            "involvedObject": {"apiVersion": f"{GROUP}/{VERSION}", "kind": "CampaignMigration", "name": name,
-                               "namespace": namespace},
-            "reason": reason, "message": message, "type": "Normal", "count": 1,
-            "firstTimestamp": now, "lastTimestamp": now, "source": {"component": "bench-baseline"},
-        })
+        """A Normal Event about a CampaignMigration, built by the operator's own `event_manifest`."""
+        body = {"apiVersion": f"{GROUP}/{VERSION}", "kind": "CampaignMigration",
+                "metadata": {"name": name, "namespace": namespace}}
+        manifest = event_manifest(body, Event("Normal", reason, message), dt.datetime.now(dt.UTC),
+                                  component="bench-baseline")
+        self.core.create_namespaced_event(namespace, manifest)
 
     def list_migrations(self) -> tuple[list[dict[str, Any]], str]:
         self._count("LIST campaignmigrations")

@@ -141,6 +141,8 @@ class KubeApi:
         client is closed `timeout` seconds later: requests still running on it end normally (a
         closed client would fail them with a transport error instead of their own 401 and retry).
         """
+        if stale is None and self._client is not None:
+            return self._client  # the hot path: no lock
         async with self._client_lock:
             relogin = stale is not None and self._client is stale
             if relogin and time.monotonic() - self._relogin_at < RELOGIN_INTERVAL:
