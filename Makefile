@@ -8,23 +8,24 @@ STAMP := $(VENV)/.installed
 .PHONY: test lint unit e2e controlplane venv demo sandbox clean bench chaos
 
 demo: venv controlplane ## THE main job: control plane + sandbox + operator + three example migrations
-	$(BIN)/python -m tendlc.demo
+	$(BIN)/python -m tendlc_dev.demo
 
 test: venv controlplane lint ## THE test command: lint, then every test against a real control plane
 	$(BIN)/pytest
 
 venv: $(STAMP)
-$(STAMP): pyproject.toml constraints.txt
+$(STAMP): pyproject.toml devtools/pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test]'
+	@# the operator, and beside it the development tools (sandbox, dev cluster, demo) it never ships with
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test]' -e ./devtools
 	touch $@
 
 controlplane: ## build (or reuse) etcd, kube-apiserver, kube-controller-manager, kubectl, helm
 	bash hack/controlplane.sh
 
 lint: venv
-	$(BIN)/ruff check operator tests
+	$(BIN)/ruff check operator devtools tests
 	$(BIN)/mypy
 
 unit: venv ## the fast layer only: no control plane needed
@@ -33,7 +34,7 @@ unit: venv ## the fast layer only: no control plane needed
 RUNTIME_VENV := .cache/venv-runtime
 
 bench: venv controlplane ## issue 8 benchmark (not part of make test) → bench/results/, docs/performance.md
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test,bench]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test,bench]' -e ./devtools
 	@# the operator runs from a venv with the runtime dependencies only, as in the container image
 	test -x $(RUNTIME_VENV)/bin/python || $(PYTHON) -m venv $(RUNTIME_VENV)
 	$(RUNTIME_VENV)/bin/python -m pip install --quiet -c constraints.txt -e .
@@ -53,7 +54,7 @@ chaos: venv controlplane ## the large chaos run: 60 campaigns, 12 SIGKILLs, one 
 	$(BIN)/pytest tests/chaos -m chaos
 
 sandbox: venv ## run the Infobip + TCR sandbox on :8085
-	$(BIN)/python -m tendlc.sandbox --port 8085
+	$(BIN)/python -m tendlc_dev.sandbox --port 8085
 
 clean:
 	rm -rf .cache/devcluster .pytest_cache .mypy_cache .ruff_cache

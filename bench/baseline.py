@@ -43,9 +43,16 @@ from bench.stack import (
     log,
     migration,
 )
-from tendlc.clients.ratelimit import INFOBIP, NUMBERS_IMPORT, REGISTRATION_READ, REGISTRATION_WRITE, TCR, TCR_READ, \
-    TCR_WRITE, RateLimiterRegistry
-
+from tendlc.clients.ratelimit import (
+    INFOBIP,
+    NUMBERS_IMPORT,
+    REGISTRATION_READ,
+    REGISTRATION_WRITE,
+    TCR,
+    TCR_READ,
+    TCR_WRITE,
+    RateLimiterRegistry,
+)
 
 BASELINE_NAMESPACE = "bench-baseline"
 

@@ -740,7 +740,7 @@ def run(args: Any) -> dict[str, Any]:
     import tempfile
 
     from bench.stack import PhaseWatch, Stack, log, migration
-    from tendlc.devcluster import free_port
+    from tendlc_dev.devcluster import free_port
 
     n = args.n
     stamp = time.strftime("%Y%m%dT%H%M%S")

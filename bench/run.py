@@ -1,6 +1,6 @@
 """`python -m bench.run`: the issue-8 benchmark — the operator against the sandbox's rate limits.
 
-Starts its own control plane (tendlc.devcluster, in a temp dir), the sandbox as a process (limits ×
+Starts its own control plane (tendlc_dev.devcluster, in a temp dir), the sandbox as a process (limits ×
 --rate-limit-scale, time × --time-scale), installs the CRD, creates the partner Secrets and one
 shared LOA Secret, starts the operator (`python -m tendlc`, same rate-limit scale, short backoff,
 watching one namespace), creates N CampaignMigrations at once and measures:
@@ -41,8 +41,8 @@ from bench.baseline import run_baseline
 from bench.stack import (
     FINAL_PHASES,
     PhaseWatch,
-    SandboxAdmin,
     Sampler,
+    SandboxAdmin,
     Stack,
     install_signal_handlers,
     log,

@@ -30,9 +30,9 @@ import kubernetes.config
 import kubernetes.watch
 import psutil
 
-from tendlc.devcluster import REPO_ROOT, DevCluster, bin_dir, free_port
 from tendlc.events import event_manifest
 from tendlc.workflow import Event
+from tendlc_dev.devcluster import REPO_ROOT, DevCluster, bin_dir, free_port
 
 GROUP, VERSION, PLURAL = "tendlc.io", "v1alpha1", "campaignmigrations"
 CRD = REPO_ROOT / "crds" / "campaignmigrations.tendlc.io.yaml"
@@ -144,7 +144,7 @@ class Stack:
     def start_sandbox(self, args: Iterable[str]) -> str:
         port = free_port()
         self.sandbox_url = f"http://127.0.0.1:{port}"
-        process = self.spawn("sandbox", [sys.executable, "-m", "tendlc.sandbox", "--host", "127.0.0.1",
+        process = self.spawn("sandbox", [sys.executable, "-m", "tendlc_dev.sandbox", "--host", "127.0.0.1",
                                          "--port", str(port), "--quiet", *args])
         wait_http(f"{self.sandbox_url}/_admin/health", process, "sandbox", self.directory / "sandbox.log")
         return self.sandbox_url

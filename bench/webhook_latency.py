@@ -34,7 +34,7 @@ from bench.stack import (
     migration,
     migration_name,
 )
-from tendlc.devcluster import free_port
+from tendlc_dev.devcluster import free_port
 
 RESULTS = Path(__file__).parent / "results"
 WEBHOOK_SECRET = "webhook-auth"

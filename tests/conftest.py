@@ -1,6 +1,6 @@
 """Shared fixtures: one real control plane per test session, a fresh namespace per test.
 
-The control plane is `tendlc.devcluster` (etcd + kube-apiserver + kube-controller-manager built
+The control plane is `tendlc_dev.devcluster` (etcd + kube-apiserver + kube-controller-manager built
 from Go modules). Set `TENDLC_TEST_KUBECONFIG` to run the suite against an existing cluster
 instead (a developer's kind cluster, say); then nothing is started or stopped.
 """
@@ -20,7 +20,7 @@ import pytest
 
 from support.cluster import Cluster
 from support.sandbox import Sandbox
-from tendlc import devcluster
+from tendlc_dev import devcluster
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 

@@ -50,7 +50,7 @@ from support.helm import Helm, helm_binary, install_chart, service_account_kubec
 from support.migration import apply, create_partner_secrets
 from support.operator import OperatorProcess
 from support.sandbox import Sandbox
-from tendlc.devcluster import free_port
+from tendlc_dev.devcluster import free_port
 
 CAMPAIGNS = int(os.environ.get("TENDLC_CHAOS_CAMPAIGNS", "12"))
 KILLS = int(os.environ.get("TENDLC_CHAOS_KILLS", "3"))

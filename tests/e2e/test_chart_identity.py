@@ -11,7 +11,7 @@ from support.helm import Helm, helm_binary, install_chart, service_account_kubec
 from support.migration import apply, condition, loa_secret, migration, wait_for_phase
 from support.operator import OperatorProcess
 from support.sandbox import INFOBIP_API_KEY, TCR_API_KEY, TCR_API_SECRET, Sandbox, campaign_id, phone_numbers
-from tendlc.devcluster import free_port
+from tendlc_dev.devcluster import free_port
 
 pytestmark = pytest.mark.e2e
 

@@ -12,7 +12,7 @@ import kopf
 from kopf.testing import KopfRunner
 
 from support.cluster import Cluster
-from tendlc import devcluster
+from tendlc_dev import devcluster
 
 HERE = Path(__file__).parent
 K8S_GO_MOD = HERE.parents[1] / "hack" / "k8s" / "go.mod"
@@ -177,7 +177,7 @@ def test_helm_reports_the_version_it_was_built_at() -> None:
 
 def test_devcluster_cli_starts_and_stops_exactly_its_own_processes(tmp_path: Path) -> None:
     state_dir = tmp_path / "cli-cluster"
-    command = [sys.executable, "-m", "tendlc.devcluster"]
+    command = [sys.executable, "-m", "tendlc_dev.devcluster"]
     up = subprocess.run([*command, "up", "--dir", str(state_dir)], capture_output=True, text=True, timeout=180)
     assert up.returncode == 0, up.stderr
     assert f"export KUBECONFIG={state_dir / 'kubeconfig'}" in up.stdout

@@ -9,7 +9,7 @@ from pathlib import Path
 
 def test_demo_brings_all_three_examples_to_their_final_phase(tmp_path: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "tendlc.demo", "--exit-when-done", "--dir", str(tmp_path / "demo"),
+        [sys.executable, "-m", "tendlc_dev.demo", "--exit-when-done", "--dir", str(tmp_path / "demo"),
          "--time-scale", "120", "--timeout", "150"],
         capture_output=True, text=True, timeout=240, check=False,
     )

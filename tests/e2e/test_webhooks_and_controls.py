@@ -23,7 +23,7 @@ from support.migration import (
 )
 from support.operator import OperatorProcess, operator_env, operator_in_process
 from support.sandbox import Sandbox, campaign_id, phone_numbers
-from tendlc.devcluster import free_port
+from tendlc_dev.devcluster import free_port
 
 pytestmark = pytest.mark.e2e
 WEBHOOK_USER, WEBHOOK_PASSWORD = "infobip-hooks", "hook-password-1234"

@@ -11,7 +11,7 @@ import pytest
 from aiohttp import web
 
 from sandbox.helpers import INFOBIP_KEY, SPECS, TCR_AUTH, Receiver, SandboxFactory, SpecValidator, sandbox_config
-from tendlc.sandbox import SandboxServer
+from tendlc_dev.sandbox import SandboxServer
 
 
 @pytest.fixture(scope="session")

@@ -17,11 +17,9 @@ from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from tendlc.sandbox import RateLimitConfig, SandboxConfig, SandboxServer, WebhookConfig
+from tendlc_dev.sandbox import RateLimitConfig, SandboxConfig, SandboxServer, WebhookConfig
 
-SPECS = Path("/work/shared/specs/infobip")
-if not SPECS.exists():  # the specs also live beside the repository in CI checkouts
-    SPECS = Path(__file__).resolve().parents[3] / "shared" / "specs" / "infobip"
+SPECS = Path(__file__).resolve().parents[1] / "data" / "specs" / "infobip"  # copies: tests/data/specs/README.md
 
 SandboxFactory = Callable[..., Awaitable[SandboxServer]]
 

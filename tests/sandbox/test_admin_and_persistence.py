@@ -14,8 +14,8 @@ from pathlib import Path
 import httpx
 
 from sandbox.helpers import INFOBIP_KEY, TCR_AUTH, SandboxFactory, import_and_migrate, numbers_for, subscribe
-from tendlc.sandbox import SandboxServer
-from tendlc.sandbox.__main__ import build_config, parser
+from tendlc_dev.sandbox import SandboxServer
+from tendlc_dev.sandbox.__main__ import build_config, parser
 
 
 async def test_ledger_records_every_partner_request_but_not_admin_calls(
@@ -116,7 +116,7 @@ async def test_python_dash_m_serves_and_stops_on_sigterm(tmp_path: Path) -> None
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "tendlc.sandbox",
+        "tendlc_dev.sandbox",
         "--port",
         "0",
         "--state-file",

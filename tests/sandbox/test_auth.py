@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from sandbox.helpers import SandboxFactory
-from tendlc.sandbox import SandboxServer
+from tendlc_dev.sandbox import SandboxServer
 
 LIST = "/number-registration/1/campaigns"
 

@@ -9,7 +9,7 @@ import jsonschema
 import pytest
 
 from sandbox.helpers import Receiver, SpecValidator, import_and_migrate, numbers_for, subscribe
-from tendlc.sandbox import SandboxServer
+from tendlc_dev.sandbox import SandboxServer
 
 CAMPAIGNS = "/number-registration/1/campaigns"
 

@@ -10,8 +10,8 @@ import httpx
 import pytest
 
 from sandbox.helpers import INFOBIP_KEY, SandboxFactory, numbers_for
-from tendlc.sandbox import FaultConfig
-from tendlc.sandbox.faults import FaultInjector
+from tendlc_dev.sandbox import FaultConfig
+from tendlc_dev.sandbox.faults import FaultInjector
 
 MIGRATE = "/number-registration/1/campaigns/migrate"
 

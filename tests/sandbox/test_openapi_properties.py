@@ -21,7 +21,7 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
 from sandbox.helpers import INFOBIP_KEY, TCR_AUTH, sandbox_config
-from tendlc.sandbox import SandboxServer
+from tendlc_dev.sandbox import SandboxServer
 
 PROPERTY_SETTINGS = settings(
     max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]

@@ -8,8 +8,8 @@ import asyncio
 import httpx
 
 from sandbox.helpers import INFOBIP_KEY, TCR_AUTH, SandboxFactory
-from tendlc.sandbox import RateLimitConfig
-from tendlc.sandbox.ratelimit import RateLimiter
+from tendlc_dev.sandbox import RateLimitConfig
+from tendlc_dev.sandbox.ratelimit import RateLimiter
 
 GET_LIST = "/number-registration/1/campaigns"
 

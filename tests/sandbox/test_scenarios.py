@@ -6,7 +6,7 @@ from __future__ import annotations
 import httpx
 
 from sandbox.helpers import import_and_migrate, numbers_for
-from tendlc.sandbox import SandboxServer
+from tendlc_dev.sandbox import SandboxServer
 
 CAMPAIGNS = "/number-registration/1/campaigns"
 

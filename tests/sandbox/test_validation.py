@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from sandbox.helpers import SpecValidator, import_and_migrate, numbers_for
-from tendlc.sandbox import SandboxServer
+from tendlc_dev.sandbox import SandboxServer
 
 MIGRATE = "/number-registration/1/campaigns/migrate"
 IMPORT = "/numbers/2/numbers/import"

@@ -12,7 +12,7 @@ import json
 import httpx
 
 from sandbox.helpers import Receiver, SandboxFactory, import_and_migrate, numbers_for, subscribe
-from tendlc.sandbox import FaultConfig, SandboxServer, WebhookConfig
+from tendlc_dev.sandbox import FaultConfig, SandboxServer, WebhookConfig
 
 HMAC_SECURITY = {"authId": "h1", "type": "HMAC", "credentials": {"secretKey": "k3y", "algorithm": "HMAC_SHA_256"}}
 

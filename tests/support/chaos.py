@@ -1,7 +1,7 @@
 """Building blocks of the chaos suite (tests/chaos/): restarting kube-apiserver, scenarios, invariants.
 
 - `ApiServerRestarter` restarts the dev cluster's kube-apiserver with exactly the arguments it was
-  started with (read back from `/proc/<pid>/cmdline`), without touching `tendlc.devcluster`: the
+  started with (read back from `/proc/<pid>/cmdline`), without touching `tendlc_dev.devcluster`: the
   PID comes from the cluster's `state.json`, the new PID is written back there, and `stop()` ends
   the new process (the `DevCluster` object only knows the old PID).
 - `CampaignPlan` says what one chaos campaign is and what it must end as; `plan_campaigns` draws a
@@ -32,7 +32,7 @@ from support.sandbox import Sandbox
 
 
 class ApiServerRestartUnsupported(RuntimeError):
-    """The cluster was not started by tendlc.devcluster in this session (e.g. TENDLC_TEST_KUBECONFIG)."""
+    """The cluster was not started by tendlc_dev.devcluster in this session (e.g. TENDLC_TEST_KUBECONFIG)."""
 
 
 def _pid_alive(pid: int) -> bool:
@@ -80,7 +80,7 @@ class ApiServerRestarter:
     def restart(self, *, grace: float = 15.0, ready_timeout: float = 90.0) -> float:
         """SIGTERM (SIGKILL after `grace`), re-spawn with the same argv, wait for /readyz; returns seconds down."""
         if not self.supported():
-            raise ApiServerRestartUnsupported("kube-apiserver was not started by tendlc.devcluster here")
+            raise ApiServerRestartUnsupported("kube-apiserver was not started by tendlc_dev.devcluster here")
         pid = self._pid()
         argv = [part.decode() for part in Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0") if part]
         started = time.monotonic()

@@ -28,7 +28,7 @@ from typing import Any
 import yaml
 
 from support.cluster import Cluster
-from tendlc import devcluster
+from tendlc_dev import devcluster
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CHART_DIR = REPO_ROOT / "helm" / "tendlc"

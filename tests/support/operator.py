@@ -21,7 +21,7 @@ from kopf.testing import KopfRunner
 
 import tendlc.handlers
 from support.sandbox import Sandbox
-from tendlc.devcluster import free_port
+from tendlc_dev.devcluster import free_port
 
 HANDLERS_FILE = str(Path(tendlc.handlers.__file__).resolve())
 INFOBIP_SECRET = "partner-infobip"

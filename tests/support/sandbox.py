@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 
-from tendlc.devcluster import free_port
+from tendlc_dev.devcluster import free_port
 
 INFOBIP_API_KEY = "sandbox-infobip-key"
 TCR_API_KEY = "sandbox-tcr-key"
@@ -38,7 +38,7 @@ def phone_numbers(count: int) -> list[str]:
 
 @dataclass
 class Sandbox:
-    """A running `python -m tendlc.sandbox`; `url` is its base (partners under /infobip, /tcr/v2)."""
+    """A running `python -m tendlc_dev.sandbox`; `url` is its base (partners under /infobip, /tcr/v2)."""
 
     args: Sequence[str] = ()
     log_path: Path | None = None
@@ -59,7 +59,7 @@ class Sandbox:
         self.url = f"http://127.0.0.1:{port}"
         log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "tendlc.sandbox", "--port", str(port), *self.args],
+            [sys.executable, "-m", "tendlc_dev.sandbox", "--port", str(port), *self.args],
             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=os.environ.copy(),
         )
         deadline = time.monotonic() + timeout

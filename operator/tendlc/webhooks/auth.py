@@ -8,7 +8,7 @@ them) and checks a delivery's headers and raw body in constant time (`hmac.compa
   the secret key; `HMAC_SHA_1`, `HMAC_SHA_256`, `HMAC_SHA_512` give `sha1=`, `sha256=`, `sha512=`.
   A signature made with another algorithm than the configured one is refused (no downgrade).
 
-`sign(body)` builds the headers a sender would add (the sandbox's `tendlc.sandbox.webhooks` signs
+`sign(body)` builds the headers a sender would add (the sandbox's `tendlc_dev.sandbox.webhooks` signs
 the same way; tests keep the two in step). D5 carries no timestamp, so a replayed signed body is
 authentic: replays are made harmless by deduplication and ordering, not here. This room never
 logs, and its errors never quote a header value.

@@ -12,10 +12,10 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 from webhook_samples import WEBHOOK_HMAC_KEY, WEBHOOK_PASSWORD, WEBHOOK_USERNAME, body, status_message
 
-from tendlc.sandbox.model import Security
-from tendlc.sandbox.webhooks import auth_headers
-from tendlc.sandbox.webhooks import sign as sandbox_sign
 from tendlc.webhooks.auth import SIGNATURE_HEADER, WebhookAuth, WebhookAuthError
+from tendlc_dev.sandbox.model import Security
+from tendlc_dev.sandbox.webhooks import auth_headers
+from tendlc_dev.sandbox.webhooks import sign as sandbox_sign
 
 BODY = body(status_message())
 BASIC = WebhookAuth.basic(WEBHOOK_USERNAME, WEBHOOK_PASSWORD)

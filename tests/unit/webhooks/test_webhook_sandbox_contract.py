@@ -14,11 +14,11 @@ from sandbox.helpers import TCR_AUTH, import_and_migrate, sandbox_config
 from tendlc.clients.credentials import InfobipCredentials
 from tendlc.clients.infobip import InfobipClient
 from tendlc.clients.ratelimit import RateLimiterRegistry
-from tendlc.sandbox import SandboxServer
 from tendlc.webhooks.auth import WebhookAuth
 from tendlc.webhooks.payload import WebhookEvent
 from tendlc.webhooks.receiver import WEBHOOK_PATH, DispatchResult, WebhookServer
 from tendlc.webhooks.subscription import CHANNEL, Create, Keep, desired_subscription, plan_subscription
+from tendlc_dev.sandbox import SandboxServer
 
 
 async def no_wait(seconds: float) -> None:

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from tendlc.sandbox.model import TCR_CAMPAIGN_ID, US_NUMBER
+from tendlc_dev.sandbox.model import TCR_CAMPAIGN_ID, US_NUMBER
 
 Errors = dict[str, list[str]]
 

@@ -12,9 +12,9 @@ from typing import Any
 
 from aiohttp import web
 
-from tendlc.sandbox.clock import isoformat
-from tendlc.sandbox.model import InfobipCampaign, Profile, Sharing, Subscription, TcrCampaign, number_key
-from tendlc.sandbox.state import TcrProblem
+from tendlc_dev.sandbox.clock import isoformat
+from tendlc_dev.sandbox.model import InfobipCampaign, Profile, Sharing, Subscription, TcrCampaign, number_key
+from tendlc_dev.sandbox.state import TcrProblem
 
 JSON = "application/json"
 

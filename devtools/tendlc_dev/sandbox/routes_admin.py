@@ -14,13 +14,13 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_camel
 
-from tendlc.sandbox.clock import isoformat
-from tendlc.sandbox.config import FaultConfig, RateLimitConfig
-from tendlc.sandbox.context import CONTEXT, SandboxContext
-from tendlc.sandbox.model import TCR_CAMPAIGN_ID, InfobipCampaign, RejectionDetail, Scenario
-from tendlc.sandbox.openapi import openapi_document
-from tendlc.sandbox.validation import BadJson, parse_json
-from tendlc.sandbox.views import json_response
+from tendlc_dev.sandbox.clock import isoformat
+from tendlc_dev.sandbox.config import FaultConfig, RateLimitConfig
+from tendlc_dev.sandbox.context import CONTEXT, SandboxContext
+from tendlc_dev.sandbox.model import TCR_CAMPAIGN_ID, InfobipCampaign, RejectionDetail, Scenario
+from tendlc_dev.sandbox.openapi import openapi_document
+from tendlc_dev.sandbox.validation import BadJson, parse_json
+from tendlc_dev.sandbox.views import json_response
 
 PREFIX = "/_admin"
 

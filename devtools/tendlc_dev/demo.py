@@ -1,6 +1,6 @@
 """`make demo`: the whole product on one machine, in about a minute.
 
-Starts a local control plane (`tendlc.devcluster`), the Infobip/TCR sandbox (time compressed so
+Starts a local control plane (`tendlc_dev.devcluster`), the Infobip/TCR sandbox (time compressed so
 partner-side steps of minutes take seconds), installs the CRDs from the Helm chart, runs the
 operator as its own process, applies the three campaigns in `examples/` and shows their progress until each reaches a
 final phase. It plays the customer for the own-NNID campaign (updates the OSR in the sandbox and
@@ -28,7 +28,7 @@ from typing import Any
 import httpx
 import yaml
 
-from tendlc.devcluster import REPO_ROOT, DevCluster, bin_dir, free_port
+from tendlc_dev.devcluster import REPO_ROOT, DevCluster, bin_dir, free_port
 
 EXAMPLES = REPO_ROOT / "examples"
 CHART = REPO_ROOT / "helm" / "tendlc"
@@ -76,7 +76,7 @@ class Demo:
         self.say(f"control plane up at {self.cluster.server}")
         port = free_port()
         self.sandbox_url = f"http://127.0.0.1:{port}"
-        self._spawn("sandbox", [sys.executable, "-m", "tendlc.sandbox", "--port", str(port),
+        self._spawn("sandbox", [sys.executable, "-m", "tendlc_dev.sandbox", "--port", str(port),
                                 "--time-scale", str(self.time_scale)])
         self._wait_http(f"{self.sandbox_url}/_admin/health", "sandbox")
         self.say(f"Infobip/TCR sandbox up at {self.sandbox_url} (time compressed {self.time_scale:g} times)")
@@ -189,7 +189,7 @@ def _interrupt(signum: int, frame: object) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tendlc.demo", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m tendlc_dev.demo", description=__doc__.split("\n\n")[0])
     parser.add_argument("--dir", type=Path, default=REPO_ROOT / ".cache" / "demo")
     parser.add_argument("--time-scale", type=float, default=60.0, help="sandbox seconds per real second")
     parser.add_argument("--timeout", type=float, default=180.0, help="seconds to wait for final phases")

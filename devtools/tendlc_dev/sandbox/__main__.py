@@ -1,4 +1,4 @@
-"""Command line: `python -m tendlc.sandbox --port 8085 [--time-scale 60] …` (or `tendlc-sandbox`).
+"""Command line: `python -m tendlc_dev.sandbox --port 8085 [--time-scale 60] …` (or `tendlc-sandbox`).
 
 Builds a `SandboxConfig` from, in increasing precedence: defaults, an optional JSON config file
 (`--config`, the same camelCase shape the admin API speaks), `TENDLC_SANDBOX_*` environment variables
@@ -18,8 +18,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from tendlc.sandbox.app import SandboxServer
-from tendlc.sandbox.config import SandboxConfig
+from tendlc_dev.sandbox.app import SandboxServer
+from tendlc_dev.sandbox.config import SandboxConfig
 
 ENV_CREDENTIALS = {
     "TENDLC_SANDBOX_INFOBIP_API_KEY": "infobipApiKey",

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from tendlc.sandbox.config import RateLimitConfig
+from tendlc_dev.sandbox.config import RateLimitConfig
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ It describes exactly what this sandbox serves — the Infobip routes (with the p
 schemas' shapes, narrowed to what the sandbox returns), the two guide-only Infobip endpoints as
 decided in `docs/decisions.md`, the TCR routes, and the admin API — so that clients can be generated
 against it and property-based tests can check the sandbox keeps its own promises. The published
-Infobip documents in `shared/specs/` remain the contract; tests check both.
+Infobip documents (copied in `tests/data/specs/`) remain the contract; tests check both.
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from tendlc.sandbox.config import FaultConfig, RateLimitConfig
-from tendlc.sandbox.model import Scenario
-from tendlc.sandbox.validation import CHANNELS, REGISTRATION_EVENTS
+from tendlc_dev.sandbox.config import FaultConfig, RateLimitConfig
+from tendlc_dev.sandbox.model import Scenario
+from tendlc_dev.sandbox.validation import CHANNELS, REGISTRATION_EVENTS
 
 Schema = dict[str, Any]
 

@@ -22,19 +22,19 @@ from typing import Any
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from tendlc.sandbox import routes_admin, routes_infobip, routes_tcr
-from tendlc.sandbox.auth import infobip_account, tcr_account
-from tendlc.sandbox.clock import SandboxClock
-from tendlc.sandbox.config import SandboxConfig
-from tendlc.sandbox.context import CONTEXT, COUNTED_KEY, ENDPOINTS, LEDGER_ENTRY, Endpoint, SandboxContext
-from tendlc.sandbox.faults import FaultInjector
-from tendlc.sandbox.ledger import Ledger, LedgerEntry
-from tendlc.sandbox.ratelimit import RateLimiter
-from tendlc.sandbox.state import SandboxState, temporary_problem
-from tendlc.sandbox.views import infobip_error, json_response, tcr_error
-from tendlc.sandbox.webhooks import WebhookDispatcher
+from tendlc_dev.sandbox import routes_admin, routes_infobip, routes_tcr
+from tendlc_dev.sandbox.auth import infobip_account, tcr_account
+from tendlc_dev.sandbox.clock import SandboxClock
+from tendlc_dev.sandbox.config import SandboxConfig
+from tendlc_dev.sandbox.context import CONTEXT, COUNTED_KEY, ENDPOINTS, LEDGER_ENTRY, Endpoint, SandboxContext
+from tendlc_dev.sandbox.faults import FaultInjector
+from tendlc_dev.sandbox.ledger import Ledger, LedgerEntry
+from tendlc_dev.sandbox.ratelimit import RateLimiter
+from tendlc_dev.sandbox.state import SandboxState, temporary_problem
+from tendlc_dev.sandbox.views import infobip_error, json_response, tcr_error
+from tendlc_dev.sandbox.webhooks import WebhookDispatcher
 
-log = logging.getLogger("tendlc.sandbox")
+log = logging.getLogger("tendlc_dev.sandbox")
 
 STATE_FILE_VERSION = 1
 SAVE_INTERVAL_SECONDS = 0.5

@@ -13,10 +13,10 @@ from typing import Any
 
 from aiohttp import web
 
-from tendlc.sandbox.context import CONTEXT
-from tendlc.sandbox.model import IMPORT_FORBIDDEN_PREFIX, InfobipCampaign, Profile, Security, Subscription
-from tendlc.sandbox.state import subscription_key
-from tendlc.sandbox.validation import (
+from tendlc_dev.sandbox.context import CONTEXT
+from tendlc_dev.sandbox.model import IMPORT_FORBIDDEN_PREFIX, InfobipCampaign, Profile, Security, Subscription
+from tendlc_dev.sandbox.state import subscription_key
+from tendlc_dev.sandbox.validation import (
     CHANNELS,
     BadJson,
     ProfileRequest,
@@ -26,7 +26,7 @@ from tendlc.sandbox.validation import (
     validate_migrate,
     validate_subscription,
 )
-from tendlc.sandbox.views import (
+from tendlc_dev.sandbox.views import (
     campaign_json,
     id_only_profile,
     infobip_bad_request,

@@ -15,7 +15,7 @@ from collections import deque
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from tendlc.sandbox.clock import isoformat
+from tendlc_dev.sandbox.clock import isoformat
 
 COUNTED_OPERATIONS = ("migrate", "migrateCnp", "subscriptionCreate")
 

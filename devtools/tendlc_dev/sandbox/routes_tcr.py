@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from tendlc.sandbox.context import CONTEXT
-from tendlc.sandbox.model import TcrCampaign
-from tendlc.sandbox.state import TcrProblem
-from tendlc.sandbox.views import json_response, migrate_cnp_json, sharing_json, tcr_campaign_json, tcr_error
+from tendlc_dev.sandbox.context import CONTEXT
+from tendlc_dev.sandbox.model import TcrCampaign
+from tendlc_dev.sandbox.state import TcrProblem
+from tendlc_dev.sandbox.views import json_response, migrate_cnp_json, sharing_json, tcr_campaign_json, tcr_error
 
 PREFIX = "/tcr/v2"
 

@@ -14,7 +14,7 @@ import random
 import re
 from dataclasses import dataclass
 
-from tendlc.sandbox.config import FaultConfig
+from tendlc_dev.sandbox.config import FaultConfig
 
 
 @dataclass(frozen=True)

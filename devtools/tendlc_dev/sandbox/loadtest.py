@@ -1,4 +1,4 @@
-"""How many requests per second a running sandbox sustains: `python -m tendlc.sandbox.loadtest`.
+"""How many requests per second a running sandbox sustains: `python -m tendlc_dev.sandbox.loadtest`.
 
 Creates one migrated campaign through the partner API, then sends `GET campaign` from N
 concurrent keep-alive connections for a bounded time and prints the rate. Start the sandbox with
@@ -14,7 +14,7 @@ import time
 
 import aiohttp
 
-from tendlc.sandbox.config import DEFAULT_INFOBIP_API_KEY
+from tendlc_dev.sandbox.config import DEFAULT_INFOBIP_API_KEY
 
 
 async def measure(url: str, seconds: float, concurrency: int) -> tuple[int, float, int]:
@@ -51,7 +51,7 @@ async def measure(url: str, seconds: float, concurrency: int) -> tuple[int, floa
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(prog="python -m tendlc.sandbox.loadtest")
+    p = argparse.ArgumentParser(prog="python -m tendlc_dev.sandbox.loadtest")
     p.add_argument("--url", default="http://127.0.0.1:8085")
     p.add_argument("--seconds", type=float, default=8.0)
     p.add_argument("--concurrency", type=int, default=16)

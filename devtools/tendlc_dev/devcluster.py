@@ -392,7 +392,7 @@ def _terminate(pid: int, grace: float) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tendlc.devcluster", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m tendlc_dev.devcluster", description=__doc__.split("\n\n")[0])
     parser.add_argument("command", choices=("up", "down", "kubeconfig"))
     parser.add_argument("--dir", type=Path, default=DEFAULT_STATE_DIR, help="state directory")
     args = parser.parse_args(argv)

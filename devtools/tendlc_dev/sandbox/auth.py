@@ -11,7 +11,7 @@ import base64
 import binascii
 import hmac
 
-from tendlc.sandbox.config import SandboxConfig
+from tendlc_dev.sandbox.config import SandboxConfig
 
 INFOBIP_ACCOUNT = "infobip"
 TCR_ACCOUNT = "tcr"

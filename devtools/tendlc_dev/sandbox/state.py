@@ -17,9 +17,9 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from tendlc.sandbox.clock import SandboxClock, isoformat
-from tendlc.sandbox.config import SandboxConfig
-from tendlc.sandbox.model import (
+from tendlc_dev.sandbox.clock import SandboxClock, isoformat
+from tendlc_dev.sandbox.config import SandboxConfig
+from tendlc_dev.sandbox.model import (
     FINAL_STAGES,
     IN_MIGRATION,
     REGISTERED,

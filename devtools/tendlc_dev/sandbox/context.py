@@ -12,13 +12,13 @@ from pathlib import Path
 
 from aiohttp import web
 
-from tendlc.sandbox.clock import SandboxClock
-from tendlc.sandbox.config import SandboxConfig
-from tendlc.sandbox.faults import FaultInjector
-from tendlc.sandbox.ledger import Ledger, LedgerEntry
-from tendlc.sandbox.ratelimit import RateLimiter
-from tendlc.sandbox.state import SandboxState
-from tendlc.sandbox.webhooks import WebhookDispatcher
+from tendlc_dev.sandbox.clock import SandboxClock
+from tendlc_dev.sandbox.config import SandboxConfig
+from tendlc_dev.sandbox.faults import FaultInjector
+from tendlc_dev.sandbox.ledger import Ledger, LedgerEntry
+from tendlc_dev.sandbox.ratelimit import RateLimiter
+from tendlc_dev.sandbox.state import SandboxState
+from tendlc_dev.sandbox.webhooks import WebhookDispatcher
 
 
 @dataclass(frozen=True)
@@ -48,8 +48,8 @@ ENDPOINTS: dict[str, Endpoint] = {
     "tcr.sharing": Endpoint("tcr", "tcr-read"),
 }
 
-LEDGER_ENTRY = web.RequestKey("tendlc.sandbox.ledger_entry", LedgerEntry)
-COUNTED_KEY = web.RequestKey("tendlc.sandbox.counted_key", str)
+LEDGER_ENTRY = web.RequestKey("tendlc_dev.sandbox.ledger_entry", LedgerEntry)
+COUNTED_KEY = web.RequestKey("tendlc_dev.sandbox.counted_key", str)
 
 
 @dataclass
@@ -92,4 +92,4 @@ class SandboxContext:
             self.ledger.success(endpoint.counted, key)
 
 
-CONTEXT = web.AppKey("tendlc.sandbox.context", SandboxContext)
+CONTEXT = web.AppKey("tendlc_dev.sandbox.context", SandboxContext)

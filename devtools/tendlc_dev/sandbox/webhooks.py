@@ -27,13 +27,13 @@ from typing import Any
 
 import aiohttp
 
-from tendlc.sandbox.clock import SandboxClock, isoformat
-from tendlc.sandbox.config import WebhookConfig
-from tendlc.sandbox.faults import FaultInjector
-from tendlc.sandbox.model import Profile, Security, Subscription
-from tendlc.sandbox.state import Notification, SandboxState, subscription_key
+from tendlc_dev.sandbox.clock import SandboxClock, isoformat
+from tendlc_dev.sandbox.config import WebhookConfig
+from tendlc_dev.sandbox.faults import FaultInjector
+from tendlc_dev.sandbox.model import Profile, Security, Subscription
+from tendlc_dev.sandbox.state import Notification, SandboxState, subscription_key
 
-log = logging.getLogger("tendlc.sandbox.webhooks")
+log = logging.getLogger("tendlc_dev.sandbox.webhooks")
 
 SIGNATURE_HEADER = "X-Infobip-Signature"
 HMAC_DIGESTS = {
