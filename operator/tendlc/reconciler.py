@@ -28,12 +28,12 @@ from pydantic import ValidationError
 from tendlc.api.constants import ConditionType, Reason
 from tendlc.api.spec import CampaignMigrationSpec
 from tendlc.api.status import MigrationStatus, Phase
-from tendlc.clients.errors import PartnerError, PartnerProblem, PartnerRejected, PartnerUnavailable
 from tendlc.clients.models import InfobipCampaign, NumberImportResult
 from tendlc.config import Settings
 from tendlc.kube import KubeApi, ResourceGone
 from tendlc.logs import resource_logger
 from tendlc.metrics import Metrics
+from tendlc.partner_errors import PartnerError, PartnerProblem, PartnerRejected, PartnerUnavailable
 from tendlc.partners import CredentialsProblem, PartnerClients, Partners
 from tendlc.webhooks.payload import WebhookEvent as IncomingEvent
 from tendlc.webhooks.receiver import DispatchResult

@@ -15,11 +15,11 @@ import contextlib
 import logging
 from dataclasses import dataclass, field
 
-from tendlc.clients.errors import PartnerError, PartnerNotFound
 from tendlc.config import Settings
 from tendlc.kube import KubeApi
 from tendlc.logs import register_secret
 from tendlc.metrics import Metrics, MetricsServer
+from tendlc.partner_errors import PartnerError, PartnerNotFound
 from tendlc.partners import CredentialsProblem, Partners
 from tendlc.reconciler import Reconciler
 from tendlc.webhooks import Create, Keep, Replace, WebhookAuth, WebhookServer, desired_subscription, plan_subscription

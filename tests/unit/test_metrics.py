@@ -11,10 +11,10 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from tendlc.api.status import Phase
 from tendlc.clients.credentials import InfobipCredentials
-from tendlc.clients.errors import PartnerUnavailable
 from tendlc.clients.infobip import InfobipClient
 from tendlc.clients.ratelimit import RateLimiterRegistry
 from tendlc.metrics import METRIC_NAMES, Metrics, MetricsServer, add_metrics_route
+from tendlc.partner_errors import PartnerUnavailable
 from tendlc.webhooks.auth import WebhookAuth
 from tendlc.webhooks.payload import WebhookEvent
 from tendlc.webhooks.receiver import WEBHOOK_PATH, DispatchResult, WebhookServer, create_webhook_app

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from tendlc.api.status import MigrationStatus
-from tendlc.clients.errors import PartnerRejected
 from tendlc.clients.models import InfobipCampaign, NumberImportResult
 from tendlc.metrics import Metrics
+from tendlc.partner_errors import PartnerRejected
 from tendlc.reconciler import (
     campaign_observed,
     import_incomplete,

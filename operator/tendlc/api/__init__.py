@@ -37,7 +37,7 @@ from tendlc.api.status import (
     PendingOperation,
     Phase,
     Problem,
-    WebhookEvent,
+    RecordedWebhook,
     format_time,
     merge_patch_diff,
 )
@@ -68,8 +68,8 @@ __all__ = [
     "Phase",
     "Problem",
     "Reason",
+    "RecordedWebhook",
     "SecretRef",
-    "WebhookEvent",
     "format_time",
     "merge_patch_diff",
 ]

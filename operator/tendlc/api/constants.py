@@ -1,13 +1,16 @@
-"""Stable names of the CampaignMigration resource: API coordinates, annotations, condition types, reasons.
+"""The one vocabulary of tendlc: API coordinates, annotations, condition types, reasons and their
+severity, and the partners' stage and sharing names the operator reacts to.
 
 Every string a user or a script may match on (`kubectl wait --for=condition=Ready`, alerting on a
-reason) is defined here once and documented in `docs/resource.md`. Renaming one is a breaking
-change. Nothing here does anything; it is vocabulary only.
+reason) is defined here once and documented in `docs/resource.md`; the public surface and its
+deprecation rule are listed in `docs/stability.md`. Renaming one is a breaking change. Every other
+room (workflow, controller, webhooks, the sandbox in devtools) imports these names instead of
+spelling them again. Nothing here does anything; it is vocabulary only.
 """
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Final, Literal
 
 GROUP: Final = "tendlc.io"
 VERSION: Final = "v1alpha1"
@@ -92,3 +95,75 @@ class Reason:
     RESUMED: Final = "Resumed"
     STALLED: Final = "Stalled"
     NOT_STALLED: Final = "NotStalled"
+    # The operator itself failed a pass (a bug or an API outage); Event reason only.
+    RECONCILE_ERROR: Final = "ReconcileError"
+
+
+WARNING_REASONS: Final = frozenset(
+    {
+        Reason.LOA_SECRET_MISSING,
+        Reason.LOA_DOCUMENT_MISSING,
+        Reason.LOA_SIGNED_DATE_MISSING,
+        Reason.LOA_SIGNED_DATE_INVALID,
+        Reason.LOA_EXPIRED,
+        Reason.LOA_DATED_IN_FUTURE,
+        Reason.CREDENTIALS_MISSING,
+        Reason.CREDENTIALS_REJECTED,
+        Reason.IMPORT_NOT_ENABLED,
+        Reason.PARTNER_FORBIDDEN,
+        Reason.OUTCOME_UNKNOWN,
+        Reason.CAMPAIGN_NOT_FOUND,
+        Reason.PARTNER_REJECTED,
+        Reason.IMPORT_REJECTED,
+        Reason.ELECTION_REJECTED,
+        Reason.ELECTION_DECLINED,
+        Reason.CAMPAIGN_EXPIRED,
+        Reason.MIGRATION_REJECTED,
+        Reason.CAMPAIGN_REJECTED,
+        Reason.CAMPAIGN_DEREGISTERED,
+        Reason.STALLED,
+        Reason.INVALID_SPEC,
+        Reason.RECONCILE_ERROR,
+    }
+)
+"""Reasons whose Event is a Warning: something stopped the migration or needs a human. Every other
+reason is Normal (progress, a step done, a control the user set)."""
+
+
+def event_type(reason: str) -> Literal["Normal", "Warning"]:
+    """`Warning` or `Normal`: the severity of a reason, for its Event."""
+    return "Warning" if reason in WARNING_REASONS else "Normal"
+
+
+class Stage:
+    """Infobip campaign stages the operator reacts to by name; any other string means "not final yet".
+
+    Infobip's list grows between API versions (3.210.0 has nineteen; its own pages name more), so
+    only the stages that end a migration are named; an unknown stage is waited on, never fatal.
+    """
+
+    REGISTERED: Final = "REGISTERED"
+    IN_MIGRATION: Final = "IN_MIGRATION"
+    REJECTED: Final = "REJECTED"
+    REJECTED_EXTERNALLY: Final = "REJECTED_EXTERNALLY"
+    DEREGISTERED: Final = "DEREGISTERED"
+
+
+FAILURE_STAGES: Final = frozenset({Stage.REJECTED, Stage.REJECTED_EXTERNALLY, Stage.DEREGISTERED})
+"""Stages that end a migration as Failed."""
+FINAL_STAGES: Final = FAILURE_STAGES | {Stage.REGISTERED}
+"""Stages that end a migration: a webhook never moves a campaign out of one without a newer time."""
+
+
+class Sharing:
+    """TCR sharing statuses of a CNP election (`GET /v2/campaign/{id}/sharing`)."""
+
+    PENDING: Final = "PENDING"
+    ACCEPTED: Final = "ACCEPTED"
+    DECLINED: Final = "DECLINED"
+    NONE: Final = "NONE"
+    """Our own marker: TCR shows no election of the spec's upstream CNP (sharedByMe absent or another CNP)."""
+
+
+TCR_CODE_CAMPAIGN_EXPIRED: Final = "518"
+"""TCR's error code for an expired campaign."""

@@ -87,7 +87,7 @@ class Problem(_Model):
     recheck_at: Timestamp | None = Field(default=None, alias="recheckAt")
 
 
-class WebhookEvent(_Model):
+class RecordedWebhook(_Model):
     """The last Infobip CAMPAIGN_STATUS_UPDATE recorded for this campaign.
 
     `received_at` is Infobip's clock (used to order events); `arrived_at` is ours (used to decide
@@ -133,7 +133,7 @@ class MigrationStatus(_Model):
     problem: Problem | None = None
     last_handled_retry: str | None = Field(default=None, alias="lastHandledRetry")
     planned_calls: list[str] | None = Field(default=None, alias="plannedCalls")
-    webhook: WebhookEvent | None = None
+    webhook: RecordedWebhook | None = None
     network_statuses: dict[str, NetworkStatus] | None = Field(default=None, alias="networkStatuses")
 
     @classmethod

@@ -3,7 +3,7 @@
 This room performs a single HTTP exchange for a named endpoint: it waits for the endpoint class's
 rate limiter, sends with a per-call timeout, measures the latency, reports it to an optional
 observer (`on_call(partner, endpoint, status_class, seconds)`; metrics hook in here), and turns
-every outcome that is not a usable 2xx answer into a domain error from `tendlc.clients.errors`.
+every outcome that is not a usable 2xx answer into a domain error from `tendlc.partner_errors`.
 It is the ONLY place where HTTP status codes become meaning. It never retries (retry policy lives
 in the workflow), never logs or quotes request bodies or credentials (messages are redacted of
 every known secret), and imports no Kopf.
@@ -28,7 +28,9 @@ from urllib.parse import quote
 import httpx
 from pydantic import BaseModel, ValidationError
 
-from tendlc.clients.errors import (
+from tendlc.clients.problems import PartnerErrorBody, body_snippet, parse_retry_after
+from tendlc.clients.ratelimit import RateLimiterRegistry
+from tendlc.partner_errors import (
     PartnerAuthFailed,
     PartnerError,
     PartnerForbidden,
@@ -38,8 +40,6 @@ from tendlc.clients.errors import (
     PartnerResponseInvalid,
     PartnerUnavailable,
 )
-from tendlc.clients.problems import PartnerErrorBody, body_snippet, parse_retry_after
-from tendlc.clients.ratelimit import RateLimiterRegistry
 
 logger = logging.getLogger(__name__)
 

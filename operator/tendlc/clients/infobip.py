@@ -2,7 +2,7 @@
 
 This room speaks Infobip's HTTP API as documented (OpenAPI 3.210.0) and as decided where it is not
 (`docs/decisions.md` D1 to D4). Each method is one partner operation; every request waits for the
-shared rate limiter of its endpoint class and every failure surfaces as a `tendlc.clients.errors`
+shared rate limiter of its endpoint class and every failure surfaces as a `tendlc.partner_errors`
 error. It keeps no state between calls, never retries (the workflow owns retry policy: the migrate
 POST in particular is not idempotent), never logs bodies or credentials, and imports no Kopf.
 """
@@ -16,7 +16,6 @@ from typing import Any
 import httpx
 
 from tendlc.clients.credentials import InfobipCredentials
-from tendlc.clients.errors import PartnerResponseInvalid
 from tendlc.clients.http import Endpoint, OnCall, PartnerClient, PartnerDialect, path_segment
 from tendlc.clients.models import (
     CampaignNumbers,
@@ -36,6 +35,7 @@ from tendlc.clients.ratelimit import (
     SUBSCRIPTIONS,
     RateLimiterRegistry,
 )
+from tendlc.partner_errors import PartnerResponseInvalid
 
 INFOBIP_DIALECT = PartnerDialect(partner=INFOBIP, parse_error=parse_infobip_error)
 

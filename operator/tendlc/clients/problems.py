@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 
-from tendlc.clients.errors import PartnerProblem
+from tendlc.partner_errors import PartnerProblem
 
 #: TCR codes that mean "temporary, retry in about 30 seconds" (590 internal error, 591, 630).
 TCR_TEMPORARY_CODES = frozenset({"590", "591", "630"})

@@ -1,14 +1,14 @@
-"""The Infobip webhook fast path: read, authenticate and order campaign events; keep the subscription.
+"""The Infobip webhook fast path: read and authenticate campaign events; keep the subscription.
 
 `payload` parses bodies into `WebhookEvent`s, `auth` checks BASIC/HMAC (decisions.md D5),
-`ordering` decides whether an event may change a resource, `receiver` serves
-`POST /webhooks/infobip` and hands each event to an injected `dispatch` coroutine, and
-`subscription` plans the Infobip subscription that makes Infobip call it. Nothing here touches
-Kubernetes or imports Kopf: the operator supplies `dispatch` (index lookup, status write, wake-up).
+`receiver` serves `POST /webhooks/infobip` and hands each event to an injected `dispatch`
+coroutine, and `subscription` plans the Infobip subscription that makes Infobip call it. Nothing
+here touches Kubernetes or imports Kopf: the operator supplies `dispatch` (index lookup, status
+write, wake-up); whether an event may change a resource is the workflow's rule
+(`tendlc.workflow.ordering`).
 """
 
 from tendlc.webhooks.auth import SIGNATURE_HEADER, WebhookAuth, WebhookAuthError
-from tendlc.webhooks.ordering import FINAL_STAGES, order_key, should_apply, stage_rank
 from tendlc.webhooks.payload import (
     NETWORK_STATUS_UPDATE,
     STATUS_UPDATE,
@@ -42,7 +42,6 @@ from tendlc.webhooks.subscription import (
 __all__ = [
     "CHANNEL",
     "DISPATCH_RESULTS",
-    "FINAL_STAGES",
     "NETWORK_STATUS_UPDATE",
     "SIGNATURE_HEADER",
     "STATUS_UPDATE",
@@ -64,10 +63,7 @@ __all__ = [
     "WebhookServer",
     "create_webhook_app",
     "desired_subscription",
-    "order_key",
     "parse_delivery",
     "parse_webhook",
     "plan_subscription",
-    "should_apply",
-    "stage_rank",
 ]

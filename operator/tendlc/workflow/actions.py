@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import ClassVar
 
-from tendlc.clients.errors import PartnerError
+from tendlc.partner_errors import PartnerError
 
 _SHOWN_NUMBERS = 3
 

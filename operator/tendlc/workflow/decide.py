@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 from enum import IntEnum
 
-from tendlc.api.constants import ConditionType, Reason
+from tendlc.api.constants import WARNING_REASONS, ConditionType, Reason, Sharing, Stage, event_type
 from tendlc.api.spec import CampaignMigrationSpec
 from tendlc.api.status import Condition, ConditionStatus, MigrationStatus, PendingOperation, Phase
 from tendlc.workflow.actions import (
@@ -37,34 +37,6 @@ from tendlc.workflow.decisions import Act, Decision, Done, Event, Fail, Park, Wa
 from tendlc.workflow.errors import election_unknown_hint, new_problem, outcome_unknown_hint
 from tendlc.workflow.facts import Facts, Settings
 from tendlc.workflow.record import numbers_digest
-from tendlc.workflow.stages import REGISTERED, SHARING_ACCEPTED, SHARING_DECLINED, SHARING_NONE, SHARING_PENDING
-
-WARNING_REASONS = frozenset(
-    {
-        Reason.LOA_SECRET_MISSING,
-        Reason.LOA_DOCUMENT_MISSING,
-        Reason.LOA_SIGNED_DATE_MISSING,
-        Reason.LOA_SIGNED_DATE_INVALID,
-        Reason.LOA_EXPIRED,
-        Reason.LOA_DATED_IN_FUTURE,
-        Reason.CREDENTIALS_MISSING,
-        Reason.CREDENTIALS_REJECTED,
-        Reason.IMPORT_NOT_ENABLED,
-        Reason.PARTNER_FORBIDDEN,
-        Reason.OUTCOME_UNKNOWN,
-        Reason.CAMPAIGN_NOT_FOUND,
-        Reason.PARTNER_REJECTED,
-        Reason.IMPORT_REJECTED,
-        Reason.ELECTION_REJECTED,
-        Reason.ELECTION_DECLINED,
-        Reason.CAMPAIGN_EXPIRED,
-        Reason.MIGRATION_REJECTED,
-        Reason.CAMPAIGN_REJECTED,
-        Reason.CAMPAIGN_DEREGISTERED,
-        Reason.STALLED,
-    }
-)
-
 
 # Ready reasons that get an Event on the way in and on the way out even within one phase (D21):
 # every problem, plus the states a user put the resource in and must see confirmed or lifted.
@@ -169,7 +141,7 @@ def _apply_controls(r: _Round) -> None:
 
 def _decide(r: _Round) -> Decision:
     s, spec, facts = r.status, r.spec, r.facts
-    if s.infobip_campaign_id is not None and s.infobip_stage == REGISTERED:
+    if s.infobip_campaign_id is not None and s.infobip_stage == Stage.REGISTERED:
         return _registered(r)
     step = current_step(spec, s)
     _mark_done_steps(r, step)
@@ -250,7 +222,7 @@ def _elect(r: _Round) -> Decision:
         r.condition(ConditionType.CNP_ELECTED, "False", Reason.ELECTING_CNP, message)
         r.ready("False", Reason.ELECTING_CNP, message)
         return _act_when_due(r, Step.ELECT, observe)
-    if sharing not in (SHARING_NONE, SHARING_DECLINED):
+    if sharing not in (Sharing.NONE, Sharing.DECLINED):
         message = (
             f"TCR shows the election of {spec.upstream_cnp_id} for campaign {spec.campaign_id} as {sharing}; "
             "waiting for ACCEPTED."
@@ -356,7 +328,7 @@ def _plan(r: _Round, step: Step) -> list[str]:
     calls: list[str] = []
     if step <= Step.IMPORT:
         calls += ImportNumbers(spec.numbers, spec.skip_osr_update, r.settings.import_batch_size).planned_calls()
-    if step <= Step.ELECT and s.tcr_sharing_status not in (SHARING_PENDING, SHARING_ACCEPTED):
+    if step <= Step.ELECT and s.tcr_sharing_status not in (Sharing.PENDING, Sharing.ACCEPTED):
         calls += ElectCnp(spec.campaign_id, spec.upstream_cnp_id).planned_calls()
     if step <= Step.SUBMIT:
         calls += SubmitMigration(
@@ -526,8 +498,6 @@ def _with_event(decision: Decision, before: Condition | None, before_phase: Phas
         return decision
     if after.status == "True":
         event = Event("Normal", Reason.SWITCH_TRAFFIC, after.message)
-    elif after.reason in WARNING_REASONS:
-        event = Event("Warning", after.reason, after.message)
     else:
-        event = Event("Normal", after.reason, after.message)
+        event = Event(event_type(after.reason), after.reason, after.message)
     return replace(decision, event=event)

@@ -14,10 +14,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from tendlc.api.constants import Reason
+from tendlc.api.constants import TCR_CODE_CAMPAIGN_EXPIRED, Reason
 from tendlc.api.spec import CampaignMigrationSpec
 from tendlc.api.status import MigrationStatus, Problem
-from tendlc.clients.errors import (
+from tendlc.partner_errors import (
     PartnerAuthFailed,
     PartnerError,
     PartnerForbidden,
@@ -36,7 +36,6 @@ from tendlc.workflow.actions import (
 )
 from tendlc.workflow.backoff import next_delay
 from tendlc.workflow.facts import Facts, Settings
-from tendlc.workflow.stages import TCR_CODE_CAMPAIGN_EXPIRED
 
 RETRY_HINT = "annotate the resource with tendlc.io/retry=<a new value> to retry at once"
 

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import hashlib
 
-from tendlc.api.constants import Reason
+from tendlc.api.constants import FAILURE_STAGES, Reason, Sharing, Stage
 from tendlc.api.spec import CampaignMigrationSpec
 from tendlc.api.status import MigrationStatus
-from tendlc.clients.errors import PartnerError
+from tendlc.partner_errors import PartnerError
 from tendlc.workflow.actions import (
     Action,
     CampaignObserved,
@@ -32,15 +32,6 @@ from tendlc.workflow.actions import (
 )
 from tendlc.workflow.errors import apply_partner_error, new_problem, outcome_unknown_hint, schedule_retry
 from tendlc.workflow.facts import Facts, Settings
-from tendlc.workflow.stages import (
-    DEREGISTERED,
-    FAILURE_STAGES,
-    REGISTERED,
-    SHARING_ACCEPTED,
-    SHARING_DECLINED,
-    SHARING_NONE,
-    SHARING_PENDING,
-)
 
 
 def numbers_digest(spec: CampaignMigrationSpec) -> str:
@@ -92,15 +83,15 @@ def _fold_election(
     marker = s.pending_operation
     previous = s.tcr_sharing_status
     ours = seen.sharing_status is not None and seen.upstream_cnp_id == spec.upstream_cnp_id
-    sharing = (seen.sharing_status or "").upper() if ours else SHARING_NONE
+    sharing = (seen.sharing_status or "").upper() if ours else Sharing.NONE
     s.tcr_sharing_status = sharing
-    if sharing == SHARING_ACCEPTED:
+    if sharing == Sharing.ACCEPTED:
         s.pending_operation = None
         s.cnp_elected_at = facts.now
         _progress(s)
-    elif sharing == SHARING_DECLINED:
+    elif sharing == Sharing.DECLINED:
         s.pending_operation = None
-        if marker is not None or previous in (SHARING_PENDING, SHARING_ACCEPTED):
+        if marker is not None or previous in (Sharing.PENDING, Sharing.ACCEPTED):
             s.problem = new_problem(
                 Reason.ELECTION_DECLINED,
                 f"TCR: the election of {spec.upstream_cnp_id} for campaign {spec.campaign_id} was DECLINED: "
@@ -110,7 +101,7 @@ def _fold_election(
             )
         else:
             _progress(s)  # an old, declined election of someone else's attempt: electing again is allowed
-    elif sharing == SHARING_NONE:
+    elif sharing == Sharing.NONE:
         s.pending_operation = None
         if marker is not None and marker.rejection_reason is not None:
             s.problem = new_problem(
@@ -165,10 +156,10 @@ def _fold_stage(s: MigrationStatus, seen: CampaignObserved, facts: Facts, settin
     previous = s.infobip_stage
     stage = seen.stage
     s.infobip_stage = stage
-    if stage == REGISTERED:
+    if stage == Stage.REGISTERED:
         _progress(s)
     elif stage in FAILURE_STAGES:
-        reason = Reason.CAMPAIGN_DEREGISTERED if stage == DEREGISTERED else Reason.CAMPAIGN_REJECTED
+        reason = Reason.CAMPAIGN_DEREGISTERED if stage == Stage.DEREGISTERED else Reason.CAMPAIGN_REJECTED
         s.problem = new_problem(
             reason,
             f"Infobip campaign {s.infobip_campaign_id} is {stage}: {seen.rejection_message or 'no reason given'}",

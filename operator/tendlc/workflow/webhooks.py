@@ -4,20 +4,39 @@ A webhook is a hint, not the truth: a status update is recorded in `status.webho
 poll due at once (see `decide`), and the poll's answer moves the resource. That keeps one path
 (GET campaign) deciding every stage change, so a forged-but-authenticated or reordered event can
 at worst cause one extra GET. Duplicates (same event id) and events older than the one already
-recorded (`tendlc.webhooks.ordering.should_apply`) change nothing. Network updates are recorded
+recorded (`tendlc.workflow.ordering.should_apply`) change nothing. Network updates are recorded
 per carrier network for the user to see.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Literal, Protocol
 
-from tendlc.api.status import MigrationStatus, NetworkStatus, WebhookEvent
-from tendlc.webhooks.ordering import should_apply
-from tendlc.webhooks.payload import WebhookEvent as IncomingEvent
+from tendlc.api.status import MigrationStatus, NetworkStatus, RecordedWebhook
+from tendlc.workflow.ordering import should_apply
 
 Applied = Literal["applied", "duplicate", "stale"]
+
+
+class IncomingEvent(Protocol):
+    """What folding needs of a received event (`tendlc.webhooks.payload.WebhookEvent` is one); a
+    protocol, so this pure room does not import the receiver's package."""
+
+    @property
+    def event_id(self) -> str: ...
+
+    @property
+    def status(self) -> str: ...
+
+    @property
+    def received_at(self) -> datetime: ...
+
+    @property
+    def network(self) -> str | None: ...
+
+    @property
+    def is_network_update(self) -> bool: ...
 
 
 def apply_webhook(status: MigrationStatus, event: IncomingEvent, now: datetime) -> tuple[MigrationStatus, Applied]:
@@ -32,7 +51,7 @@ def apply_webhook(status: MigrationStatus, event: IncomingEvent, now: datetime) 
     if not should_apply(current_stage, current_time, event):
         return status, "stale"
     updated = status.model_copy(deep=True)
-    updated.webhook = WebhookEvent(
+    updated.webhook = RecordedWebhook(
         stage=event.status, received_at=event.received_at, arrived_at=now, event_id=event.event_id
     )
     return updated, "applied"

@@ -11,11 +11,11 @@ import httpx
 import pytest
 
 from tendlc.clients.credentials import InfobipCredentials, TcrCredentials
-from tendlc.clients.errors import PartnerError
 from tendlc.clients.infobip import InfobipClient
 from tendlc.clients.models import SubscriptionRequest, WebhookProfile, WebhookSecurity
 from tendlc.clients.ratelimit import RateLimiterRegistry
 from tendlc.clients.tcr import TcrClient
+from tendlc.partner_errors import PartnerError
 
 UUID = "44e8c5fc-2c1b-4b7e-9d1a-3f0c7e2a9b11"
 

@@ -7,10 +7,10 @@ import asyncio
 import httpx
 import pytest
 
-from tendlc.clients.errors import PartnerUnavailable
 from tendlc.clients.http import Endpoint, PartnerHttp
 from tendlc.clients.infobip import INFOBIP_DIALECT
 from tendlc.clients.ratelimit import REGISTRATION_READ, RateLimit, RateLimiterRegistry
+from tendlc.partner_errors import PartnerUnavailable
 
 ENDPOINT = Endpoint("campaigns.get", "GET", "/number-registration/1/campaigns/{campaign_id}", REGISTRATION_READ)
 

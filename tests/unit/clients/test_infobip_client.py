@@ -11,10 +11,10 @@ import httpx
 import pytest
 
 from tendlc.clients.credentials import InfobipCredentials
-from tendlc.clients.errors import PartnerRejected
 from tendlc.clients.infobip import InfobipClient
 from tendlc.clients.models import SubscriptionRequest, WebhookProfile, WebhookSecurity
 from tendlc.clients.ratelimit import RateLimiterRegistry
+from tendlc.partner_errors import PartnerRejected
 
 CAMPAIGN = "2700ea5ecfd0574f21019319e90eb63416ede8263eab67e466c718c51cd1a77a"
 SUBSCRIPTION = "6e71a232d29cf86cbe8cd24bd719c2050de4613347854f985c920dd3d0d3e33f"
@@ -108,7 +108,7 @@ async def test_import_sends_each_number_once_and_nothing_for_no_numbers(infobip:
 async def test_import_forbidden_for_the_account_is_partner_forbidden(
     infobip: InfobipClient, partner: Any, infobip_schema: Check
 ) -> None:
-    from tendlc.clients.errors import PartnerForbidden
+    from tendlc.partner_errors import PartnerForbidden
 
     body = {"requestError": {"serviceException": {"messageId": "FORBIDDEN", "text": "Import is not enabled"}}}
     infobip_schema(body, "ApiException")

@@ -11,7 +11,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tendlc.clients.errors import (
+from tendlc.clients.http import error_for_response
+from tendlc.clients.infobip import INFOBIP_DIALECT, InfobipClient
+from tendlc.clients.tcr import TCR_DIALECT, TcrClient
+from tendlc.partner_errors import (
     PartnerAuthFailed,
     PartnerError,
     PartnerForbidden,
@@ -21,9 +24,6 @@ from tendlc.clients.errors import (
     PartnerResponseInvalid,
     PartnerUnavailable,
 )
-from tendlc.clients.http import error_for_response
-from tendlc.clients.infobip import INFOBIP_DIALECT, InfobipClient
-from tendlc.clients.tcr import TCR_DIALECT, TcrClient
 
 NOW = datetime(2026, 11, 26, 10, 0, 0, tzinfo=UTC)
 INFOBIP_BAD_REQUEST = json.dumps(

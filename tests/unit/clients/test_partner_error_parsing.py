@@ -10,7 +10,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tendlc.clients.errors import PartnerProblem
 from tendlc.clients.problems import (
     PartnerErrorBody,
     body_snippet,
@@ -19,6 +18,7 @@ from tendlc.clients.problems import (
     parse_tcr_error,
     tcr_problems_are_temporary,
 )
+from tendlc.partner_errors import PartnerProblem
 
 
 def as_bytes(document: Any) -> bytes:

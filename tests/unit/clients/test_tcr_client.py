@@ -9,9 +9,9 @@ import httpx
 import pytest
 
 from tendlc.clients.credentials import TcrCredentials
-from tendlc.clients.errors import PartnerNotFound, PartnerRejected, PartnerUnavailable
 from tendlc.clients.ratelimit import RateLimiterRegistry
 from tendlc.clients.tcr import TcrClient
+from tendlc.partner_errors import PartnerNotFound, PartnerRejected, PartnerUnavailable
 
 
 async def test_elect_cnp_posts_to_migrate_cnp_with_http_basic(tcr: TcrClient, partner: Any, calls: Any) -> None:

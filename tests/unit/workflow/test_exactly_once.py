@@ -18,7 +18,7 @@ from workflow_driver import (
 )
 
 from tendlc.api import Phase
-from tendlc.clients.errors import PartnerResponseInvalid, PartnerUnavailable
+from tendlc.partner_errors import PartnerResponseInvalid, PartnerUnavailable
 from tendlc.workflow import (
     Act,
     Annotations,

@@ -8,7 +8,7 @@ import pytest
 from workflow_driver import SETTINGS, T0, UUID, Executor, FakePartners, make_facts, make_spec
 
 from tendlc.api import MigrationStatus, Phase
-from tendlc.clients.errors import PartnerNotFound
+from tendlc.partner_errors import PartnerNotFound
 from tendlc.workflow import (
     Act,
     CampaignObserved,

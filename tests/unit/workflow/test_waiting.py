@@ -6,8 +6,8 @@ from datetime import timedelta
 
 from workflow_driver import SETTINGS, T0, UUID, Executor, FakePartners, make_facts, make_spec
 
-from tendlc.api import Phase, WebhookEvent
-from tendlc.clients.errors import PartnerUnavailable
+from tendlc.api import Phase, RecordedWebhook
+from tendlc.partner_errors import PartnerUnavailable
 from tendlc.workflow import Act, ImportNumbers, PollCampaign, Wait, decide
 
 
@@ -107,7 +107,7 @@ def test_stalled_after_the_threshold_tells_the_user_whom_to_contact_and_keeps_po
 def test_webhook_newer_than_the_last_check_polls_at_once() -> None:
     executor, partners = _submitted()
     status = executor.stored.model_copy(deep=True)
-    status.webhook = WebhookEvent(stage="REGISTERED", received_at=T0 + timedelta(seconds=3))
+    status.webhook = RecordedWebhook(stage="REGISTERED", received_at=T0 + timedelta(seconds=3))
     decision = decide(executor.spec, status, make_facts(T0 + timedelta(seconds=4)), SETTINGS)
     assert isinstance(decision, Act)
     assert isinstance(decision.action, PollCampaign)
@@ -120,7 +120,7 @@ def test_webhook_newer_than_the_last_check_polls_at_once() -> None:
 def test_old_webhook_does_not_skip_the_backoff() -> None:
     executor, _ = _submitted()
     status = executor.stored.model_copy(deep=True)
-    status.webhook = WebhookEvent(stage="SUBMITTED", received_at=T0 - timedelta(hours=1))
+    status.webhook = RecordedWebhook(stage="SUBMITTED", received_at=T0 - timedelta(hours=1))
     decision = decide(executor.spec, status, make_facts(T0 + timedelta(seconds=4)), SETTINGS)
     assert isinstance(decision, Wait)
 
@@ -129,7 +129,7 @@ def test_webhook_from_a_clock_ahead_of_ours_polls_once_not_forever() -> None:
     executor, _ = _submitted()
     status = executor.stored.model_copy(deep=True)
     # Infobip's clock is an hour ahead; what counts for "is a poll due" is when it reached us.
-    status.webhook = WebhookEvent(
+    status.webhook = RecordedWebhook(
         stage="SUBMITTED", received_at=T0 + timedelta(hours=1), arrived_at=T0 + timedelta(seconds=3)
     )
     first = decide(executor.spec, status, make_facts(T0 + timedelta(seconds=4)), SETTINGS)

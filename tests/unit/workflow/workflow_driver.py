@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from tendlc.api import CampaignMigrationSpec, MigrationStatus
-from tendlc.clients.errors import PartnerError, PartnerProblem, PartnerRejected
+from tendlc.partner_errors import PartnerError, PartnerProblem, PartnerRejected
 from tendlc.workflow import (
     Act,
     Action,

@@ -8,8 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tendlc.webhooks.ordering import FINAL_STAGES, order_key, should_apply, stage_rank
+from tendlc.api.constants import FINAL_STAGES
 from tendlc.webhooks.payload import STATUS_UPDATE, WebhookEvent, event_id
+from tendlc.workflow.ordering import order_key, should_apply, stage_rank
 
 T0 = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
 

@@ -1,9 +1,10 @@
-"""Domain errors raised by the partner clients.
+"""The domain errors a partner call can end in: the vocabulary between the clients and the workflow.
 
-This room turns HTTP outcomes into a small vocabulary the workflow understands, so that no HTTP
-status code or partner error shape leaks past `tendlc.clients`. The workflow maps these errors to
-waiting, failing or stopping in exactly one place (`tendlc.workflow.errors`). Nothing here imports
-Kopf, and no error message may carry a credential or a request body.
+The clients (`tendlc.clients`) raise these instead of HTTP outcomes, so no status code or partner
+error shape leaks past them; the workflow maps them to waiting, failing or stopping in exactly one
+place (`tendlc.workflow.errors`). The module stands apart from both so the pure workflow can name
+the errors without importing any client (the import contract, tests/unit/test_import_contract.py).
+It imports nothing of tendlc, and no error message may carry a credential or a request body.
 """
 
 from __future__ import annotations

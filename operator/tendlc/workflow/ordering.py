@@ -26,11 +26,9 @@ Pure: no I/O, no clock, no Kopf.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Final
+from typing import Final, Protocol
 
-from tendlc.webhooks.payload import WebhookEvent
-
-FINAL_STAGES: Final = frozenset({"REGISTERED", "REJECTED", "REJECTED_EXTERNALLY", "DEREGISTERED"})
+from tendlc.api.constants import FINAL_STAGES
 
 RANK_NONE: Final = 0
 RANK_INTERMEDIATE: Final = 1
@@ -40,6 +38,16 @@ _BEFORE_ALL: Final = datetime.min.replace(tzinfo=UTC)
 _AFTER_ALL: Final = datetime.max.replace(tzinfo=UTC)
 
 OrderKey = tuple[int, datetime, str]
+
+
+class StageEvent(Protocol):
+    """What the rule needs of an incoming event (`tendlc.webhooks.payload.WebhookEvent` is one)."""
+
+    @property
+    def status(self) -> str: ...
+
+    @property
+    def received_at(self) -> datetime: ...
 
 
 def stage_rank(stage: str | None) -> int:
@@ -61,7 +69,7 @@ def order_key(stage: str | None, received_at: datetime | None) -> OrderKey:
     return (rank, moment, stage or "")
 
 
-def should_apply(current_stage: str | None, current_received_at: datetime | None, event: WebhookEvent) -> bool:
+def should_apply(current_stage: str | None, current_received_at: datetime | None, event: StageEvent) -> bool:
     """True when `event` moves the resource forward from (`current_stage`, `current_received_at`).
 
     `current_stage` is the stage the resource holds (`status.infobipStage`, or for a network update
