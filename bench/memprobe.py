@@ -6,7 +6,7 @@ mode (`--child`), which imports the operator's modules, then starts `tracemalloc
 frames, default 25; MEMPROBE_TRACE_IMPORTS=1 traces the imports too, ~30 s start-up), installs a
 SIGUSR2 handler and runs the `tendlc` module via runpy. On SIGUSR2 the child writes, under
 MEMPROBE_DIR, a tracemalloc snapshot and a JSON of RSS (/proc), smaps by mapping, glibc mallinfo2,
-pymalloc stats, traced memory, gc object counts by type and the sizes of the reconciler's
+pymalloc stats, traced memory, gc object counts by type and the sizes of the controller's
 per-resource data.
 
 The parent triggers a dump with 0 resources and one after all N are InMigration (+ settle time),
@@ -220,9 +220,9 @@ def _shared_seen(objects: list[Any]) -> set[int]:
 
 
 def _reconciler_sizes(objects: list[Any]) -> dict[str, Any]:
-    """Per-resource deep sizes of the reconciler's Resource fields, in order (each without the earlier)."""
-    reconciler = next((o for o in objects if type(o).__name__ == "Reconciler"
-                       and _module(type(o)) == "tendlc.reconciler"), None)
+    """Per-resource deep sizes of the controller's Resource fields, in order (each without the earlier)."""
+    reconciler = next((o for o in objects if type(o).__name__ == "Registry"
+                       and _module(type(o)) == "tendlc.controller.registry"), None)
     if reconciler is None:
         return {}
     resources = list(reconciler.resources.values())
@@ -244,18 +244,20 @@ def _reconciler_sizes(objects: list[Any]) -> dict[str, Any]:
     sizes["task + coroutine frames + waiter tasks"] = _marginal(tasks, seen)
     for attribute in ("wake", "stopping"):
         sizes[attribute] = _marginal([getattr(r, attribute) for r in resources], seen)
-    sizes["indexes"] = {"total": _deep_size([reconciler.by_infobip_id, reconciler.by_campaign_id], seen)}
+    inbox = next((o for o in objects if type(o).__name__ == "WebhookInbox"), None)
+    if inbox is not None:
+        sizes["indexes"] = {"total": _deep_size([inbox._by_infobip_id, inbox._by_campaign_id], seen)}
     return {"resources": len(resources), "deepBytes": sizes}
 
 
 def _kopf_sizes(objects: list[Any]) -> dict[str, Any]:
-    """Kopf's per-object bookkeeping: ResourceMemories._items (after the reconciler's data), and the
+    """Kopf's per-object bookkeeping: ResourceMemories._items (after the controller's data), and the
     watching causes still alive (pinned by the contextvars of tasks created inside a handler)."""
     out: dict[str, Any] = {}
     causes = [o for o in objects if type(o).__name__ == "WatchingCause" and _module(type(o)).startswith("kopf")]
     if causes:
         seen = _shared_seen(objects)
-        reconciler = next((o for o in objects if type(o).__name__ == "Reconciler"), None)
+        reconciler = next((o for o in objects if type(o).__name__ == "Registry"), None)
         if reconciler is not None:
             seen.add(id(reconciler))
             resources = list(reconciler.resources.values())
@@ -275,7 +277,7 @@ def _kopf_sizes(objects: list[Any]) -> dict[str, Any]:
         kind = type(obj)
         if _module(kind).startswith("kopf") and kind.__name__ == "ResourceMemories":
             items = list(getattr(obj, "_items", {}).values())
-            reconciler = next((o for o in objects if type(o).__name__ == "Reconciler"), None)
+            reconciler = next((o for o in objects if type(o).__name__ == "Registry"), None)
             seen = _shared_seen(objects)
             if reconciler is not None:  # what the reconciler holds is counted there
                 seen.add(id(reconciler))

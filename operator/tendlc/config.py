@@ -8,28 +8,18 @@ kept here, so this object can be logged safely.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import replace
 from datetime import timedelta
 from typing import Literal
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from tendlc.clients.ratelimit import DEFAULT_LIMITS
-from tendlc.clients.ratelimit import RateLimit as ClientRateLimit
-
-
-class SecretRef(BaseModel):
-    """A Secret in the operator's namespace (or the resource's, for per-resource overrides)."""
-
-    name: str
-    namespace: str | None = None
-
-
-class RateLimit(BaseModel):
-    """A token bucket: `rate` requests per second on average, bursts of up to `burst`."""
-
-    rate: float = Field(gt=0)
-    burst: int = Field(ge=1)
+from tendlc.api.spec import SecretRef
+from tendlc.clients.infobip import IMPORT_BATCH_SIZE
+from tendlc.clients.ratelimit import DEFAULT_LIMITS, RateLimit
+from tendlc.workflow import Policy
 
 
 class Settings(BaseSettings):
@@ -54,7 +44,10 @@ class Settings(BaseSettings):
     operator_namespace: str = Field(
         default="tendlc-system", description="Namespace of the operator's own Secrets."
     )
-    upstream_cnp_id: str = Field(default="OPMKT", pattern=r"^[A-Z0-9]{1,16}$")
+    upstream_cnp_id: str = Field(
+        default="OPMKT", pattern=r"^[A-Z0-9]{1,16}$",
+        description="The CNP elected at TCR for a resource whose spec.upstreamCnpId is unset (Infobip: OPMKT).",
+    )
     watch_namespaces: list[str] = Field(
         default_factory=list, description="Namespaces to watch; empty means all namespaces."
     )
@@ -66,7 +59,17 @@ class Settings(BaseSettings):
     recheck_parked_seconds: float = Field(
         default=60.0, gt=0, description="How often a parked resource (e.g. invalid LOA) re-checks its inputs."
     )
-    max_observe_attempts: int = Field(default=10, ge=1)
+    max_observe_attempts: int = Field(
+        default=10, ge=1, description="Failed observations of an uncertain POST before parking with OutcomeUnknown."
+    )
+    import_batch_size: int = Field(
+        default=IMPORT_BATCH_SIZE, ge=1, le=IMPORT_BATCH_SIZE,
+        description="Numbers per import request (docs/decisions.md D1); the dry-run plan shows the same batches.",
+    )
+    clock_skew_seconds: float = Field(
+        default=300.0, ge=0,
+        description="Tolerance between Infobip's clock (a campaign's createdDate) and ours (a pending marker).",
+    )
     status_refresh_seconds: float = Field(
         default=300.0, ge=0,
         description="A status patch that only moves lastCheckedAt/nextCheckAt/attempts is written at most this often.",
@@ -134,12 +137,12 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown endpoint class(es) {unknown}; known: {sorted(known)}")
         return value
 
-    def limiter_overrides(self) -> dict[tuple[str, str], ClientRateLimit]:
+    def limiter_overrides(self) -> dict[tuple[str, str], RateLimit]:
         """`rate_limits` in the clients' terms: {(partner, endpoint class): limit}."""
-        overrides: dict[tuple[str, str], ClientRateLimit] = {}
+        overrides: dict[tuple[str, str], RateLimit] = {}
         for key, limit in self.rate_limits.items():
             partner, endpoint_class = key.split(".", 1)
-            overrides[(partner, endpoint_class)] = ClientRateLimit(rate=limit.rate, burst=limit.burst)
+            overrides[(partner, endpoint_class)] = limit
         return overrides
 
     @model_validator(mode="after")
@@ -163,3 +166,17 @@ class Settings(BaseSettings):
     @property
     def loa_max_age(self) -> timedelta:
         return timedelta(days=self.loa_max_age_days)
+
+    def policy(self, random: Callable[[], float] | None = None) -> Policy:
+        """The workflow's timing and limits, from these settings only (the workflow has no defaults)."""
+        policy = Policy(
+            loa_max_age=self.loa_max_age,
+            backoff_initial=self.backoff_initial,
+            backoff_max=self.backoff_max,
+            stall_after=self.stall_after,
+            max_observe_attempts=self.max_observe_attempts,
+            park_recheck=timedelta(seconds=self.recheck_parked_seconds),
+            import_batch_size=self.import_batch_size,
+            clock_skew=timedelta(seconds=self.clock_skew_seconds),
+        )
+        return policy if random is None else replace(policy, random=random)

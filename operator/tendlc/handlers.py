@@ -1,7 +1,7 @@
-"""Kopf glue: start-up wiring, and every watch event handed to the reconciler.
+"""Kopf glue: start-up wiring, and every watch event handed to the controller.
 
 Handlers stay a few lines: the logic lives in `tendlc.workflow` (decisions) and
-`tendlc.reconciler` (the executor, one loop per resource). Only `@kopf.on.event` is used, so Kopf
+`tendlc.controller` (the executor, one loop per resource). Only `@kopf.on.event` is used, so Kopf
 writes nothing to the resources: no finalizer that could block a deletion, no progress annotations.
 Kopf's habit of posting every log line as an Event is off: the operator posts only meaningful
 Events with stable reasons.
@@ -14,17 +14,18 @@ from typing import Any
 
 import kopf
 
+from tendlc.api.constants import GROUP, PLURAL, VERSION
 from tendlc.clients.ratelimit import RateLimiterRegistry
 from tendlc.config import Settings
+from tendlc.controller import build_controller, utc_now
 from tendlc.events import EventPoster
-from tendlc.kube import GROUP, VERSION, KubeApi
+from tendlc.kube import KubeApi
 from tendlc.kube import login as kube_login
 from tendlc.metrics import Metrics
 from tendlc.partners import Partners
-from tendlc.reconciler import Reconciler, utc_now
 from tendlc.services import Services
 
-RESOURCE = (GROUP, VERSION, "campaignmigrations")
+RESOURCE = (GROUP, VERSION, PLURAL)
 POSTING_OFF = 1000  # above every logging level: no Kopf log line becomes an Event (tendlc.events posts ours)
 
 
@@ -54,9 +55,9 @@ async def start(settings: kopf.OperatorSettings, memo: kopf.Memo, logger: kopf.L
     memo.metrics = metrics
     memo.partners = Partners(config, kube, limiters, on_call=metrics.on_call)
     memo.events = EventPoster(kube, clock=utc_now)
-    memo.reconciler = Reconciler(config, kube, memo.partners, post_event=memo.events.post, metrics=metrics)
+    memo.registry, inbox = build_controller(config, kube, memo.partners, post_event=memo.events.post, metrics=metrics)
     memo.services = Services(config, metrics)
-    await memo.services.start(kube, memo.partners, memo.reconciler)
+    await memo.services.start(kube, memo.partners, inbox.deliver)
     logger.info("tendlc started: infobip=%s tcr=%s dry_run=%s", config.infobip_base_url, config.tcr_base_url,
                 config.dry_run)
 
@@ -68,11 +69,11 @@ async def stop(memo: kopf.Memo, **_: Any) -> None:
         stack.push_async_callback(memo.kube.close)
         stack.push_async_callback(memo.partners.aclose)
         stack.push_async_callback(memo.events.close, 5.0)
-        stack.push_async_callback(memo.reconciler.shutdown, 5.0)
+        stack.push_async_callback(memo.registry.shutdown, 5.0)
         await memo.services.stop()
 
 
 @kopf.on.event(*RESOURCE)
 async def changed(type: str | None, body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
-    """Every watch event: starts, wakes or stops the resource's reconcile loop (see Reconciler)."""
-    memo.reconciler.observe(type, body)
+    """Every watch event: starts, wakes or stops the resource's reconcile loop (see the Registry)."""
+    memo.registry.on_watch_event(type, body)

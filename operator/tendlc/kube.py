@@ -1,4 +1,4 @@
-"""The few Kubernetes API calls the reconciler makes itself, async on the event loop.
+"""The few Kubernetes API calls the controller makes itself, async on the event loop.
 
 Kopf watches the resources; this room covers the rest: reading the Secrets a migration
 references, writing the status subresource *in the middle* of a reconcile pass (the exactly-once
@@ -27,9 +27,7 @@ from urllib.parse import quote
 import httpx
 import kopf
 
-GROUP = "tendlc.io"
-VERSION = "v1alpha1"
-PLURAL = "campaignmigrations"
+from tendlc.api.constants import GROUP, PLURAL, VERSION
 
 
 class ResourceGone(Exception):

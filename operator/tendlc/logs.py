@@ -19,15 +19,14 @@ from __future__ import annotations
 import json
 import logging
 import sys
-import threading
 from collections.abc import Iterable, Mapping, MutableMapping
 from datetime import UTC, datetime
 from typing import Any, Final, Literal, TextIO
 
 from pydantic import SecretStr
 
-REDACTED: Final = "***"
-MIN_SECRET_LENGTH: Final = 4
+from tendlc.redaction import SecretRegistry
+
 CONTEXT_FIELDS: Final = ("namespace", "name", "campaign_id")
 #: `extra` keys read for the context fields (`name` is a LogRecord attribute: pass `resource_name`).
 CONTEXT_EXTRAS: Final = {"namespace": "namespace", "resource_name": "name", "campaign_id": "campaign_id"}
@@ -41,50 +40,6 @@ _STANDARD_ATTRIBUTES: Final = frozenset(
 )
 # Kopf's own bookkeeping on its object loggers: `k8s_ref` is read for context, the rest is skipped.
 _SKIPPED_EXTRAS: Final = frozenset({"settings", "k8s_skip", "k8s_ref"})
-
-
-class SecretRegistry:
-    """A thread-safe set of secret values to blank out of log output."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._values: frozenset[str] = frozenset()
-        self._ordered: tuple[str, ...] = ()
-
-    def add(self, *values: str | SecretStr | None) -> None:
-        """Register values (plain or `SecretStr`); None and values shorter than 4 characters are ignored."""
-        plain = {value.get_secret_value() if isinstance(value, SecretStr) else value for value in values}
-        usable = {value for value in plain if isinstance(value, str) and len(value) >= MIN_SECRET_LENGTH}
-        if not usable:
-            return
-        with self._lock:
-            self._values = self._values | usable
-            # Longest first, so a secret that contains another is blanked whole.
-            self._ordered = tuple(sorted(self._values, key=len, reverse=True))
-
-    def discard(self, *values: str | SecretStr) -> None:
-        plain = {value.get_secret_value() if isinstance(value, SecretStr) else value for value in values}
-        with self._lock:
-            self._values = self._values - plain
-            self._ordered = tuple(sorted(self._values, key=len, reverse=True))
-
-    def clear(self) -> None:
-        with self._lock:
-            self._values = frozenset()
-            self._ordered = ()
-
-    def __len__(self) -> int:
-        return len(self._values)
-
-    def __repr__(self) -> str:
-        return f"SecretRegistry({len(self._values)} secrets)"
-
-    def redact(self, text: str) -> str:
-        """`text` with every registered value replaced by `***`."""
-        for secret in self._ordered:
-            if secret in text:
-                text = text.replace(secret, REDACTED)
-        return text
 
 
 SECRETS: Final = SecretRegistry()

@@ -25,6 +25,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from tendlc.api.status import Phase
+from tendlc.serving import AppServer
 
 logger = logging.getLogger(__name__)
 
@@ -247,38 +248,11 @@ def add_metrics_route(app: web.Application, metrics: Metrics, path: str = METRIC
     app.router.add_get(path, scrape)
 
 
-class MetricsServer:
+class MetricsServer(AppServer):
     """`GET /metrics` on a port of its own: `start(host, port)` returns the base URL; `stop()`."""
 
     def __init__(self, metrics: Metrics, *, keepalive_timeout: float = 15.0, shutdown_timeout: float = 5.0) -> None:
-        self._app = web.Application()
-        add_metrics_route(self._app, metrics)
-        self._keepalive_timeout = keepalive_timeout
-        self._shutdown_timeout = shutdown_timeout
-        self._runner: web.AppRunner | None = None
-
-    async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
-        if self._runner is not None:
-            raise RuntimeError("the metrics server is already started")
-        runner = web.AppRunner(
-            self._app,
-            access_log=None,
-            keepalive_timeout=self._keepalive_timeout,
-            shutdown_timeout=self._shutdown_timeout,
-            handle_signals=False,
-        )
-        await runner.setup()
-        try:
-            await web.TCPSite(runner, host, port).start()
-        except BaseException:
-            await runner.cleanup()
-            raise
-        self._runner = runner
-        bound_host, bound_port = runner.addresses[0][0], runner.addresses[0][1]
-        shown = f"[{bound_host}]" if ":" in bound_host else bound_host
-        return f"http://{shown}:{bound_port}"
-
-    async def stop(self) -> None:
-        runner, self._runner = self._runner, None
-        if runner is not None:
-            await runner.cleanup()
+        app = web.Application()
+        add_metrics_route(app, metrics)
+        super().__init__(app, keepalive_timeout=keepalive_timeout, shutdown_timeout=shutdown_timeout,
+                         name="metrics server")

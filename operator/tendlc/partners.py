@@ -115,6 +115,7 @@ class Partners:
             client = InfobipClient(
                 base_url, InfobipCredentials.from_api_key(api_key), timeout=self._settings.request_timeout_seconds,
                 limiter_registry=self._limiters, on_call=self._on_call,
+                import_batch_size=self._settings.import_batch_size,
             )
             self._infobip[key] = client
         return client

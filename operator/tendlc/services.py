@@ -21,8 +21,16 @@ from tendlc.logs import register_secret
 from tendlc.metrics import Metrics, MetricsServer
 from tendlc.partner_errors import PartnerError, PartnerNotFound
 from tendlc.partners import CredentialsProblem, Partners
-from tendlc.reconciler import Reconciler
-from tendlc.webhooks import Create, Keep, Replace, WebhookAuth, WebhookServer, desired_subscription, plan_subscription
+from tendlc.webhooks import (
+    Create,
+    Dispatch,
+    Keep,
+    Replace,
+    WebhookAuth,
+    WebhookServer,
+    desired_subscription,
+    plan_subscription,
+)
 
 logger = logging.getLogger("tendlc.services")
 
@@ -72,7 +80,7 @@ class Services:
     metrics_url: str | None = None
     webhook_url: str | None = None
 
-    async def start(self, kube: KubeApi, partners: Partners, reconciler: Reconciler) -> None:
+    async def start(self, kube: KubeApi, partners: Partners, dispatch: Dispatch) -> None:
         settings = self.settings
         if settings.metrics_port:
             self.metrics_server = MetricsServer(self.metrics)
@@ -86,7 +94,7 @@ class Services:
             logger.warning("webhook receiver off: set TENDLC_WEBHOOK_AUTH_SECRET__NAME to receive Infobip webhooks")
             return
         if settings.webhook_port:
-            self.webhook_server = WebhookServer.for_receiver(auth, reconciler.deliver, observer=self.metrics)
+            self.webhook_server = WebhookServer.for_receiver(auth, dispatch, observer=self.metrics)
             self.webhook_url = await self.webhook_server.start(settings.bind_address, settings.webhook_port)
             logger.info("webhook receiver listening on port %d", settings.webhook_port)
         if settings.webhook_public_url:

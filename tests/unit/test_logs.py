@@ -13,14 +13,13 @@ import pytest
 from pydantic import SecretStr
 
 from tendlc.logs import (
-    REDACTED,
     SECRETS,
     RedactingFilter,
-    SecretRegistry,
     configure_logging,
     register_secret,
     resource_logger,
 )
+from tendlc.redaction import REDACTED, Redactor, SecretRegistry
 
 CANARY = "canary-secret-9f8e7d6c"
 CANARY_TOO = "canary-key-0a1b2c3d4e"
@@ -178,3 +177,15 @@ def test_filter_never_drops_a_record_even_with_bad_format_args(registry: SecretR
     record = logging.LogRecord("t", logging.INFO, __file__, 1, "%d items for " + CANARY, ("x",), None)
     assert RedactingFilter(registry).filter(record)
     assert CANARY not in record.getMessage()
+
+
+def test_one_redactor_serves_the_logs_and_the_partner_clients() -> None:
+    """The clients' per-request redactor and the log registry are the same mechanism (tendlc.redaction)."""
+    from tendlc.clients import http
+
+    assert http.Redactor is Redactor
+    base = Redactor(["api-key-1234"])
+    extended = base.with_extra([SecretStr("hmac-secret-5678"), "abc", None])
+    assert extended("api-key-1234 / hmac-secret-5678 / abc") == f"{REDACTED} / {REDACTED} / abc"
+    assert base("hmac-secret-5678") == "hmac-secret-5678"  # immutable: the base is unchanged
+    assert base.with_extra([]) is base

@@ -26,6 +26,8 @@ ANNOTATION_SUSPEND: Final = "tendlc.io/suspend"
 """`true` suspends the resource like `spec.suspend`."""
 ANNOTATION_DRY_RUN: Final = "tendlc.io/dry-run"
 """`true` puts this resource in dry run (the executor reads it into `Facts.dry_run`)."""
+CONTROL_ANNOTATIONS: Final = (ANNOTATION_OSR_UPDATED, ANNOTATION_RETRY, ANNOTATION_SUSPEND, ANNOTATION_DRY_RUN)
+"""The annotations a user sets to steer a resource; a change of any of them wakes its loop at once."""
 
 
 class ConditionType:

@@ -40,6 +40,7 @@ from tendlc.partner_errors import (
     PartnerResponseInvalid,
     PartnerUnavailable,
 )
+from tendlc.redaction import Redactor
 
 logger = logging.getLogger(__name__)
 
@@ -48,8 +49,6 @@ OnCall = Callable[[str, str, str, float], None]
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
-_MIN_SECRET_LENGTH = 4
-_REDACTED = "***"
 
 
 @dataclass(frozen=True)
@@ -89,35 +88,6 @@ def status_class(status: int) -> str:
     if 200 <= status < 600:
         return f"{status // 100}xx"
     return "other"
-
-
-class Redactor:
-    """Replaces every known secret value in a text with asterisks."""
-
-    def __init__(self, secrets: Iterable[str] = ()) -> None:
-        self._secrets = self._usable(secrets)
-
-    @staticmethod
-    def _usable(secrets: Iterable[str]) -> tuple[str, ...]:
-        unique = {secret for secret in secrets if isinstance(secret, str) and len(secret) >= _MIN_SECRET_LENGTH}
-        return tuple(sorted(unique, key=len, reverse=True))
-
-    def with_extra(self, secrets: Iterable[str]) -> Redactor:
-        extra = self._usable(secrets)
-        if not extra:
-            return self
-        combined = Redactor()
-        combined._secrets = self._usable((*self._secrets, *extra))
-        return combined
-
-    def __repr__(self) -> str:
-        return f"Redactor({len(self._secrets)} secrets)"
-
-    def __call__(self, text: str) -> str:
-        for secret in self._secrets:
-            if secret in text:
-                text = text.replace(secret, _REDACTED)
-        return text
 
 
 def _describe(status: int, body: bytes, parsed: PartnerErrorBody | None) -> str:

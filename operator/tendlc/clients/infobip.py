@@ -36,20 +36,18 @@ from tendlc.clients.ratelimit import (
     RateLimiterRegistry,
 )
 from tendlc.partner_errors import PartnerResponseInvalid
+from tendlc.partner_requests import IMPORT_PATH, MIGRATE_PATH, MigrationRequest, NumberImport
 
 INFOBIP_DIALECT = PartnerDialect(partner=INFOBIP, parse_error=parse_infobip_error)
 
-IMPORT_NUMBERS = Endpoint("numbers.import", "POST", "/numbers/2/numbers/import", NUMBERS_IMPORT)
-MIGRATE_CAMPAIGN = Endpoint("campaigns.migrate", "POST", "/number-registration/1/campaigns/migrate", REGISTRATION_WRITE)
+IMPORT_NUMBERS = Endpoint("numbers.import", "POST", IMPORT_PATH, NUMBERS_IMPORT)
+MIGRATE_CAMPAIGN = Endpoint("campaigns.migrate", "POST", MIGRATE_PATH, REGISTRATION_WRITE)
 GET_CAMPAIGN = Endpoint("campaigns.get", "GET", "/number-registration/1/campaigns/{campaign_id}", REGISTRATION_READ)
 LIST_CAMPAIGNS = Endpoint("campaigns.list", "GET", "/number-registration/1/campaigns", REGISTRATION_READ)
 GET_CAMPAIGN_NUMBERS = Endpoint(
     "campaigns.numbers", "GET", "/number-registration/1/campaigns/{campaign_id}/numbers", REGISTRATION_READ
 )
 LIST_SUBSCRIPTIONS = Endpoint("subscriptions.list", "GET", "/subscriptions/1/subscription/{channel}", SUBSCRIPTIONS)
-GET_SUBSCRIPTION = Endpoint(
-    "subscriptions.get", "GET", "/subscriptions/1/subscription/{channel}/{subscription_id}", SUBSCRIPTIONS
-)
 CREATE_SUBSCRIPTION = Endpoint("subscriptions.create", "POST", "/subscriptions/1/subscription/{channel}", SUBSCRIPTIONS)
 DELETE_SUBSCRIPTION = Endpoint(
     "subscriptions.delete",
@@ -70,10 +68,6 @@ SUBSCRIPTION_PAGE_SIZE = 100
 MAX_PAGES = 1000
 
 _DISTANT_PAST = datetime.min.replace(tzinfo=UTC)
-
-
-def _unique(items: Sequence[str]) -> list[str]:
-    return list(dict.fromkeys(items))
 
 
 class InfobipClient(PartnerClient):
@@ -136,58 +130,34 @@ class InfobipClient(PartnerClient):
 
     # ---------------------------------------------------------------------------- numbers
 
-    async def import_numbers(self, numbers: Sequence[str], *, skip_osr_update: bool) -> NumberImportResult:
+    async def import_numbers(self, request: NumberImport) -> NumberImportResult:
         """Import numbers into the account, in batches of at most 100 (D1), results merged.
 
         Idempotent: a number imported before comes back as ALREADY_IMPORTED, which is success.
         Batches are sent one after another; if one fails the error is raised and the earlier
         batches stay imported (sending everything again is safe).
         """
-        unique = _unique(numbers)
         parts: list[NumberImportResult] = []
-        for start in range(0, len(unique), self._import_batch_size):
-            batch = unique[start : start + self._import_batch_size]
-            body = {
-                "numbers": batch,
-                "country": "US",
-                "type": "VIRTUAL_LONG_NUMBER",
-                "capabilities": ["SMS", "MMS"],
-                "skipOsrUpdate": skip_osr_update,
-            }
-            data = await self._http.call(IMPORT_NUMBERS, json_body=body)
+        for batch in request.batches(self._import_batch_size):
+            data = await self._http.call(IMPORT_NUMBERS, json_body=batch.body())
             parts.append(self._http.parse(IMPORT_NUMBERS, NumberImportResult, data))
         return NumberImportResult.merge(parts)
 
     # -------------------------------------------------------------------------- campaigns
 
-    async def submit_migration(
-        self,
-        *,
-        name: str,
-        external_campaign_id: str,
-        numbers: Sequence[str],
-        number_pool_id: str | None,
-        is_client_manage_nnid: bool,
-    ) -> InfobipCampaign:
+    async def submit_migration(self, request: MigrationRequest) -> InfobipCampaign:
         """`POST /number-registration/1/campaigns/migrate`: NOT idempotent, never retried here.
 
         Any error that leaves the outcome unknown (PartnerUnavailable, PartnerResponseInvalid) must
         be followed by `find_migrated_campaign` before the workflow decides to send it again.
         """
-        if not name or not external_campaign_id:
+        if not request.name or not request.external_campaign_id:
             raise ValueError("name and external_campaign_id are required")
-        if not 1 <= len(numbers) <= MIGRATE_MAX_NUMBERS:
-            raise ValueError(f"a migration carries 1 to {MIGRATE_MAX_NUMBERS} numbers, got {len(numbers)}")
-        if len(set(numbers)) != len(numbers):
+        if not 1 <= len(request.numbers) <= MIGRATE_MAX_NUMBERS:
+            raise ValueError(f"a migration carries 1 to {MIGRATE_MAX_NUMBERS} numbers, got {len(request.numbers)}")
+        if len(set(request.numbers)) != len(request.numbers):
             raise ValueError("numbers must be unique")
-        body = {
-            "name": name,
-            "externalCampaignId": external_campaign_id,
-            "numberPoolID": number_pool_id,
-            "numbers": list(numbers),
-            "isClientManageNnid": is_client_manage_nnid,
-        }
-        data = await self._http.call(MIGRATE_CAMPAIGN, json_body=body)
+        data = await self._http.call(MIGRATE_CAMPAIGN, json_body=request.body())
         return self._http.parse(MIGRATE_CAMPAIGN, InfobipCampaign, data)
 
     async def get_campaign(self, campaign_id: str) -> InfobipCampaign:
@@ -253,12 +223,6 @@ class InfobipClient(PartnerClient):
             LIST_SUBSCRIPTIONS, SubscriptionPage, lambda item: item.subscription_id, [], SUBSCRIPTION_PAGE_SIZE,
             "subscription", path_params={"channel": channel},
         )
-
-    async def get_subscription(self, subscription_id: str, *, channel: str = "REGISTRATION") -> Subscription:
-        data = await self._http.call(
-            GET_SUBSCRIPTION, path_params={"channel": channel, "subscription_id": subscription_id}
-        )
-        return self._http.parse(GET_SUBSCRIPTION, Subscription, data)
 
     async def create_subscription(self, request: SubscriptionRequest, *, channel: str = "REGISTRATION") -> Subscription:
         """Create a subscription with an inline profile (webhook URL + BASIC/HMAC security).

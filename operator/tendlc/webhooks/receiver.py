@@ -27,6 +27,7 @@ from typing import Final, Literal, Protocol
 
 from aiohttp import web
 
+from tendlc.serving import AppServer
 from tendlc.webhooks.auth import WebhookAuth, WebhookAuthError
 from tendlc.webhooks.payload import WebhookEvent, WebhookPayloadError, parse_delivery
 
@@ -245,19 +246,19 @@ class _Receiver:
         return result
 
 
-class WebhookServer:
-    """Runs an aiohttp application on a TCP port; `start` returns the base URL, `stop` ends it.
+class WebhookServer(AppServer):
+    """Runs the receiver's aiohttp application on a TCP port; `start` returns the base URL, `stop` ends it.
 
     Construct from an app (`create_webhook_app(...)`, perhaps with more routes such as
-    `/metrics`), or use `WebhookServer.for_receiver(auth, dispatch, ...)`.
+    `/metrics`), or use `WebhookServer.for_receiver(auth, dispatch, ...)`. The header phase is
+    bounded by the keep-alive timeout, and a refused body is not drained (lingering time 0): the
+    connection is closed after the answer.
     """
 
     def __init__(self, app: web.Application, *, limits: ReceiverLimits | None = None, shutdown_timeout: float = 5.0):
-        self._app = app
-        self._limits = limits or ReceiverLimits()
-        self._shutdown_timeout = shutdown_timeout
-        self._runner: web.AppRunner | None = None
-        self._url: str | None = None
+        limits = limits or ReceiverLimits()
+        super().__init__(app, keepalive_timeout=limits.header_timeout, shutdown_timeout=shutdown_timeout,
+                         lingering_time=0, name="webhook server")
 
     @classmethod
     def for_receiver(
@@ -271,47 +272,7 @@ class WebhookServer:
         limits = limits or ReceiverLimits()
         return cls(create_webhook_app(auth, dispatch, observer=observer, limits=limits), limits=limits)
 
-    @property
-    def app(self) -> web.Application:
-        return self._app
-
-    @property
-    def url(self) -> str:
-        """`http://host:port` once started."""
-        if self._url is None:
-            raise RuntimeError("the webhook server is not started")
-        return self._url
-
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
-        """Listen on host:port (0 picks a free port) and return the base URL."""
-        if self._runner is not None:
-            raise RuntimeError("the webhook server is already started")
-        runner = web.AppRunner(
-            self._app,
-            access_log=None,
-            keepalive_timeout=self._limits.header_timeout,
-            lingering_time=0,  # a refused body is not drained: the connection is closed after the answer
-            shutdown_timeout=self._shutdown_timeout,
-            handle_signals=False,
-        )
-        await runner.setup()
-        try:
-            site = web.TCPSite(runner, host, port)
-            await site.start()
-        except BaseException:
-            await runner.cleanup()
-            raise
-        self._runner = runner
-        address = runner.addresses[0]
-        bound_host, bound_port = address[0], address[1]
-        shown = f"[{bound_host}]" if ":" in bound_host else bound_host
-        self._url = f"http://{shown}:{bound_port}"
-        logger.info("webhook receiver listening on %s%s", self._url, WEBHOOK_PATH)
-        return self._url
-
-    async def stop(self) -> None:
-        """Stop listening and finish (bounded) the requests in flight. Safe to call twice."""
-        runner, self._runner = self._runner, None
-        self._url = None
-        if runner is not None:
-            await runner.cleanup()
+        url = await super().start(host, port)
+        logger.info("webhook receiver listening on %s%s", url, WEBHOOK_PATH)
+        return url

@@ -2,8 +2,8 @@
 
 Public API (the executor in the handlers room drives it; see docs/resource.md for the user's view):
 
-    decision = decide(spec, status, facts, settings)        # Act | Wait | Done | Fail | Park
-    status = record(spec, status, action, outcome, facts, settings)
+    decision = decide(spec, status, facts, policy)        # Act | Wait | Done | Fail | Park
+    status = record(spec, status, action, outcome, facts, policy)
 
 Loop: while `decide` returns `Act`, persist `Act.status` first if `action.idempotent` is False (it
 holds the exactly-once marker `pendingOperation`), perform the action, and fold its outcome (a result
@@ -33,7 +33,7 @@ from tendlc.workflow.conditions import get_condition, set_condition
 from tendlc.workflow.decide import Step, current_step, decide
 from tendlc.workflow.decisions import Act, Decision, Done, Event, Fail, Park, Wait
 from tendlc.workflow.errors import apply_partner_error
-from tendlc.workflow.facts import Annotations, Facts, LoaFacts, LoaProblem, OsrConfirmation, Settings
+from tendlc.workflow.facts import Annotations, Facts, LoaFacts, LoaProblem, OsrConfirmation, Policy, human_duration
 from tendlc.workflow.record import numbers_digest, record
 
 __all__ = [
@@ -58,8 +58,8 @@ __all__ = [
     "OsrConfirmation",
     "Outcome",
     "Park",
+    "Policy",
     "PollCampaign",
-    "Settings",
     "Step",
     "SubmitMigration",
     "Wait",
@@ -67,6 +67,7 @@ __all__ = [
     "current_step",
     "decide",
     "get_condition",
+    "human_duration",
     "next_delay",
     "numbers_digest",
     "record",

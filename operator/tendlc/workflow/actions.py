@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import ClassVar
 
 from tendlc.partner_errors import PartnerError
+from tendlc.partner_requests import IMPORT_PATH, MIGRATE_PATH, MigrationRequest, NumberImport
 
 _SHOWN_NUMBERS = 3
 
@@ -43,24 +44,14 @@ class ImportNumbers:
     mutating: ClassVar[bool] = True
     idempotent: ClassVar[bool] = True
 
-    def batches(self) -> list[tuple[str, ...]]:
-        size = max(self.batch_size, 1)
-        return [self.numbers[i : i + size] for i in range(0, len(self.numbers), size)]
+    @property
+    def request(self) -> NumberImport:
+        return NumberImport(self.numbers, self.skip_osr_update)
 
     def planned_calls(self) -> list[str]:
         return [
-            _call(
-                "POST",
-                "/numbers/2/numbers/import",
-                {
-                    "numbers": _numbers_summary(batch),
-                    "country": "US",
-                    "type": "VIRTUAL_LONG_NUMBER",
-                    "capabilities": ["SMS", "MMS"],
-                    "skipOsrUpdate": self.skip_osr_update,
-                },
-            )
-            for batch in self.batches()
+            _call("POST", IMPORT_PATH, batch.body() | {"numbers": _numbers_summary(batch.numbers)})
+            for batch in self.request.batches(self.batch_size)
         ]
 
 
@@ -129,19 +120,20 @@ class SubmitMigration:
     idempotent: ClassVar[bool] = False
     operation: ClassVar[str] = "SubmitMigration"
 
-    def body(self) -> dict[str, object]:
-        """The exact request body."""
-        return {
-            "name": self.name,
-            "externalCampaignId": self.campaign_id,
-            "numberPoolID": self.number_pool_id,
-            "numbers": list(self.numbers),
-            "isClientManageNnid": self.is_client_manage_nnid,
-        }
+    @property
+    def request(self) -> MigrationRequest:
+        """The exact request sent (the client posts `request.body()`)."""
+        return MigrationRequest(
+            name=self.name,
+            external_campaign_id=self.campaign_id,
+            numbers=self.numbers,
+            number_pool_id=self.number_pool_id,
+            is_client_manage_nnid=self.is_client_manage_nnid,
+        )
 
     def planned_calls(self) -> list[str]:
-        body = self.body() | {"numbers": _numbers_summary(self.numbers)}
-        return [_call("POST", "/number-registration/1/campaigns/migrate", body)]
+        body = self.request.body() | {"numbers": _numbers_summary(self.numbers)}
+        return [_call("POST", MIGRATE_PATH, body)]
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """Decide the next step of a migration from the spec, the status and this round's facts.
 
-`decide(spec, status, facts, settings) -> Decision` is the whole reconcile logic as a pure function:
-same input, same output (the clock is `facts.now`; jitter comes from `settings.random`). The
+`decide(spec, status, facts, policy) -> Decision` is the whole reconcile logic as a pure function:
+same input, same output (the clock is `facts.now`; jitter comes from `policy.random`). The
 executor loops: `decide` → perform `Act.action` (persisting the status first when the action is
 non-idempotent) → `record` → `decide` …, until a `Wait`, `Park`, `Done` or `Fail`, then writes the
 status and emits each decision's `event`. Phases and conditions are derived here, every round, from
@@ -35,7 +35,7 @@ from tendlc.workflow.actions import (
 from tendlc.workflow.conditions import get_condition, set_condition
 from tendlc.workflow.decisions import Act, Decision, Done, Event, Fail, Park, Wait
 from tendlc.workflow.errors import election_unknown_hint, new_problem, outcome_unknown_hint
-from tendlc.workflow.facts import Facts, Settings
+from tendlc.workflow.facts import Facts, Policy
 from tendlc.workflow.record import numbers_digest
 
 # Ready reasons that get an Event on the way in and on the way out even within one phase (D21):
@@ -81,7 +81,7 @@ class _Round:
     spec: CampaignMigrationSpec
     status: MigrationStatus
     facts: Facts
-    settings: Settings
+    policy: Policy
 
     def condition(self, type_: str, value: ConditionStatus, reason: str, message: str) -> None:
         self.status.conditions = set_condition(
@@ -106,11 +106,11 @@ class _Round:
         return max(self.status.next_check_at - self.facts.now, timedelta(0))
 
 
-def decide(spec: CampaignMigrationSpec, status: MigrationStatus, facts: Facts, settings: Settings) -> Decision:
+def decide(spec: CampaignMigrationSpec, status: MigrationStatus, facts: Facts, policy: Policy) -> Decision:
     """The next decision for this resource (see the module docstring)."""
     before = get_condition(status.conditions, ConditionType.READY)
     before_phase = status.phase
-    r = _Round(spec, status.model_copy(deep=True), facts, settings)
+    r = _Round(spec, status.model_copy(deep=True), facts, policy)
     r.status.observed_generation = facts.generation
     r.status.number_count = len(spec.numbers)
     if not facts.dry_run:
@@ -165,10 +165,10 @@ def _decide(r: _Round) -> Decision:
             ConditionType.LOA_VALID, "True" if loa_reason == Reason.LOA_VALID else "False", loa_reason, loa_message
         )
         if loa_reason != Reason.LOA_VALID:
-            return _park(r, step, loa_reason, loa_message, r.settings.park_recheck, step_condition=False)
+            return _park(r, step, loa_reason, loa_message, r.policy.park_recheck, step_condition=False)
     if facts.credentials_problem is not None:
         message = f"{facts.credentials_problem}. Create or fix the Secret; the migration continues by itself."
-        return _park(r, step, Reason.CREDENTIALS_MISSING, message, r.settings.park_recheck, step_condition=False)
+        return _park(r, step, Reason.CREDENTIALS_MISSING, message, r.policy.park_recheck, step_condition=False)
     if s.problem is not None:
         recheck = s.problem.recheck_at - facts.now if s.problem.recheck_at is not None else None
         return _park(r, step, s.problem.reason, s.problem.message, recheck)
@@ -194,17 +194,17 @@ def _import(r: _Round) -> Decision:
     message = f"Importing {len(spec.numbers)} numbers into the Infobip account."
     r.condition(ConditionType.NUMBERS_IMPORTED, "False", Reason.IMPORTING_NUMBERS, message)
     r.ready("False", Reason.IMPORTING_NUMBERS, message)
-    action = ImportNumbers(spec.numbers, spec.skip_osr_update, r.settings.import_batch_size)
+    action = ImportNumbers(spec.numbers, spec.skip_osr_update, r.policy.import_batch_size)
     return _act_when_due(r, Step.IMPORT, action)
 
 
 def _elect(r: _Round) -> Decision:
-    s, spec, settings = r.status, r.spec, r.settings
+    s, spec, policy = r.status, r.spec, r.policy
     s.phase = Phase.ELECTING_CNP
     observe = ObserveElection(spec.campaign_id, spec.upstream_cnp_id)
     marker = s.pending_operation
     if marker is not None:
-        if marker.observe_attempts >= settings.max_observe_attempts:
+        if marker.observe_attempts >= policy.max_observe_attempts:
             return _outcome_unknown(
                 r,
                 Step.ELECT,
@@ -237,12 +237,12 @@ def _elect(r: _Round) -> Decision:
 
 
 def _submit(r: _Round) -> Decision:
-    s, spec, settings = r.status, r.spec, r.settings
+    s, spec, policy = r.status, r.spec, r.policy
     s.phase = Phase.SUBMITTING_MIGRATION
     name = spec.campaign_name_or_default
     marker = s.pending_operation
     if marker is not None:
-        if marker.observe_attempts >= settings.max_observe_attempts:
+        if marker.observe_attempts >= policy.max_observe_attempts:
             return _outcome_unknown(
                 r,
                 Step.SUBMIT,
@@ -268,7 +268,7 @@ def _submit(r: _Round) -> Decision:
 
 
 def _monitor(r: _Round) -> Decision:
-    s, spec, facts, settings = r.status, r.spec, r.facts, r.settings
+    s, spec, facts, policy = r.status, r.spec, r.facts, r.policy
     confirmation = facts.annotations.osr_updated
     stage = s.infobip_stage or "unknown"
     campaign = s.infobip_campaign_id or ""
@@ -288,7 +288,7 @@ def _monitor(r: _Round) -> Decision:
     r.condition(ConditionType.REGISTERED, "False", reason, message)
     ready_reason, ready_message = reason, message
     submitted = s.migration_submitted_at
-    if submitted is not None and facts.now - submitted > settings.stall_after:
+    if submitted is not None and facts.now - submitted > policy.stall_after:
         hours = int((facts.now - submitted).total_seconds() // 3600)
         stalled = (
             f"Infobip campaign {campaign} (TCR {spec.campaign_id}) has been {stage} for {hours} hours since "
@@ -327,7 +327,7 @@ def _plan(r: _Round, step: Step) -> list[str]:
     spec, s = r.spec, r.status
     calls: list[str] = []
     if step <= Step.IMPORT:
-        calls += ImportNumbers(spec.numbers, spec.skip_osr_update, r.settings.import_batch_size).planned_calls()
+        calls += ImportNumbers(spec.numbers, spec.skip_osr_update, r.policy.import_batch_size).planned_calls()
     if step <= Step.ELECT and s.tcr_sharing_status not in (Sharing.PENDING, Sharing.ACCEPTED):
         calls += ElectCnp(spec.campaign_id, spec.upstream_cnp_id).planned_calls()
     if step <= Step.SUBMIT:
@@ -377,7 +377,7 @@ def _outcome_unknown(r: _Round, step: Step, message: str) -> Park:
 
 
 def _check_loa(r: _Round) -> tuple[str, str]:
-    loa, ref, settings = r.facts.loa, r.spec.loa_secret_ref, r.settings
+    loa, ref, policy = r.facts.loa, r.spec.loa_secret_ref, r.policy
     fix = (
         f"Update Secret {ref.name!r} (keys {ref.document_key!r}, {ref.signed_date_key!r}); "
         "the migration continues by itself."
@@ -395,14 +395,14 @@ def _check_loa(r: _Round) -> tuple[str, str]:
             f"Put the date it was signed. {fix}",
         )
     age = today - signed
-    max_days = settings.loa_max_age.days
-    if age > settings.loa_max_age:
+    max_days = policy.loa_max_age.days
+    if age > policy.loa_max_age:
         return (
             Reason.LOA_EXPIRED,
             f"The LOA signed on {signed.isoformat()} is {age.days} days old; Infobip needs an LOA no older than "
             f"{max_days} days when the migration is submitted. Have it signed again. {fix}",
         )
-    valid_until = signed + settings.loa_max_age
+    valid_until = signed + policy.loa_max_age
     return (
         Reason.LOA_VALID,
         f"LOA signed on {signed.isoformat()}; valid for submission until {valid_until.isoformat()}.",

@@ -35,7 +35,7 @@ from tendlc.workflow.actions import (
     SubmitMigration,
 )
 from tendlc.workflow.backoff import next_delay
-from tendlc.workflow.facts import Facts, Settings
+from tendlc.workflow.facts import Facts, Policy, human_duration
 
 RETRY_HINT = "annotate the resource with tendlc.io/retry=<a new value> to retry at once"
 
@@ -61,10 +61,10 @@ def is_already_in_migration(error: PartnerError) -> bool:
 
 
 def schedule_retry(
-    status: MigrationStatus, settings: Settings, now: datetime, retry_after: float | None = None
+    status: MigrationStatus, policy: Policy, now: datetime, retry_after: float | None = None
 ) -> None:
     """Count one more attempt of the current wait and set `nextCheckAt` by the backoff."""
-    status.next_check_at = now + next_delay(status.attempts, settings, retry_after)
+    status.next_check_at = now + next_delay(status.attempts, policy, retry_after)
     status.attempts += 1
 
 
@@ -74,7 +74,7 @@ def new_problem(
     facts: Facts,
     *,
     permanent: bool = False,
-    recheck_after: Settings | None = None,
+    recheck_after: Policy | None = None,
 ) -> Problem:
     """A problem stamped with the current time and generation (recheck after `park_recheck` if given)."""
     recheck_at = facts.now + recheck_after.park_recheck if recheck_after is not None else None
@@ -94,7 +94,7 @@ def apply_partner_error(
     action: Action,
     error: PartnerError,
     facts: Facts,
-    settings: Settings,
+    policy: Policy,
 ) -> MigrationStatus:
     """Fold `error`, raised while performing `action`, into a copy of `status`."""
     s = status.model_copy(deep=True)
@@ -111,9 +111,9 @@ def apply_partner_error(
             f"{error.partner} rejected the operator's credentials ({words}). Fix the credentials Secret "
             f"({'spec.' + ('infobip' if error.partner.lower() == 'infobip' else 'tcr') + '.credentialsSecretRef'}"
             " or the operator's configuration); the operator tries again every "
-            f"{int(settings.park_recheck.total_seconds() // 60)} minutes, or {RETRY_HINT}.",
+            f"{human_duration(policy.park_recheck)}, or {RETRY_HINT}.",
             facts,
-            recheck_after=settings,
+            recheck_after=policy,
         )
     elif isinstance(error, PartnerForbidden):
         if non_idempotent:
@@ -124,7 +124,7 @@ def apply_partner_error(
                 f"Infobip refused the number import ({words}): the account is not enabled for self-service "
                 f"number import. Ask your Infobip account manager to enable it, then {RETRY_HINT}.",
                 facts,
-                recheck_after=settings,
+                recheck_after=policy,
             )
         else:
             s.problem = new_problem(
@@ -132,10 +132,10 @@ def apply_partner_error(
                 f"{error.partner} refused {error.endpoint} ({words}): the account is not enabled for this API. "
                 f"Ask your account manager to enable it, then {RETRY_HINT}.",
                 facts,
-                recheck_after=settings,
+                recheck_after=policy,
             )
     elif isinstance(error, PartnerRejected):
-        _apply_rejection(spec, s, action, error, words, facts, settings)
+        _apply_rejection(spec, s, action, error, words, facts, policy)
     else:
         # PartnerUnavailable, PartnerResponseInvalid, or anything unclassified: the outcome of a POST is
         # unknown, so the marker stays and the next round observes before any resend.
@@ -143,7 +143,7 @@ def apply_partner_error(
         if marker is not None and isinstance(action, ObserveElection | ObserveMigration):
             marker.observe_attempts += 1
         retry_after = error.retry_after if isinstance(error, PartnerUnavailable) else None
-        schedule_retry(s, settings, facts.now, retry_after)
+        schedule_retry(s, policy, facts.now, retry_after)
     return s
 
 
@@ -154,7 +154,7 @@ def _apply_rejection(
     error: PartnerRejected,
     words: str,
     facts: Facts,
-    settings: Settings,
+    policy: Policy,
 ) -> None:
     expired = any(problem.code == TCR_CODE_CAMPAIGN_EXPIRED for problem in error.problems)
     marker = s.pending_operation
@@ -197,16 +197,16 @@ def _apply_rejection(
                 Reason.CAMPAIGN_NOT_FOUND,
                 f"Infobip does not know campaign {action.infobip_campaign_id} ({words}). Check with the "
                 f"Infobip Registrations team; the operator asks again every "
-                f"{int(settings.park_recheck.total_seconds() // 60)} minutes.",
+                f"{human_duration(policy.park_recheck)}.",
                 facts,
-                recheck_after=settings,
+                recheck_after=policy,
             )
         else:
             s.problem = new_problem(
                 Reason.PARTNER_REJECTED,
                 f"Infobip refused to show campaign {action.infobip_campaign_id}: {words}",
                 facts,
-                recheck_after=settings,
+                recheck_after=policy,
             )
 
 

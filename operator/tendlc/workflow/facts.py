@@ -1,4 +1,4 @@
-"""What the executor observed outside the status this round (`Facts`) and the workflow's knobs (`Settings`).
+"""What the executor observed outside the status this round (`Facts`) and the workflow's knobs (`Policy`).
 
 The workflow is pure: everything it needs from the world — the clock, the LOA Secret's content,
 whether credentials are present, the resource's annotations, dry run — arrives here as plain values
@@ -102,20 +102,34 @@ class Facts:
 
 
 @dataclass(frozen=True)
-class Settings:
-    """Timing and limits of the workflow (filled from the operator's configuration)."""
+class Policy:
+    """Timing and limits of the workflow.
 
-    loa_max_age: timedelta = timedelta(days=30)
-    backoff_initial: timedelta = timedelta(seconds=30)
-    backoff_max: timedelta = timedelta(minutes=15)
-    stall_after: timedelta = timedelta(hours=72)
-    max_observe_attempts: int = 5
+    Deliberately without defaults: the operator's configuration (`tendlc.config.Settings.policy()`)
+    is the one place they are set, so the workflow can never run on a second, different set.
+    """
+
+    loa_max_age: timedelta
+    backoff_initial: timedelta
+    backoff_max: timedelta
+    stall_after: timedelta
+    max_observe_attempts: int
     """Failed observations of an uncertain POST before parking with OutcomeUnknown."""
-    park_recheck: timedelta = timedelta(minutes=15)
+    park_recheck: timedelta
     """How soon a parked problem that may heal by itself (credentials, account enablement) is retried."""
-    import_batch_size: int = 100
-    """Numbers per import request (docs/decisions.md D1)."""
-    clock_skew: timedelta = timedelta(minutes=5)
+    import_batch_size: int
+    """Numbers per import request (docs/decisions.md D1); the dry-run plan shows the same batches."""
+    clock_skew: timedelta
     """Tolerance when comparing an Infobip createdDate with our own pending marker."""
     random: Callable[[], float] = _random.random
     """Jitter source in [0, 1); inject a constant for deterministic tests."""
+
+
+def human_duration(duration: timedelta) -> str:
+    """`45 seconds`, `15 minutes`, `2 hours`, `3 days`: how a message states a recheck interval."""
+    seconds = max(int(duration.total_seconds()), 0)
+    for unit, size in (("day", 86_400), ("hour", 3_600), ("minute", 60)):
+        if (seconds >= size and seconds % size == 0) or seconds >= 2 * size:
+            count = round(seconds / size)
+            return f"{count} {unit}{'s' if count != 1 else ''}"
+    return f"{seconds} second{'s' if seconds != 1 else ''}"

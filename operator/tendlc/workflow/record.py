@@ -1,6 +1,6 @@
 """Fold the outcome of an action into the status.
 
-`record(spec, status, action, outcome, facts, settings)` is called by the executor after it performed
+`record(spec, status, action, outcome, facts, policy)` is called by the executor after it performed
 the action `decide` asked for, with either a success value (`ImportResult`, `ElectionObserved`,
 `CampaignObserved`, `MigrationNotFound`) or the `PartnerError` the client raised. It writes what was
 learnt (timestamps, the Infobip UUID and stage, TCR's sharing status, the exactly-once marker's fate,
@@ -31,7 +31,7 @@ from tendlc.workflow.actions import (
     SubmitMigration,
 )
 from tendlc.workflow.errors import apply_partner_error, new_problem, outcome_unknown_hint, schedule_retry
-from tendlc.workflow.facts import Facts, Settings
+from tendlc.workflow.facts import Facts, Policy
 
 
 def numbers_digest(spec: CampaignMigrationSpec) -> str:
@@ -46,11 +46,11 @@ def record(
     action: Action,
     outcome: Outcome,
     facts: Facts,
-    settings: Settings,
+    policy: Policy,
 ) -> MigrationStatus:
     """The status after `action` ended in `outcome` (see the module docstring)."""
     if isinstance(outcome, PartnerError):
-        return apply_partner_error(spec, status, action, outcome, facts, settings)
+        return apply_partner_error(spec, status, action, outcome, facts, policy)
     s = status.model_copy(deep=True)
     s.last_checked_at = facts.now
     s.last_error = None
@@ -59,13 +59,13 @@ def record(
         s.numbers_imported_digest = numbers_digest(spec)
         _progress(s)
     elif isinstance(action, ObserveElection | ElectCnp) and isinstance(outcome, ElectionObserved):
-        _fold_election(spec, s, outcome, facts, settings)
+        _fold_election(spec, s, outcome, facts, policy)
     elif isinstance(action, ObserveMigration | SubmitMigration) and isinstance(
         outcome, CampaignObserved | MigrationNotFound
     ):
-        _fold_migration(spec, s, outcome, facts, settings)
+        _fold_migration(spec, s, outcome, facts, policy)
     elif isinstance(action, PollCampaign) and isinstance(outcome, CampaignObserved):
-        _fold_stage(s, outcome, facts, settings)
+        _fold_stage(s, outcome, facts, policy)
     else:
         raise TypeError(f"{type(outcome).__name__} is not an outcome of {type(action).__name__}")
     return s
@@ -78,7 +78,7 @@ def _progress(s: MigrationStatus) -> None:
 
 
 def _fold_election(
-    spec: CampaignMigrationSpec, s: MigrationStatus, seen: ElectionObserved, facts: Facts, settings: Settings
+    spec: CampaignMigrationSpec, s: MigrationStatus, seen: ElectionObserved, facts: Facts, policy: Policy
 ) -> None:
     marker = s.pending_operation
     previous = s.tcr_sharing_status
@@ -113,7 +113,7 @@ def _fold_election(
         s.pending_operation = None
         if sharing != previous:
             s.attempts = 0
-        schedule_retry(s, settings, facts.now)
+        schedule_retry(s, policy, facts.now)
 
 
 def _fold_migration(
@@ -121,13 +121,13 @@ def _fold_migration(
     s: MigrationStatus,
     seen: CampaignObserved | MigrationNotFound,
     facts: Facts,
-    settings: Settings,
+    policy: Policy,
 ) -> None:
     marker = s.pending_operation
     if isinstance(seen, CampaignObserved) and not seen.created and marker is not None:
         stale = (
             seen.created_at is not None
-            and seen.created_at < marker.started_at - settings.clock_skew
+            and seen.created_at < marker.started_at - policy.clock_skew
             and seen.stage in FAILURE_STAGES
         )
         if stale:  # an older, finished attempt: not the outcome of our marker
@@ -149,10 +149,10 @@ def _fold_migration(
     s.migration_submitted_at = facts.now if seen.created or seen.created_at is None else seen.created_at
     s.infobip_stage = None
     _progress(s)
-    _fold_stage(s, seen, facts, settings)
+    _fold_stage(s, seen, facts, policy)
 
 
-def _fold_stage(s: MigrationStatus, seen: CampaignObserved, facts: Facts, settings: Settings) -> None:
+def _fold_stage(s: MigrationStatus, seen: CampaignObserved, facts: Facts, policy: Policy) -> None:
     previous = s.infobip_stage
     stage = seen.stage
     s.infobip_stage = stage
@@ -170,4 +170,4 @@ def _fold_stage(s: MigrationStatus, seen: CampaignObserved, facts: Facts, settin
     else:
         if stage != previous:
             s.attempts = 0
-        schedule_retry(s, settings, facts.now)
+        schedule_retry(s, policy, facts.now)

@@ -106,7 +106,8 @@ def test_defaults_and_enums_agree_with_the_models(schema: dict[str, Any]) -> Non
     fields = CampaignMigrationSpec.model_fields
     assert properties["nnid"]["enum"] == [n.value for n in Nnid]
     assert properties["nnid"]["default"] == fields["nnid"].default
-    assert properties["upstreamCnpId"]["default"] == fields["upstream_cnp_id"].default
+    # No CRD default: an unset upstreamCnpId takes the operator's TENDLC_UPSTREAM_CNP_ID (controller/reconcile.py).
+    assert "default" not in properties["upstreamCnpId"]
     assert properties["suspend"]["default"] is fields["suspend"].default
     loa = properties["loaSecretRef"]["properties"]
     assert loa["documentKey"]["default"] == LoaSecretRef.model_fields["document_key"].default

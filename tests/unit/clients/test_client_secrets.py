@@ -16,6 +16,7 @@ from tendlc.clients.models import SubscriptionRequest, WebhookProfile, WebhookSe
 from tendlc.clients.ratelimit import RateLimiterRegistry
 from tendlc.clients.tcr import TcrClient
 from tendlc.partner_errors import PartnerError
+from tendlc.partner_requests import MigrationRequest
 
 UUID = "44e8c5fc-2c1b-4b7e-9d1a-3f0c7e2a9b11"
 
@@ -197,12 +198,8 @@ async def test_request_bodies_are_not_quoted_in_errors(limiters: RateLimiterRegi
     async with client:
         with pytest.raises(PartnerError) as caught:
             await client.submit_migration(
-                name="secretCampaignName",
-                external_campaign_id="COJD655",
-                numbers=["19168361160"],
-                number_pool_id=None,
-                is_client_manage_nnid=False,
-            )
+            MigrationRequest("secretCampaignName", "COJD655", tuple(["19168361160"]), None, False)
+        )
     text = everything_about(caught.value)
     assert "19168361160" not in text
     assert "secretCampaignName" not in text

@@ -15,6 +15,7 @@ from tendlc.clients.infobip import InfobipClient
 from tendlc.clients.models import SubscriptionRequest, WebhookProfile, WebhookSecurity
 from tendlc.clients.ratelimit import RateLimiterRegistry
 from tendlc.partner_errors import PartnerRejected
+from tendlc.partner_requests import MigrationRequest, NumberImport
 
 CAMPAIGN = "2700ea5ecfd0574f21019319e90eb63416ede8263eab67e466c718c51cd1a77a"
 SUBSCRIPTION = "6e71a232d29cf86cbe8cd24bd719c2050de4613347854f985c920dd3d0d3e33f"
@@ -40,7 +41,7 @@ def import_answer(request: httpx.Request) -> httpx.Response:
 
 async def test_import_sends_the_guides_body_with_app_key_authorization(infobip: InfobipClient, partner: Any) -> None:
     partner.handler = import_answer
-    await infobip.import_numbers(["19546899283"], skip_osr_update=True)
+    await infobip.import_numbers(NumberImport(tuple(["19546899283"]), True))
     [request] = partner.requests
     assert request.method == "POST"
     assert request.url.path == "/numbers/2/numbers/import"
@@ -61,7 +62,7 @@ async def test_import_of_250_numbers_is_sent_as_100_100_50_and_merged(
 ) -> None:
     partner.handler = import_answer
     wanted = numbers(250)
-    result = await infobip.import_numbers(wanted, skip_osr_update=False)
+    result = await infobip.import_numbers(NumberImport(tuple(wanted), False))
     assert [len(body["numbers"]) for body in partner.bodies()] == [100, 100, 50]
     assert [number for body in partner.bodies() for number in body["numbers"]] == wanted
     assert {body["skipOsrUpdate"] for body in partner.bodies()} == {False}
@@ -80,7 +81,7 @@ async def test_already_imported_numbers_count_as_success(infobip: InfobipClient,
             ]
         },
     )
-    result = await infobip.import_numbers(["19546899283", "19168361160"], skip_osr_update=True)
+    result = await infobip.import_numbers(NumberImport(tuple(["19546899283", "19168361160"]), True))
     assert result.succeeded == ("19546899283", "19168361160")
     assert result.failed == ()
 
@@ -91,7 +92,7 @@ async def test_import_reports_numbers_with_other_statuses_and_missing_numbers(
     partner.handler = lambda request: httpx.Response(
         200, json={"results": [{"number": "19546899283", "status": "NOT_PORTABLE", "reason": "unknown extra"}]}
     )
-    result = await infobip.import_numbers(["19546899283", "19168361160"], skip_osr_update=True)
+    result = await infobip.import_numbers(NumberImport(tuple(["19546899283", "19168361160"]), True))
     assert [status.status for status in result.failed] == ["NOT_PORTABLE"]
     assert result.missing(["19546899283", "19168361160"]) == ("19168361160",)
     assert not result.all_succeeded(["19546899283", "19168361160"])
@@ -99,9 +100,9 @@ async def test_import_reports_numbers_with_other_statuses_and_missing_numbers(
 
 async def test_import_sends_each_number_once_and_nothing_for_no_numbers(infobip: InfobipClient, partner: Any) -> None:
     partner.handler = import_answer
-    assert (await infobip.import_numbers([], skip_osr_update=True)).results == ()
+    assert (await infobip.import_numbers(NumberImport(tuple([]), True))).results == ()
     assert partner.requests == []
-    await infobip.import_numbers(["19546899283", "19546899283"], skip_osr_update=True)
+    await infobip.import_numbers(NumberImport(tuple(["19546899283", "19546899283"]), True))
     assert partner.bodies()[0]["numbers"] == ["19546899283"]
 
 
@@ -114,7 +115,7 @@ async def test_import_forbidden_for_the_account_is_partner_forbidden(
     infobip_schema(body, "ApiException")
     partner.handler = lambda request: httpx.Response(403, json=body)
     with pytest.raises(PartnerForbidden, match="Import is not enabled"):
-        await infobip.import_numbers(["19546899283"], skip_osr_update=True)
+        await infobip.import_numbers(NumberImport(tuple(["19546899283"]), True))
 
 
 # --------------------------------------------------------------------------------- migrate
@@ -127,12 +128,8 @@ async def test_migrate_sends_exactly_the_documented_keys(
     infobip_schema(answer, f"{CAMPAIGN}.ExternalTenDlcCampaign")
     partner.handler = lambda request: httpx.Response(200, json=answer)
     campaign = await infobip.submit_migration(
-        name="migrateCampaignCOJD655",
-        external_campaign_id="COJD655",
-        numbers=["19168361160"],
-        number_pool_id=None,
-        is_client_manage_nnid=False,
-    )
+            MigrationRequest("migrateCampaignCOJD655", "COJD655", tuple(["19168361160"]), None, False)
+        )
     [request] = partner.requests
     assert request.method == "POST"
     assert request.url.path == "/number-registration/1/campaigns/migrate"
@@ -153,12 +150,8 @@ async def test_migrate_passes_a_number_pool_and_own_nnid(
 ) -> None:
     partner.handler = lambda request: httpx.Response(200, json=campaign_json())
     await infobip.submit_migration(
-        name="n",
-        external_campaign_id="COJD655",
-        numbers=numbers(200),
-        number_pool_id="pool-1",
-        is_client_manage_nnid=True,
-    )
+            MigrationRequest("n", "COJD655", tuple(numbers(200)), "pool-1", True)
+        )
     body = partner.bodies()[0]
     assert body["numberPoolID"] == "pool-1"
     assert body["isClientManageNnid"] is True
@@ -171,7 +164,7 @@ async def test_migrate_refuses_bad_number_lists_without_calling_infobip(
 ) -> None:
     with pytest.raises(ValueError, match="numbers"):
         await infobip.submit_migration(
-            name="n", external_campaign_id="COJD655", numbers=wanted, number_pool_id=None, is_client_manage_nnid=False
+            MigrationRequest("n", "COJD655", tuple(wanted), None, False)
         )
     assert partner.requests == []
 
@@ -192,11 +185,7 @@ async def test_second_migrate_is_rejected_with_infobips_words(
     partner.handler = lambda request: httpx.Response(400, json=body)
     with pytest.raises(PartnerRejected) as caught:
         await infobip.submit_migration(
-            name="n",
-            external_campaign_id="COJD655",
-            numbers=["19168361160"],
-            number_pool_id=None,
-            is_client_manage_nnid=False,
+            MigrationRequest("n", "COJD655", tuple(["19168361160"]), None, False)
         )
     assert "already in migration" in caught.value.message
     assert any(problem.field == "externalCampaignId" for problem in caught.value.problems)
@@ -484,17 +473,15 @@ async def test_list_subscriptions_walks_pages_and_reads_event_names(
     assert partner.requests[0].url.params["size"] == "100"
 
 
-async def test_get_and_delete_subscription_use_the_subscription_path(
+async def test_delete_subscription_uses_the_subscription_path(
     infobip: InfobipClient, partner: Any, calls: Any
 ) -> None:
     partner.handler = lambda request: httpx.Response(200, json={"subscriptionId": "tendlc-registration"})
-    await infobip.get_subscription("tendlc-registration")
     await infobip.delete_subscription("tendlc-registration")
     assert [(request.method, request.url.path) for request in partner.requests] == [
-        ("GET", "/subscriptions/1/subscription/REGISTRATION/tendlc-registration"),
         ("DELETE", "/subscriptions/1/subscription/REGISTRATION/tendlc-registration"),
     ]
-    assert [seen[1] for seen in calls.seen] == ["subscriptions.get", "subscriptions.delete"]
+    assert [seen[1] for seen in calls.seen] == ["subscriptions.delete"]
 
 
 async def test_delete_subscription_accepts_an_empty_answer(infobip: InfobipClient, partner: Any) -> None:

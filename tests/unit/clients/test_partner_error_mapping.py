@@ -24,6 +24,7 @@ from tendlc.partner_errors import (
     PartnerResponseInvalid,
     PartnerUnavailable,
 )
+from tendlc.partner_requests import MigrationRequest
 
 NOW = datetime(2026, 11, 26, 10, 0, 0, tzinfo=UTC)
 INFOBIP_BAD_REQUEST = json.dumps(
@@ -270,12 +271,8 @@ async def test_a_dropped_connection_on_the_migrate_post_is_unavailable(limiters:
     async with client_with(transport, limiters, calls) as client:
         with pytest.raises(PartnerUnavailable):
             await client.submit_migration(
-                name="migrateCampaignCOJD655",
-                external_campaign_id="COJD655",
-                numbers=["19168361160"],
-                number_pool_id=None,
-                is_client_manage_nnid=False,
-            )
+            MigrationRequest("migrateCampaignCOJD655", "COJD655", tuple(["19168361160"]), None, False)
+        )
 
 
 @pytest.mark.parametrize(

@@ -18,6 +18,7 @@ from tendlc.clients.ratelimit import (
     TokenBucket,
 )
 from tendlc.clients.tcr import TcrClient
+from tendlc.partner_requests import MigrationRequest
 
 
 def bucket(virtual_time: Any, rate: float, burst: float = 1.0) -> TokenBucket:
@@ -169,11 +170,7 @@ async def test_clients_of_the_same_account_share_one_limiter(virtual_time: Any) 
     ]
     for client in clients:
         await client.submit_migration(
-            name="n",
-            external_campaign_id="COJD655",
-            numbers=["19168361160"],
-            number_pool_id=None,
-            is_client_manage_nnid=False,
+            MigrationRequest("n", "COJD655", tuple(["19168361160"]), None, False)
         )
         await client.get_campaign("x")  # another class: no wait
         await client.aclose()

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tendlc.workflow import Settings, next_delay
+from tendlc.config import Settings
+from tendlc.workflow import Policy, next_delay
 
-BASE = Settings()
+BASE = Settings().policy()
 
 
-def _settings(value: float) -> Settings:
-    return Settings(random=lambda: value)
+def _settings(value: float) -> Policy:
+    return replace(BASE, random=lambda: value)
 
 
 @given(st.integers(min_value=-5, max_value=10_000), st.floats(min_value=0.0, max_value=1.0))

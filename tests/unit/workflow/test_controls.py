@@ -5,11 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from workflow_driver import T0, Crash, Executor, FakePartners, make_facts, make_spec
 
+from support.loop_driver import T0, Crash, Executor, FakePartners, make_facts, make_spec
 from tendlc.api import Phase
 from tendlc.workflow import (
-    Act,
     Annotations,
     ElectCnp,
     ObserveMigration,
@@ -124,7 +123,7 @@ def test_dry_run_never_hands_out_a_mutating_action_at_any_step() -> None:
     executor = Executor(make_spec(), partners)
     executor.round(make_facts(T0))  # really imported and elected (PENDING)
     partners.sharing = "ACCEPTED"
-    start = len(executor.decisions)
+    start = len(partners.calls)
     now = T0
     for _ in range(10):
         now += timedelta(minutes=10)
@@ -132,7 +131,7 @@ def test_dry_run_never_hands_out_a_mutating_action_at_any_step() -> None:
         if isinstance(decision, Park):
             break
     assert partners.count(SubmitMigration) == 0
-    assert all(not (isinstance(d, Act) and d.action.mutating) for d in executor.decisions[start:])
+    assert all(not call.mutating for call in partners.calls[start:])
     planned = executor.stored.planned_calls
     assert planned is not None
     assert len(planned) == 1

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from workflow_driver import (
-    SETTINGS,
+
+from support.loop_driver import (
+    POLICY,
     T0,
     UUID,
     Crash,
@@ -16,7 +17,6 @@ from workflow_driver import (
     make_facts,
     make_spec,
 )
-
 from tendlc.api import Phase
 from tendlc.partner_errors import PartnerResponseInvalid, PartnerUnavailable
 from tendlc.workflow import (
@@ -149,7 +149,7 @@ def test_observation_failing_past_the_limit_parks_outcome_unknown() -> None:
         PartnerUnavailable("Infobip", "campaigns", "503 Service Unavailable") for _ in range(10)
     ]
     decision = executor.until(T0, Park, limit=timedelta(days=1))
-    assert partners.count(ObserveMigration) == SETTINGS.max_observe_attempts
+    assert partners.count(ObserveMigration) == POLICY.max_observe_attempts
     assert partners.count(SubmitMigration) == 1
     problem = decision.status.problem
     assert problem is not None
@@ -199,6 +199,6 @@ def test_decide_with_a_marker_never_hands_out_the_post_again() -> None:
     with pytest.raises(Crash):
         executor.round(make_facts(T0), crash_after=SubmitMigration)
     for minutes in range(0, 600, 7):
-        decision = decide(make_spec(), executor.stored, make_facts(T0 + timedelta(minutes=minutes)), SETTINGS)
+        decision = decide(make_spec(), executor.stored, make_facts(T0 + timedelta(minutes=minutes)), POLICY)
         assert not (isinstance(decision, Act) and isinstance(decision.action, SubmitMigration))
     assert isinstance(MigrationNotFound(), MigrationNotFound)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from workflow_driver import SETTINGS, T0, UUID, Executor, FakePartners, make_facts, make_spec
 
+from support.loop_driver import POLICY, T0, UUID, Executor, FakePartners, make_facts, make_spec
 from tendlc.api import Phase
 from tendlc.partner_errors import (
     PartnerAuthFailed,
@@ -122,16 +122,16 @@ def test_wrong_credentials_park_with_credentials_rejected_and_recheck() -> None:
     executor = Executor(make_spec(), partners)
     decision = executor.round(make_facts(T0))
     assert isinstance(decision, Park)
-    assert decision.recheck_after == SETTINGS.park_recheck
+    assert decision.recheck_after == POLICY.park_recheck
     ready = decision.status.condition("Ready")
     assert ready is not None
     assert ready.reason == "CredentialsRejected"
     assert "Invalid login details" in ready.message
     assert executor.events[-1].type == "Warning"
     # Before the recheck time nothing happens; afterwards it tries again and succeeds.
-    assert isinstance(executor.round(make_facts(T0 + timedelta(minutes=1))), Park)
+    assert isinstance(executor.round(make_facts(T0 + POLICY.park_recheck / 2)), Park)
     assert partners.count(ImportNumbers) == 1
-    later = executor.round(make_facts(T0 + SETTINGS.park_recheck))
+    later = executor.round(make_facts(T0 + POLICY.park_recheck))
     assert partners.count(ImportNumbers) == 2
     assert later.status.problem is None
 
@@ -206,7 +206,7 @@ def test_campaign_unknown_when_polling_parks_and_rechecks() -> None:
     assert isinstance(decision, Park)
     assert decision.status.problem is not None
     assert decision.status.problem.reason == "CampaignNotFound"
-    assert decision.recheck_after == SETTINGS.park_recheck
+    assert decision.recheck_after == POLICY.park_recheck
 
 
 def test_missing_credentials_secret_parks_before_any_call() -> None:

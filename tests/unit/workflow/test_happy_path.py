@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from workflow_driver import SETTINGS, T0, UUID, Executor, FakePartners, make_facts, make_spec
 
+from support.loop_driver import POLICY, T0, UUID, Executor, FakePartners, make_facts, make_spec
 from tendlc.api import MigrationStatus, Phase
 from tendlc.partner_errors import PartnerNotFound
 from tendlc.workflow import (
@@ -49,7 +49,7 @@ def test_happy_path_table_alternating_decide_and_record() -> None:
     status = MigrationStatus()
     for minutes, expected, outcome, phase in HAPPY_PATH:
         facts = make_facts(T0 + timedelta(minutes=minutes))
-        decision = decide(spec, status, facts, SETTINGS)
+        decision = decide(spec, status, facts, POLICY)
         assert decision.status.phase == phase, (minutes, expected)
         if isinstance(decision, Act):
             assert isinstance(decision.action, expected), (minutes, decision)
@@ -57,7 +57,7 @@ def test_happy_path_table_alternating_decide_and_record() -> None:
                 assert decision.status.pending_operation is not None
                 assert decision.status.pending_operation.operation == expected.__name__
             assert outcome is not None
-            status = record(spec, decision.status, decision.action, outcome, facts, SETTINGS)
+            status = record(spec, decision.status, decision.action, outcome, facts, POLICY)
         else:
             assert isinstance(decision, expected), (minutes, decision)
             status = decision.status
@@ -131,11 +131,14 @@ def test_a_warning_and_the_recovery_from_it_each_get_an_event_within_one_phase()
     executor = Executor(make_spec(), partners)
     executor.round(make_facts(T0))
     partners.faults[PollCampaign] = [PartnerNotFound("Infobip", "campaign", "Not found", status=404)]
-    executor.until(T0 + timedelta(hours=1), Park)
-    executor.until(T0 + timedelta(hours=2), Wait)
-    assert [(d.status.phase, d.event.type, d.event.reason) for d in executor.decisions if d.event][-2:] == [
-        (Phase.IN_MIGRATION, "Warning", "CampaignNotFound"),
-        (Phase.IN_MIGRATION, "Normal", "InMigration"),
+    parked = executor.until(T0 + timedelta(hours=1), Park)
+    assert parked.status.phase == Phase.IN_MIGRATION
+    assert [(e.type, e.reason) for e in executor.events][-1] == ("Warning", "CampaignNotFound")
+    recovered = executor.until(T0 + timedelta(hours=2), Wait)
+    assert recovered.status.phase == Phase.IN_MIGRATION
+    assert [(e.type, e.reason) for e in executor.events][-2:] == [
+        ("Warning", "CampaignNotFound"),
+        ("Normal", "InMigration"),
     ]
 
 
@@ -176,7 +179,7 @@ def test_election_refused_because_it_already_exists_is_adopted(sharing: str) -> 
 def test_decide_is_pure_same_input_same_output() -> None:
     spec, status = make_spec(), MigrationStatus()
     facts = make_facts(T0)
-    assert decide(spec, status, facts, SETTINGS) == decide(spec, status, facts, SETTINGS)
+    assert decide(spec, status, facts, POLICY) == decide(spec, status, facts, POLICY)
     assert status == MigrationStatus()  # the input is never mutated
 
 

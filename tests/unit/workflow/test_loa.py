@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
-from workflow_driver import SETTINGS, T0, Executor, FakePartners, make_facts, make_spec
 
+from support.loop_driver import POLICY, T0, Executor, FakePartners, make_facts, make_spec
 from tendlc.api import Phase
 from tendlc.workflow import ImportNumbers, LoaFacts, Park, SubmitMigration, Wait
 
@@ -27,7 +27,7 @@ def test_invalid_loa_parks_before_any_partner_call(loa: LoaFacts, reason: str, w
     executor = Executor(make_spec(), partners)
     decision = executor.round(make_facts(T0, loa=loa))
     assert isinstance(decision, Park)
-    assert decision.recheck_after == SETTINGS.park_recheck
+    assert decision.recheck_after == POLICY.park_recheck
     assert decision.status.phase is Phase.PENDING
     loa_valid = decision.status.condition("LoaValid")
     ready = decision.status.condition("Ready")

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from workflow_driver import T0, Executor, FakePartners, make_facts, make_spec
-
+from support.loop_driver import T0, Executor, FakePartners, make_facts, make_spec
 from tendlc.api import Phase
 from tendlc.workflow import Annotations, Done, Fail, ImportNumbers, OsrConfirmation, PollCampaign, Wait
 
@@ -23,7 +22,7 @@ def test_own_nnid_sends_the_client_managed_flags() -> None:
     imports = [c for c in partners.calls if isinstance(c, ImportNumbers)]
     assert imports[0].skip_osr_update is False
     submit = next(c for c in partners.calls if type(c).__name__ == "SubmitMigration")
-    assert submit.body()["isClientManageNnid"] is True  # type: ignore[attr-defined]
+    assert submit.request.body()["isClientManageNnid"] is True  # type: ignore[attr-defined]
 
 
 def test_own_nnid_waits_for_the_osr_annotation_while_polling() -> None:

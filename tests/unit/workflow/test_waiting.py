@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from workflow_driver import SETTINGS, T0, UUID, Executor, FakePartners, make_facts, make_spec
-
+from support.loop_driver import POLICY, T0, UUID, Executor, FakePartners, make_facts, make_spec
 from tendlc.api import Phase, RecordedWebhook
 from tendlc.partner_errors import PartnerUnavailable
 from tendlc.workflow import Act, ImportNumbers, PollCampaign, Wait, decide
@@ -32,7 +31,7 @@ def test_unavailable_partner_waits_with_growing_delays_then_continues() -> None:
         now += decision.delay
     assert delays == sorted(delays)
     assert delays[0] < delays[-1]
-    assert all(d <= SETTINGS.backoff_max for d in delays)
+    assert all(d <= POLICY.backoff_max for d in delays)
     decision = executor.round(make_facts(now))
     assert decision.status.numbers_imported_at == now
     assert decision.status.last_error is None
@@ -66,7 +65,7 @@ def test_polling_backs_off_exponentially_up_to_the_maximum() -> None:
         delays.append(decision.delay)
         now += decision.delay
     assert delays[0] == timedelta(seconds=22.5)  # 30 s with equal jitter at 0.5
-    assert delays[-1] == SETTINGS.backoff_max * 0.75
+    assert delays[-1] == POLICY.backoff_max * 0.75
     assert delays == sorted(delays)
 
 
@@ -85,7 +84,7 @@ def test_stalled_after_the_threshold_tells_the_user_whom_to_contact_and_keeps_po
     early = executor.round(make_facts(T0 + timedelta(hours=71)))
     assert early.status.condition("Stalled") is None
     late_time = T0 + timedelta(hours=73)
-    late = decide(executor.spec, executor.stored, make_facts(late_time), SETTINGS)
+    late = decide(executor.spec, executor.stored, make_facts(late_time), POLICY)
     assert isinstance(late, Act)
     assert isinstance(late.action, PollCampaign)
     stalled = late.status.condition("Stalled")
@@ -108,7 +107,7 @@ def test_webhook_newer_than_the_last_check_polls_at_once() -> None:
     executor, partners = _submitted()
     status = executor.stored.model_copy(deep=True)
     status.webhook = RecordedWebhook(stage="REGISTERED", received_at=T0 + timedelta(seconds=3))
-    decision = decide(executor.spec, status, make_facts(T0 + timedelta(seconds=4)), SETTINGS)
+    decision = decide(executor.spec, status, make_facts(T0 + timedelta(seconds=4)), POLICY)
     assert isinstance(decision, Act)
     assert isinstance(decision.action, PollCampaign)
     assert decision.action.infobip_campaign_id == UUID
@@ -121,7 +120,7 @@ def test_old_webhook_does_not_skip_the_backoff() -> None:
     executor, _ = _submitted()
     status = executor.stored.model_copy(deep=True)
     status.webhook = RecordedWebhook(stage="SUBMITTED", received_at=T0 - timedelta(hours=1))
-    decision = decide(executor.spec, status, make_facts(T0 + timedelta(seconds=4)), SETTINGS)
+    decision = decide(executor.spec, status, make_facts(T0 + timedelta(seconds=4)), POLICY)
     assert isinstance(decision, Wait)
 
 
@@ -132,10 +131,10 @@ def test_webhook_from_a_clock_ahead_of_ours_polls_once_not_forever() -> None:
     status.webhook = RecordedWebhook(
         stage="SUBMITTED", received_at=T0 + timedelta(hours=1), arrived_at=T0 + timedelta(seconds=3)
     )
-    first = decide(executor.spec, status, make_facts(T0 + timedelta(seconds=4)), SETTINGS)
+    first = decide(executor.spec, status, make_facts(T0 + timedelta(seconds=4)), POLICY)
     assert isinstance(first, Act)
     assert isinstance(first.action, PollCampaign)
     executor.stored = status
     after_poll = executor.round(make_facts(T0 + timedelta(seconds=5))).status
-    again = decide(executor.spec, after_poll, make_facts(T0 + timedelta(seconds=6)), SETTINGS)
+    again = decide(executor.spec, after_poll, make_facts(T0 + timedelta(seconds=6)), POLICY)
     assert isinstance(again, Wait)

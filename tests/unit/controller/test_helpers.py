@@ -1,4 +1,4 @@
-"""The executor's pure helpers: annotations, wake-up keys, rejection text, partial imports, metrics."""
+"""The controller's pure helpers: annotations, wake-up keys, rejection text, partial imports, metrics."""
 
 from __future__ import annotations
 
@@ -6,16 +6,12 @@ from datetime import UTC, datetime
 
 from tendlc.api.status import MigrationStatus
 from tendlc.clients.models import InfobipCampaign, NumberImportResult
+from tendlc.controller.facts import parse_annotations
+from tendlc.controller.performer import campaign_observed, import_incomplete
+from tendlc.controller.resource import slim_body, wake_key
+from tendlc.controller.transitions import record_transition
 from tendlc.metrics import Metrics
 from tendlc.partner_errors import PartnerRejected
-from tendlc.reconciler import (
-    campaign_observed,
-    import_incomplete,
-    observe_transition,
-    parse_annotations,
-    slim_body,
-    wake_key,
-)
 
 
 def test_control_annotations_are_parsed() -> None:
@@ -66,8 +62,8 @@ def test_durations_are_observed_once_when_a_step_completes() -> None:
                                         "cnpElectedAt": "2026-11-26T10:01:00Z",
                                         "migrationSubmittedAt": "2026-11-26T10:02:00Z"})
     after = before.model_copy(update={"registered_at": datetime(2026, 11, 26, 10, 12, tzinfo=UTC)})
-    observe_transition(metrics, before, after)
-    observe_transition(metrics, after, after)
+    record_transition(metrics, before, after)
+    record_transition(metrics, after, after)
     text = metrics.render().decode()
     assert 'tendlc_in_migration_duration_seconds_count{outcome="registered"} 1.0' in text
     assert 'tendlc_in_migration_duration_seconds_sum{outcome="registered"} 600.0' in text
@@ -90,7 +86,7 @@ def test_the_kept_body_has_what_a_pass_and_an_event_need_and_no_status_or_manage
         "apiVersion": "tendlc.io/v1alpha1",
         "kind": "CampaignMigration",
         "metadata": {"name": "cm", "namespace": "ns", "uid": "u-1", "generation": 3, "resourceVersion": "42",
-                     "annotations": {"tendlc.io/retry": "1"}},
+                     "annotations": {"tendlc.io/retry": "1"}, "creationTimestamp": "2026-11-27T00:00:00Z"},
         "spec": {"campaignId": "COJD655"},
     }
     assert wake_key(kept) == wake_key(body)

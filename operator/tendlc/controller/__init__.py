@@ -1,0 +1,77 @@
+"""The controller: runs the workflow's decisions against the cluster and the partners, one resource at a time.
+
+Rooms, each with one job and imports that only point down this list:
+- `resource` — the per-resource state every other room shares (no imports of the others);
+- `facts` — gathers what a pass observes outside the status (Secrets, annotations, clients);
+- `performer` — makes the partner call of one action and returns its outcome as a value;
+- `store` — writes the status (merge patch, D18 throttle) and reports each accepted write;
+- `inbox` — routes webhooks to resources and answers only once they are recorded;
+- `reconcile` — one pass, observe → decide → act → record, against the ports above;
+- `transitions` — duration metrics from what a write changed;
+- `registry` — one task per resource, driven by the watch; uses the pass, the inbox and the store.
+
+`build_controller` wires them for the operator; tests wire their own fakes into `Pass`.
+No Kopf here: `tendlc.handlers` hands every watch event to `Registry.on_watch_event`.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from tendlc.api.status import MigrationStatus
+from tendlc.config import Settings
+from tendlc.controller.facts import FactGatherer
+from tendlc.controller.inbox import WebhookInbox
+from tendlc.controller.performer import PartnerPerformer
+from tendlc.controller.reconcile import EventSink, Pass, PassResult
+from tendlc.controller.registry import Registry
+from tendlc.controller.resource import Clock, Resource, utc_now
+from tendlc.controller.store import StatusStore
+from tendlc.controller.transitions import record_transition
+from tendlc.kube import KubeApi
+from tendlc.metrics import Metrics
+from tendlc.partner_errors import PartnerUnavailable
+from tendlc.partners import Partners
+
+
+def build_controller(
+    settings: Settings,
+    kube: KubeApi,
+    partners: Partners,
+    *,
+    post_event: EventSink,
+    metrics: Metrics | None = None,
+    clock: Clock = utc_now,
+    logger: logging.Logger | None = None,
+) -> tuple[Registry, WebhookInbox]:
+    """The operator's registry and webhook inbox, wired to the API server and the partners."""
+    inbox = WebhookInbox(clock=clock, logger=logger)
+
+    def written(resource: Resource, before: MigrationStatus) -> None:
+        inbox.index(resource)
+        if metrics is not None:
+            record_transition(metrics, before, resource.status)
+
+    def retried(error: PartnerUnavailable) -> None:
+        if metrics is not None:
+            reason = "rate_limited" if error.rate_limited else "unavailable"
+            metrics.retry_scheduled(error.partner, error.endpoint, reason)
+
+    store = StatusStore(kube, refresh_seconds=settings.status_refresh_seconds, on_written=written)
+    reconcile = Pass(
+        facts=FactGatherer(kube, partners, dry_run=settings.dry_run, clock=clock),
+        performer=PartnerPerformer(),
+        store=store,
+        events=post_event,
+        clock=clock,
+        policy=settings.policy(),
+        default_upstream_cnp_id=settings.upstream_cnp_id,
+        on_retry=retried,
+    )
+    registry = Registry(reconcile, store, inbox, post_event, metrics=metrics, logger=logger)
+    if metrics is not None:
+        metrics.set_phase_source(registry.phase_counts)
+    return registry, inbox
+
+
+__all__ = ["Pass", "PassResult", "Registry", "Resource", "StatusStore", "WebhookInbox", "build_controller", "utc_now"]

@@ -1,0 +1,162 @@
+"""The registry: one task per watched CampaignMigration, started by the watch and ended by deletion.
+
+`on_watch_event(type, body)` is all the Kopf glue calls. The first event of a resource creates
+its `Resource` and a task that runs the pass (`Pass.run`) in a loop; later events replace the
+slimmed body and wake the loop when something it acts on changed (spec generation, a control
+annotation); a deletion — or a new uid under the same name — cancels the task. Between passes
+the loop waits on the resource's wake-up signal with the pass's delay as a timer, never a sleep,
+so a webhook (`WebhookInbox`), an annotation or a spec change is acted on at once.
+
+Deliberately no Kopf daemon: daemons need a finalizer, and a finalizer left behind by a stopped
+or uninstalled operator blocks the deletion of the resource and its namespace. Nothing here needs
+to run before a resource is deleted (a migration is never undone), so no finalizer is set.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import logging
+import time
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
+
+from tendlc.api.constants import Reason
+from tendlc.api.status import MigrationStatus
+from tendlc.controller.inbox import WebhookInbox
+from tendlc.controller.reconcile import EventSink, Pass
+from tendlc.controller.resource import Key, Resource, slim_body, wake_key
+from tendlc.controller.store import StatusStore
+from tendlc.kube import ResourceGone
+from tendlc.logs import resource_logger
+from tendlc.metrics import Metrics
+from tendlc.workflow import Event
+
+
+class Registry:
+    """Keeps one task per resource (see the module docstring)."""
+
+    def __init__(
+        self,
+        reconcile: Pass,
+        store: StatusStore,
+        inbox: WebhookInbox,
+        events: EventSink,
+        *,
+        metrics: Metrics | None = None,
+        logger: logging.Logger | None = None,
+    ) -> None:
+        self._pass = reconcile
+        self._store = store
+        self._inbox = inbox
+        self._events = events
+        self._metrics = metrics
+        self._logger = logger or logging.getLogger("tendlc.controller")
+        self.resources: dict[Key, Resource] = {}
+
+    def phase_counts(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for resource in self.resources.values():
+            phase = str(resource.status.phase or "Pending")
+            counts[phase] = counts.get(phase, 0) + 1
+        return counts
+
+    def on_watch_event(self, event_type: str | None, body: Mapping[str, Any]) -> None:
+        """Called with every watch event (None: the initial listing). Never blocks."""
+        metadata = body["metadata"]
+        key = (metadata["namespace"], metadata["name"])
+        resource = self.resources.get(key)
+        if resource is not None and (event_type == "DELETED" or resource.uid != metadata.get("uid")):
+            self._forget(resource)
+            resource = None
+        if event_type == "DELETED":
+            return
+        if resource is None:
+            self._start(key, body)
+            return
+        resource.body = slim_body(body)
+        changed = wake_key(body)
+        if changed != resource.last_wake_key:
+            resource.last_wake_key = changed
+            resource.wake.set()
+
+    def _start(self, key: Key, body: Mapping[str, Any]) -> None:
+        status = MigrationStatus.from_body(body)
+        resource = Resource(
+            namespace=key[0], name=key[1], uid=body["metadata"].get("uid", ""), body=slim_body(body),
+            status=status, written=status, last_wake_key=wake_key(body),
+            logger=resource_logger(self._logger, key[0], key[1], (body.get("spec") or {}).get("campaignId")),
+        )
+        self.resources[key] = resource
+        self._inbox.index(resource)
+        resource.task = asyncio.create_task(
+            # A fresh context: by default the task would copy Kopf's handler context of this
+            # resource's first watch event, keeping that event's body, patch and logger alive
+            # (~6 KB) as long as the loop runs (docs/performance.md, F5). Nothing here needs it.
+            self._run(resource), name=f"tendlc {key[0]}/{key[1]}", context=contextvars.Context()
+        )
+
+    def _forget(self, resource: Resource) -> None:
+        if self.resources.get(resource.key) is resource:
+            del self.resources[resource.key]
+        self._inbox.forget(resource)
+        resource.stopping = True
+        resource.wake.set()
+        if resource.task is not None:
+            resource.task.cancel()
+
+    async def shutdown(self, grace: float = 5.0) -> None:
+        """Lets every loop finish the call it is in (up to `grace` seconds), then cancels the rest."""
+        resources = list(self.resources.values())
+        for resource in resources:
+            resource.stopping = True
+            resource.wake.set()
+        tasks = [r.task for r in resources if r.task is not None]
+        if tasks:
+            _, pending = await asyncio.wait(tasks, timeout=grace)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+        self.resources.clear()
+
+    async def _run(self, resource: Resource) -> None:
+        """Drives one resource until it is deleted or the operator stops."""
+        while not resource.stopping:
+            resource.wake.clear()
+            started = time.monotonic()
+            error: BaseException | None = None
+            try:
+                await self._inbox.take(resource, self._store.write)
+                delay = (await self._pass.run(resource)).delay
+            except ResourceGone:
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as failure:  # a bug or an API outage must not end the loop silently
+                error = failure
+                resource.logger.exception("reconcile failed")
+                message = f"{type(failure).__name__}: {failure}"
+                self._events(resource.body, Event("Warning", Reason.RECONCILE_ERROR, message))
+                delay = self._pass.policy.backoff_initial
+            if self._metrics is not None:
+                self._metrics.reconcile_pass(time.monotonic() - started, error)
+            await self._wait(resource, delay)
+
+    async def _wait(self, resource: Resource, delay: timedelta | None) -> None:
+        """Sleeps until woken (watch, webhook, stop) or `delay` passes: one timer, no extra task.
+
+        Whoever sets `stopping` sets `wake` too, so waiting on `wake` alone is enough; with
+        thousands of resources waiting, a helper task per wait would be a measurable share of the
+        memory per resource (docs/performance.md, F5).
+        """
+        if resource.stopping:
+            return
+        timer = None
+        if delay is not None:
+            timer = asyncio.get_running_loop().call_later(max(delay.total_seconds(), 0.0), resource.wake.set)
+        try:
+            await resource.wake.wait()
+        finally:
+            if timer is not None:
+                timer.cancel()

@@ -1,0 +1,122 @@
+"""The status store's write rule (D18) and the webhook inbox's routing, on in-memory parts."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from support.loop_driver import InMemoryStatusApi
+from tendlc.api.status import MigrationStatus, Phase
+from tendlc.controller.inbox import WebhookInbox
+from tendlc.controller.resource import Resource
+from tendlc.controller.store import StatusStore
+from tendlc.webhooks.payload import STATUS_UPDATE, WebhookEvent
+
+T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+
+
+def resource(campaign_id: str = "COJD655", status: MigrationStatus | None = None) -> Resource:
+    status = status or MigrationStatus()
+    return Resource(namespace="ns", name=campaign_id.lower(), uid="u", body={"spec": {"campaignId": campaign_id}},
+                    status=status, written=status)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_a_patch_of_only_check_times_is_held_back_until_the_refresh_interval() -> None:
+    api, clock, seen = InMemoryStatusApi(), Clock(), []
+    store = StatusStore(api, refresh_seconds=300, on_written=lambda r, before: seen.append(before), monotonic=clock)
+    item = resource()
+    item.status = MigrationStatus(phase=Phase.IN_MIGRATION, next_check_at=T0)
+    assert await store.write(item)
+    item.status = item.status.model_copy(update={"next_check_at": T0 + timedelta(minutes=1), "attempts": 1})
+    assert not await store.write(item)  # only volatile keys, written a moment ago
+    clock.now += 301
+    assert await store.write(item)
+    assert [set(patch) for patch in api.patches] == [{"phase", "nextCheckAt"}, {"nextCheckAt", "attempts"}]
+    assert len(seen) == 2
+
+
+async def test_a_forced_write_and_any_real_change_are_never_held_back() -> None:
+    api, clock = InMemoryStatusApi(), Clock()
+    store = StatusStore(api, refresh_seconds=300, monotonic=clock)
+    item = resource()
+    item.status = MigrationStatus(next_check_at=T0)
+    assert await store.write(item)
+    item.status = item.status.model_copy(update={"next_check_at": T0 + timedelta(seconds=5)})
+    assert await store.write(item, force=True)
+    item.status = item.status.model_copy(update={"attempts": 3, "phase": Phase.IN_MIGRATION})
+    assert await store.write(item)
+    assert not await store.write(item)  # nothing changed: no request
+    assert len(api.patches) == 3
+
+
+def event(infobip_id: str, tcr_id: str | None = None) -> WebhookEvent:
+    return WebhookEvent(kind=STATUS_UPDATE, infobip_campaign_id=infobip_id, status="REGISTERED", received_at=T0,
+                        event_id=f"e-{infobip_id}", tcr_id=tcr_id)
+
+
+async def test_an_event_is_answered_only_after_its_resource_wrote_it() -> None:
+    inbox = WebhookInbox(clock=lambda: T0)
+    item = resource(status=MigrationStatus(infobip_campaign_id="uuid-1"))
+    inbox.index(item)
+    delivery = asyncio.ensure_future(inbox.deliver(event("uuid-1")))
+    await asyncio.sleep(0)
+    assert item.wake.is_set()
+    assert not delivery.done()
+    writes: list[MigrationStatus] = []
+
+    async def write(target: Resource) -> None:
+        writes.append(target.status)
+
+    await inbox.take(item, write)
+    assert await delivery == "applied"
+    assert writes[0].webhook is not None
+    assert writes[0].webhook.stage == "REGISTERED"
+
+
+async def test_a_failed_write_fails_the_delivery_so_infobip_retries() -> None:
+    inbox = WebhookInbox(clock=lambda: T0)
+    item = resource(status=MigrationStatus(infobip_campaign_id="uuid-1"))
+    inbox.index(item)
+    delivery = asyncio.ensure_future(inbox.deliver(event("uuid-1")))
+    await asyncio.sleep(0)
+
+    async def broken(target: Resource) -> None:
+        raise RuntimeError("API server unavailable")
+
+    with pytest.raises(RuntimeError):
+        await inbox.take(item, broken)
+    with pytest.raises(RuntimeError):
+        await delivery
+
+
+async def test_unknown_and_forgotten_campaigns_are_answered_at_once() -> None:
+    inbox = WebhookInbox(clock=lambda: T0)
+    assert await inbox.deliver(event("uuid-unknown")) == "unknown_campaign"
+    item = resource(status=MigrationStatus(infobip_campaign_id="uuid-1"))
+    inbox.index(item)
+    pending = asyncio.ensure_future(inbox.deliver(event("uuid-1")))
+    await asyncio.sleep(0)
+    inbox.forget(item)
+    assert await pending == "unknown_campaign"
+    assert await inbox.deliver(event("uuid-1")) == "unknown_campaign"
+
+
+async def test_before_a_uuid_is_known_the_tcr_id_finds_the_resource() -> None:
+    inbox = WebhookInbox(clock=lambda: T0)
+    item = resource("CAB1234")
+    inbox.index(item)
+    pending = asyncio.ensure_future(inbox.deliver(event("uuid-new", tcr_id="CAB1234")))
+    await asyncio.sleep(0)
+    assert [queued.infobip_campaign_id for queued, _ in item.inbox] == ["uuid-new"]
+    inbox.forget(item)
+    assert await pending == "unknown_campaign"
