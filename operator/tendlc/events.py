@@ -2,9 +2,9 @@
 
 Events are best effort: a pass never waits for one, and one that cannot be posted is logged and
 dropped. They go through `KubeApi` (its connections and its credentials) from one queue served by
-`workers` tasks. Kopf's own `kopf.event()` was used before; it starts one worker per object, each on
-a new TLS connection with a 256 KiB buffer, and needs Kopf's per-object context in the caller, which
-kept each resource's first watch event alive for the life of its loop (docs/performance.md, F5).
+`workers` tasks. Not Kopf's `kopf.event()`: it starts one worker per object, each on a new TLS
+connection with a 256 KiB buffer, and needs Kopf's per-object context in the caller, which keeps
+each resource's first watch event alive for the life of its loop (docs/performance.md, F5).
 """
 
 from __future__ import annotations

@@ -484,8 +484,8 @@ def _with_event(decision: Decision, before: Condition | None, before_phase: Phas
     """An Event when the phase changes, on entering and leaving a problem or dry run, and on Ready=True.
 
     A Ready reason that changes within a phase (ElectingCnp → ElectionPending) is visible in the
-    conditions and gets no Event of its own: each Event is a Kubernetes write, and #8 budgets ten
-    writes per migration (five status patches, five Events on the happy path).
+    conditions and gets no Event of its own: each Event is a Kubernetes write, and the benchmark
+    budgets ten writes per migration (five status patches, five Events on the happy path; D21).
     """
     after = get_condition(r.status.conditions, ConditionType.READY)
     if after is None:
