@@ -46,7 +46,7 @@ def test_valid_manifest_is_accepted_and_defaults_are_applied(cluster: Cluster, c
     cluster.kubectl("apply", "-n", namespace, "-f", "-", input=yaml.safe_dump(minimal))
     spec = cluster.get_json("-n", namespace, "cmig/minimal")["spec"]
     assert spec["nnid"] == "Infobip"
-    assert spec["upstreamCnpId"] == "OPMKT"
+    assert "upstreamCnpId" not in spec  # no CRD default: the operator's TENDLC_UPSTREAM_CNP_ID applies
     assert spec["suspend"] is False
 
 
