@@ -39,7 +39,7 @@ def test_operator_as_the_charts_service_account_completes_a_migration(
                 "tcr": {"baseUrl": sandbox.tcr_url, "credentialsSecret": "tcr-credentials"},
                 "watchNamespaces": [team],
                 # Exactly the sandbox: credentials go nowhere else.
-                "allowedPartnerHosts": [sandbox.infobip_url.split("/infobip")[0]],
+                "allowedPartnerHosts": [sandbox.url],
                 "webhook": {"port": webhook_port, "authSecret": "webhook-auth", "allowInsecurePublicUrl": True,
                             "publicUrl": f"http://127.0.0.1:{webhook_port}/webhooks/infobip"},
                 "backoff": {"initialSeconds": 0.2, "maxSeconds": 1},
