@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-
 from hack import chart_readme
 
 CHART = Path(__file__).resolve().parents[2] / "helm" / "tendlc"
