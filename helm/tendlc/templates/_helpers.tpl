@@ -106,15 +106,20 @@ namespace. With a namespaces list, the Role there is limited to exactly these na
 
 {{/* The rules every scope gets (cluster-wide, or per watched namespace). See rbac.yaml. */}}
 {{- define "tendlc.resourceRules" -}}
+# Kopf's watch (list, watch); re-reading one resource (get); Kopf removing a pre-release
+# build's tendlc.io/finalizer (patch). docs/install.md, "RBAC granted".
 - apiGroups: ["tendlc.io"]
   resources: ["campaignmigrations"]
   verbs: ["get", "list", "watch", "patch"]
+# The reconciler's status writes, the exactly-once marker among them.
 - apiGroups: ["tendlc.io"]
   resources: ["campaignmigrations/status"]
   verbs: ["patch"]
+# tendlc.events posts Events with stable reasons (POST only).
 - apiGroups: [""]
   resources: ["events"]
   verbs: ["create"]
+# LOA Secrets and per-resource credentials Secrets, read one by one by name (never listed).
 - apiGroups: [""]
   resources: ["secrets"]
   verbs: ["get"]
