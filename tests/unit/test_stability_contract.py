@@ -74,7 +74,7 @@ def test_metric_names_and_labels() -> None:
         labels = getattr(collector, "_labelnames", None)
         if labels is None and name != "tendlc_campaign_migrations":
             continue  # other custom collectors have their own tests (tests/unit/test_metrics.py)
-        code[name] = tuple(labels or ("phase",))
+        code[name] = tuple(labels) if labels is not None else ("phase",)
     for name, labels in page.items():
         if name in code:
             assert labels == code[name], f"{name}: labels on the page {labels} != in the code {code[name]}"
