@@ -5,13 +5,33 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test lint unit e2e controlplane venv demo sandbox clean bench chaos
+.PHONY: test lint unit e2e controlplane venv demo sandbox clean bench chaos tools chart-readme kind-demo
 
-demo: venv controlplane ## THE main job: control plane + sandbox + operator + three example migrations
+# What each command needs from hack/controlplane.sh: the demo no helm; the suite against an existing
+# cluster (TENDLC_TEST_KUBECONFIG) no local control plane, only the kubectl and helm it lacks.
+DEMO_BINARIES := etcd kube-apiserver kube-controller-manager kubectl
+ifdef TENDLC_TEST_KUBECONFIG
+TEST_BINARIES := $(if $(shell command -v kubectl),,kubectl) $(if $(shell command -v helm),,helm)
+else
+TEST_BINARIES := etcd kube-apiserver kube-controller-manager kubectl helm
+endif
+
+demo: venv ## THE main job: control plane + sandbox + operator + three example migrations
+	bash hack/controlplane.sh $(DEMO_BINARIES)
 	$(BIN)/python -m tendlc_dev.demo
 
-test: venv controlplane lint ## THE test command: lint, then every test against a real control plane
+test: venv tools lint ## THE test command: lint, then every test against a real control plane
+	$(if $(strip $(TEST_BINARIES)),bash hack/controlplane.sh $(TEST_BINARIES),@echo "controlplane: not built (TENDLC_TEST_KUBECONFIG=$(TENDLC_TEST_KUBECONFIG))")
 	$(BIN)/pytest
+
+tools: ## promtool for the alert tests (from Debian's prometheus package; skipped with a message if impossible)
+	bash hack/tools.sh
+
+chart-readme: venv ## regenerate helm/tendlc/README.md from the comments in values.yaml
+	$(BIN)/python hack/chart_readme.py
+
+kind-demo: ## with Docker and kind: build the images, install the chart and the sandbox in kind, apply the examples
+	bash hack/kind-demo.sh
 
 venv: $(STAMP)
 $(STAMP): pyproject.toml devtools/pyproject.toml constraints.txt
@@ -25,8 +45,10 @@ controlplane: ## build (or reuse) etcd, kube-apiserver, kube-controller-manager,
 	bash hack/controlplane.sh
 
 lint: venv
-	$(BIN)/ruff check operator devtools tests
+	$(BIN)/ruff check operator devtools tests hack
 	$(BIN)/mypy
+	$(BIN)/mypy --strict hack/chart_readme.py
+	$(BIN)/shellcheck hack/*.sh hack/k8s/*.sh
 
 unit: venv ## the fast layer only: no control plane needed
 	$(BIN)/pytest tests/unit tests/sandbox

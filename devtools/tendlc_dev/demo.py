@@ -80,13 +80,12 @@ class Demo:
                                 "--time-scale", str(self.time_scale)])
         self._wait_http(f"{self.sandbox_url}/_admin/health", "sandbox")
         self.say(f"Infobip/TCR sandbox up at {self.sandbox_url} (time compressed {self.time_scale:g} times)")
-        crds = subprocess.run([str(bin_dir() / "helm"), "show", "crds", str(CHART)], capture_output=True,
-                              text=True, check=True, env={**os.environ, "HELM_CACHE_HOME": str(self.state_dir / "helm"),
-                                                          "HELM_CONFIG_HOME": str(self.state_dir / "helm"),
-                                                          "HELM_DATA_HOME": str(self.state_dir / "helm")}).stdout
+        # The chart's crds/ folder, exactly what `helm install` creates (and `helm show crds` prints);
+        # read directly so that the demo needs no helm binary.
+        crds = "\n".join(path.read_text() for path in sorted((CHART / "crds").glob("*.yaml")))
         self.kubectl("apply", "--server-side", "-f", "-", input=crds)
         self.kubectl("wait", "--for=condition=Established", "crd/campaignmigrations.tendlc.io", "--timeout=60s")
-        self.say("CampaignMigration CRD installed from the Helm chart (helm show crds helm/tendlc)")
+        self.say("CampaignMigration CRD installed from the Helm chart's crds/ folder")
         self._partner_secrets()
         self._spawn("operator", [sys.executable, "-m", "tendlc"], env={
             "KUBECONFIG": str(self.cluster.kubeconfig),
@@ -207,8 +206,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not done:
             return 1
         print(f"""
-What to try next (in another terminal):
-  export KUBECONFIG={demo.cluster.kubeconfig}
+What to try next (in another terminal; the first line puts the kubectl that `make demo` built on PATH):
+  export PATH="{bin_dir().resolve()}:$PATH" KUBECONFIG={demo.cluster.kubeconfig}
   kubectl get cmig -o wide                      # the columns: CAMPAIGN, PHASE, READY, NUMBERS, INFOBIP-ID
   kubectl describe cmig cojd655                 # conditions and Events (SwitchTraffic)
   kubectl get cmig crj0042 -o jsonpath='{{.status.conditions[?(@.type=="Ready")].message}}'

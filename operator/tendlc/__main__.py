@@ -3,21 +3,48 @@
 Settings come from `TENDLC_*` variables and are validated before Kopf starts, so a bad setting
 stops the process with a message naming it. Equivalent to `kopf run -m tendlc.handlers` with the
 namespaces, liveness endpoint and peering taken from those settings; logs are JSON lines (or
-text) with every known credential redacted.
+text) with every known credential redacted. The command line takes no settings (one source of
+configuration, the environment): only `--help` and `--version`, which exit without starting.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import hashlib
 import os
 import sys
+from collections.abc import Sequence
 
 import kopf
 from pydantic import ValidationError
 
+from tendlc import __version__
 from tendlc.config import Settings
 from tendlc.logs import configure_logging
+
+DESCRIPTION = """\
+Run the tendlc operator: it watches CampaignMigration resources and migrates each 10DLC campaign
+to Infobip (number import, CNP election at TCR, Infobip migration, then REGISTERED).
+
+Every setting is a TENDLC_* environment variable, validated at start-up (a bad one stops the
+operator with a message naming it); the Helm chart sets them from its values. The main ones:
+  TENDLC_INFOBIP_BASE_URL, TENDLC_INFOBIP_CREDENTIALS_SECRET__NAME
+  TENDLC_TCR_BASE_URL, TENDLC_TCR_CREDENTIALS_SECRET__NAME
+  TENDLC_OPERATOR_NAMESPACE, TENDLC_WATCH_NAMESPACES (JSON list; empty: all namespaces)
+  TENDLC_WEBHOOK_PUBLIC_URL, TENDLC_WEBHOOK_AUTH_SECRET__NAME, TENDLC_DRY_RUN
+The Kubernetes API is reached through the in-cluster ServiceAccount or KUBECONFIG."""
+
+EPILOG = "Full reference: README.md (Configuration reference), docs/install.md and docs/operations.md."
+
+
+def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
+    """The command line: `--help` and `--version` only; anything else is an error (exit 2)."""
+    parser = argparse.ArgumentParser(
+        prog="tendlc", description=DESCRIPTION, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--version", action="version", version=f"tendlc {__version__}")
+    return parser.parse_args(argv)
 
 
 def peering_priority() -> int:
@@ -26,7 +53,8 @@ def peering_priority() -> int:
     return int(hashlib.sha256(identity.encode()).hexdigest()[:6], 16)
 
 
-def main() -> int:
+def main(argv: Sequence[str] | None = None) -> int:
+    parse_arguments(sys.argv[1:] if argv is None else argv)
     try:
         config = Settings()
     except ValidationError as error:

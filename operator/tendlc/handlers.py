@@ -48,7 +48,7 @@ async def start(settings: kopf.OperatorSettings, memo: kopf.Memo, logger: kopf.L
     settings.watching.server_timeout = 300
     settings.scanning.disabled = True  # the chart grants no CRD/namespace listing; nothing here needs it
     kube = KubeApi(secret_max_age=config.secret_max_age_seconds)
-    metrics = Metrics()
+    metrics = Metrics.for_settings(config)  # ceilings, and tendlc_leader=1 when standalone
     limiters = RateLimiterRegistry(config.limiter_overrides(), scale=config.rate_limit_scale)
     memo.config = config
     memo.kube = kube

@@ -38,7 +38,9 @@ def test_operator_as_the_charts_service_account_completes_a_migration(
                 "infobip": {"baseUrl": sandbox.infobip_url, "credentialsSecret": "infobip-credentials"},
                 "tcr": {"baseUrl": sandbox.tcr_url, "credentialsSecret": "tcr-credentials"},
                 "watchNamespaces": [team],
-                "webhook": {"port": webhook_port, "authSecret": "webhook-auth",
+                # Exactly the sandbox: credentials go nowhere else.
+                "allowedPartnerHosts": [sandbox.url],
+                "webhook": {"port": webhook_port, "authSecret": "webhook-auth", "allowInsecurePublicUrl": True,
                             "publicUrl": f"http://127.0.0.1:{webhook_port}/webhooks/infobip"},
                 "backoff": {"initialSeconds": 0.2, "maxSeconds": 1},
                 "recheckParkedSeconds": 1,

@@ -34,6 +34,17 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 CHART_DIR = REPO_ROOT / "helm" / "tendlc"
 
 
+def kube_version() -> str:
+    """The Kubernetes version the control plane is built at (hack/k8s/go.mod), for `helm template`.
+
+    Offline, Helm assumes v1.20, which the chart's `kubeVersion` (>= 1.27) refuses.
+    """
+    for line in (REPO_ROOT / "hack" / "k8s" / "go.mod").read_text().splitlines():
+        if line.startswith("require k8s.io/kubernetes "):
+            return line.split()[-1]
+    raise AssertionError("hack/k8s/go.mod names no k8s.io/kubernetes version")
+
+
 def helm_binary() -> Path | None:
     """The helm built by `make controlplane`, else one on PATH, else None."""
     built = devcluster.bin_dir() / "helm"
@@ -86,7 +97,7 @@ class Helm:
         """`helm template` of the chart (offline: no kubeconfig is passed)."""
         offline = Helm(self.binary, self.home)
         return offline.run(
-            "template", release, str(CHART_DIR), "--namespace", namespace,
+            "template", release, str(CHART_DIR), "--namespace", namespace, "--kube-version", kube_version(),
             "-f", str(self.values_file(values, "template-values")), *extra, check=check,
         )
 

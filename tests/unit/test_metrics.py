@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
 from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 
-from tendlc.api.status import Phase
+from tendlc.api.status import MigrationStatus, Phase
 from tendlc.clients.credentials import InfobipCredentials
 from tendlc.clients.infobip import InfobipClient
-from tendlc.clients.ratelimit import RateLimiterRegistry
-from tendlc.metrics import METRIC_NAMES, Metrics, MetricsServer, add_metrics_route
+from tendlc.clients.ratelimit import DEFAULT_LIMITS, RateLimiterRegistry
+from tendlc.config import Settings
+from tendlc.metrics import METRIC_NAMES, Metrics, MetricsServer, add_metrics_route, partner_endpoints
 from tendlc.partner_errors import PartnerUnavailable
 from tendlc.webhooks.auth import WebhookAuth
 from tendlc.webhooks.payload import WebhookEvent
@@ -65,6 +67,8 @@ async def test_every_documented_metric_is_exposed(served: tuple[Metrics, str, ht
     metrics.in_migration_finished("registered", 7200)
     metrics.downtime_observed(600)
     metrics.reconcile_pass(0.01, RuntimeError("boom"))
+    metrics.set_status_source(list)
+    metrics.set_leader(True)
     names, _ = await scrape(url, client)
     # The parser names counter families without their `_total` suffix.
     assert {name.removesuffix("_total") for name in METRIC_NAMES} <= names
@@ -191,3 +195,104 @@ async def test_metrics_server_stops_cleanly_and_frees_its_port() -> None:
     with pytest.raises(httpx.ConnectError):
         async with httpx.AsyncClient(timeout=2.0) as client:
             await client.get(url + "/metrics")
+
+
+NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+
+
+def _status(**fields: object) -> MigrationStatus:
+    return MigrationStatus.from_dict(fields)
+
+
+def test_fleet_gauges_count_stalled_problems_and_downtime_in_progress_at_scrape_time() -> None:
+    metrics = Metrics(clock=lambda: NOW)
+    stalled = {"type": "Stalled", "status": "True", "reason": "Stalled", "lastTransitionTime": "2026-11-20T00:00:00Z"}
+    not_stalled = {**stalled, "status": "False", "reason": "NotStalled"}
+    problem = {"reason": "OutcomeUnknown", "message": "check the portal", "since": "2026-11-26T10:00:00Z"}
+    statuses = [
+        _status(conditions=[stalled], downtimeStartedAt=(NOW - timedelta(hours=2)).isoformat()),
+        _status(conditions=[not_stalled], problem=problem),
+        _status(problem={**problem, "reason": "CredentialsRejected"},
+                downtimeStartedAt=(NOW - timedelta(minutes=5)).isoformat()),
+        _status(downtimeStartedAt="2026-11-01T00:00:00Z", downtimeEndedAt="2026-11-01T01:00:00Z"),
+    ]
+    metrics.set_status_source(lambda: statuses)
+    _, samples = parse(metrics.render().decode())
+    assert value(samples, "tendlc_campaign_migrations_stalled") == 1
+    assert value(samples, "tendlc_campaign_migrations_with_problem", reason="OutcomeUnknown") == 1
+    assert value(samples, "tendlc_campaign_migrations_with_problem", reason="CredentialsRejected") == 1
+    assert value(samples, "tendlc_downtime_in_progress") == 2
+    assert value(samples, "tendlc_downtime_in_progress_longest_seconds") == 7200
+    statuses.clear()  # read again at the next scrape; OutcomeUnknown stays listed at 0 for its alert
+    _, samples = parse(metrics.render().decode())
+    assert ("tendlc_campaign_migrations_with_problem", frozenset({("reason", "OutcomeUnknown")})) in samples
+    assert value(samples, "tendlc_downtime_in_progress") == 0
+    assert value(samples, "tendlc_downtime_in_progress_longest_seconds") == 0
+
+
+def test_a_failing_status_source_drops_only_the_fleet_gauges() -> None:
+    metrics = Metrics()
+
+    def broken() -> list[MigrationStatus]:
+        raise RuntimeError("index not ready")
+
+    metrics.set_status_source(broken)
+    names, _ = parse(metrics.render().decode())
+    assert "tendlc_campaign_migrations_stalled" not in names
+    assert "tendlc_build_info" in names
+
+
+def test_leader_gauge_is_absent_until_the_role_is_known() -> None:
+    metrics = Metrics()
+    assert "tendlc_leader" not in parse(metrics.render().decode())[0]
+    metrics.set_leader(False)
+    assert value(parse(metrics.render().decode())[1], "tendlc_leader") == 0
+    metrics.set_leader(True)
+    assert value(parse(metrics.render().decode())[1], "tendlc_leader") == 1
+
+
+def test_for_settings_reports_the_ceilings_and_leadership_of_a_standalone_operator() -> None:
+    settings = Settings(rate_limit_scale=2, rate_limits={"tcr.write": {"rate": 0.5, "burst": 1}})
+    _, samples = parse(Metrics.for_settings(settings).render().decode())
+    assert value(samples, "tendlc_leader") == 1
+    ceiling = "tendlc_partner_rate_limit_requests_per_second"
+    ceilings = {(dict(labels)["partner"], dict(labels)["endpoint_class"]): sample
+                for (name, labels), sample in samples.items() if name == ceiling}
+    assert set(ceilings) == set(DEFAULT_LIMITS)
+    assert ceilings[("tcr", "write")] == 1.0  # the override, scaled
+    assert ceilings[("infobip", "registration.read")] == 20.0  # 10/s documented, scaled
+    peered = Settings(peering_name="tendlc")
+    assert "tendlc_leader" not in parse(Metrics.for_settings(peered).render().decode())[0]
+
+
+def test_every_client_endpoint_is_mapped_to_its_rate_limit_class() -> None:
+    _, samples = parse(Metrics().render().decode())
+    info = {(dict(labels)["partner"], dict(labels)["endpoint"]): dict(labels)["endpoint_class"]
+            for (name, labels), _ in samples.items() if name == "tendlc_partner_endpoint_info"}
+    assert info[("infobip", "campaigns.migrate")] == "registration.write"
+    assert info[("tcr", "campaign.migrate_cnp")] == "write"
+    assert len(info) == len(partner_endpoints())
+    assert set(info.values()) <= {endpoint_class for _, endpoint_class in DEFAULT_LIMITS}
+
+
+def test_last_success_moves_only_on_a_2xx_answer() -> None:
+    clock = iter([1000.0, 2000.0])
+    metrics = Metrics(wall_time=lambda: next(clock))
+    _, samples = parse(metrics.render().decode())
+    assert value(samples, "tendlc_partner_last_success_timestamp_seconds", partner="tcr") == 0
+    metrics.on_call("infobip", "campaigns.get", "2xx", 0.01)
+    metrics.on_call("infobip", "campaigns.get", "5xx", 0.01)
+    metrics.on_call("infobip", "campaigns.get", "2xx", 0.01)
+    _, samples = parse(metrics.render().decode())
+    assert value(samples, "tendlc_partner_last_success_timestamp_seconds", partner="infobip") == 2000.0
+    assert value(samples, "tendlc_partner_last_success_timestamp_seconds", partner="tcr") == 0
+
+
+def test_build_info_and_process_metrics_are_on_the_private_registry() -> None:
+    from tendlc import __version__
+
+    names, samples = parse(Metrics().render().decode())
+    build = [labels for (name, labels) in samples if name == "tendlc_build_info"]
+    assert len(build) == 1
+    assert dict(build[0])["version"] == __version__
+    assert {"process_resident_memory_bytes", "process_cpu_seconds", "process_start_time_seconds"} <= names

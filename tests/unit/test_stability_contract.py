@@ -67,9 +67,14 @@ def test_metric_names_and_labels() -> None:
     registry = Metrics().registry
     code: dict[str, tuple[str, ...]] = {}
     for collector, exported in registry._collector_to_names.items():  # prometheus_client has no public view
+        if not exported:  # scrape-time collectors without a source yet (fleet gauges, leader)
+            continue
         base = min(exported, key=len)
         name = next((n for n in exported if n in METRIC_NAMES), base)
-        code[name] = tuple(getattr(collector, "_labelnames", ("phase",)))
+        labels = getattr(collector, "_labelnames", None)
+        if labels is None and name != "tendlc_campaign_migrations":
+            continue  # other custom collectors have their own tests (tests/unit/test_metrics.py)
+        code[name] = tuple(labels) if labels is not None else ("phase",)
     for name, labels in page.items():
         if name in code:
             assert labels == code[name], f"{name}: labels on the page {labels} != in the code {code[name]}"

@@ -38,8 +38,54 @@ app.kubernetes.io/part-of: tendlc
 {{- end -}}
 {{- end -}}
 
+{{/* The operator image: by digest when one is given (the tag is then ignored), else by tag. */}}
 {{- define "tendlc.image" -}}
+{{- if .Values.image.digest -}}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest -}}
+{{- else -}}
 {{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Replicas of the Deployment: one worker, plus the standbys with ha.enabled. */}}
+{{- define "tendlc.replicas" -}}
+{{- if .Values.ha.enabled }}{{ add 1 .Values.ha.standbyReplicas }}{{ else }}1{{ end -}}
+{{- end -}}
+
+{{/* PromQL label matchers selecting this release's series (see prometheusRule.seriesSelector). */}}
+{{- define "tendlc.seriesSelector" -}}
+{{- default (printf "namespace=%q,job=%q" .Release.Namespace (include "tendlc.fullname" .)) .Values.prometheusRule.seriesSelector -}}
+{{- end -}}
+
+{{/*
+Fails the install when a partner URL matches no allowedPartnerHosts entry, with the same rule as
+the operator's start-up check: the same scheme, the same port (443/80 by default), and the same
+host, where an entry host `*.example.com` stands for exactly one more DNS label. Called with
+(dict "url" … "value" "infobip.baseUrl" "allowed" .Values.allowedPartnerHosts).
+*/}}
+{{- define "tendlc.checkPartnerUrl" -}}
+{{- $url := urlParse .url -}}
+{{- $defaultPorts := dict "https" "443" "http" "80" -}}
+{{- $host := regexReplaceAll ":[0-9]+$" (lower $url.host) "" -}}
+{{- $port := default (get $defaultPorts $url.scheme) (regexFind ":[0-9]+$" $url.host | trimPrefix ":") -}}
+{{- $allowed := false -}}
+{{- range .allowed -}}
+{{- $entry := urlParse . -}}
+{{- $entryHost := regexReplaceAll ":[0-9]+$" (lower $entry.host) "" -}}
+{{- $entryPort := default (get $defaultPorts $entry.scheme) (regexFind ":[0-9]+$" $entry.host | trimPrefix ":") -}}
+{{- $hostMatches := eq $host $entryHost -}}
+{{- if hasPrefix "*." $entryHost -}}
+{{- $suffix := trimPrefix "*" $entryHost -}}
+{{- $label := trimSuffix $suffix $host -}}
+{{- $hostMatches = and (hasSuffix $suffix $host) (ne $label "") (not (contains "." $label)) -}}
+{{- end -}}
+{{- if and $hostMatches (eq $url.scheme $entry.scheme) (eq $port $entryPort) -}}
+{{- $allowed = true -}}
+{{- end -}}
+{{- end -}}
+{{- if not $allowed -}}
+{{- fail (printf "%s %s matches no allowedPartnerHosts entry (%s): add its scheme://host[:port] to allowedPartnerHosts" .value .url (join ", " .allowed)) -}}
+{{- end -}}
 {{- end -}}
 
 {{- define "tendlc.peeringName" -}}
@@ -60,16 +106,27 @@ namespace. With a namespaces list, the Role there is limited to exactly these na
 
 {{/* The rules every scope gets (cluster-wide, or per watched namespace). See rbac.yaml. */}}
 {{- define "tendlc.resourceRules" -}}
+# Kopf's watch (list, watch); re-reading one resource (get); Kopf removing a pre-release
+# build's tendlc.io/finalizer (patch). docs/install.md, "RBAC granted".
 - apiGroups: ["tendlc.io"]
   resources: ["campaignmigrations"]
   verbs: ["get", "list", "watch", "patch"]
+# The reconciler's status writes, the exactly-once marker among them.
 - apiGroups: ["tendlc.io"]
   resources: ["campaignmigrations/status"]
   verbs: ["patch"]
+# tendlc.events posts Events with stable reasons (POST only).
 - apiGroups: [""]
   resources: ["events"]
   verbs: ["create"]
+# LOA Secrets and per-resource credentials Secrets, read one by one by name (never listed).
 - apiGroups: [""]
   resources: ["secrets"]
   verbs: ["get"]
+{{- end -}}
+
+{{/* Labels of the `helm test` Pod (the NetworkPolicy admits it to the metrics port). */}}
+{{- define "tendlc.testSelectorLabels" -}}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: helm-test
 {{- end -}}

@@ -71,6 +71,7 @@ def build_controller(
     registry = Registry(reconcile, store, inbox, post_event, metrics=metrics, logger=logger)
     if metrics is not None:
         metrics.set_phase_source(registry.phase_counts)
+        metrics.set_status_source(lambda: [resource.status for resource in registry.resources.values()])
     return registry, inbox
 
 
