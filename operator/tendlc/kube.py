@@ -42,6 +42,13 @@ class KubeApiError(Exception):
         self.status = status
 
 
+class StatusConflict(KubeApiError):
+    """A fenced status write lost: the object changed since the resourceVersion it was based on.
+
+    The writer must read the object again and decide anew; it never retries the same patch.
+    """
+
+
 @dataclass(frozen=True)
 class SecretData:
     """The decoded data of a Secret. `repr` never shows values."""
@@ -211,20 +218,42 @@ class KubeApi:
         data = response.json().get("data") or {}
         return SecretData(name=name, values={k: base64.b64decode(v) for k, v in data.items()})
 
-    async def patch_status(self, namespace: str, name: str, status: dict[str, Any]) -> dict[str, Any]:
-        """Merge-patches `.status` of a CampaignMigration; returns the stored object."""
-        path = (
-            f"/apis/{GROUP}/{VERSION}/namespaces/{quote(namespace, safe='')}/{PLURAL}/{quote(name, safe='')}/status"
-        )
+    async def patch_status(
+        self, namespace: str, name: str, status: dict[str, Any], *, resource_version: str | None = None
+    ) -> dict[str, Any]:
+        """Merge-patches `.status` of a CampaignMigration; returns the stored object.
+
+        With `resource_version` the write is fenced: the API server applies it only if the object
+        is still at that version, else answers 409 (`StatusConflict`). The version also stands for
+        the object's identity: a resource deleted and created again under the same name has
+        another version, so a write meant for the old one can never land on the new one (a `uid`
+        in a status patch is silently ignored by the server; the version is not).
+        """
+        path = _object_path(namespace, name) + "/status"
+        patch: dict[str, Any] = {"status": status}
+        if resource_version is not None:
+            patch["metadata"] = {"resourceVersion": resource_version}
         response = await self._request(
             "PATCH",
             path,
-            content=json.dumps({"status": status}, separators=(",", ":")).encode(),
+            content=json.dumps(patch, separators=(",", ":")).encode(),
             headers={"Content-Type": "application/merge-patch+json"},
         )
         if response.status_code == 404:
             raise ResourceGone(f"{namespace}/{name}")
+        if response.status_code == 409:
+            raise StatusConflict(f"PATCH {path}: the object changed since version {resource_version}", status=409)
         _raise_for_status("PATCH", path, response)
+        result: dict[str, Any] = response.json()
+        return result
+
+    async def read_object(self, namespace: str, name: str) -> dict[str, Any]:
+        """The CampaignMigration as stored now (after a lost fenced write); ResourceGone when deleted."""
+        path = _object_path(namespace, name)
+        response = await self._request("GET", path)
+        if response.status_code == 404:
+            raise ResourceGone(f"{namespace}/{name}")
+        _raise_for_status("GET", path, response)
         result: dict[str, Any] = response.json()
         return result
 
@@ -249,6 +278,10 @@ class KubeApi:
             if self._client is not None:
                 await self._client.aclose()
                 self._client = None
+
+
+def _object_path(namespace: str, name: str) -> str:
+    return f"/apis/{GROUP}/{VERSION}/namespaces/{quote(namespace, safe='')}/{PLURAL}/{quote(name, safe='')}"
 
 
 def _raise_for_status(method: str, path: str, response: httpx.Response) -> None:

@@ -23,6 +23,7 @@ from tendlc.controller.facts import Observed
 from tendlc.controller.reconcile import Pass
 from tendlc.controller.resource import Resource
 from tendlc.controller.store import StatusStore
+from tendlc.kube import StatusConflict
 from tendlc.partner_errors import PartnerError, PartnerProblem, PartnerRejected
 from tendlc.workflow import (
     Action,
@@ -154,27 +155,54 @@ class Effects:
 
 @dataclass
 class InMemoryStatusApi:
-    """The API server's status subresource of one object: applies merge patches, records them in order.
+    """One object in an in-memory API server: merge patches on its status, fenced by its version.
 
-    `fail_at=n` makes the n-th patch (1-based) die before it is stored, like a process killed
-    while the request was in flight; `effects`, when given, sees every patch before it is stored
-    (and may raise `Crash` there).
+    Records every accepted patch in order. A patch fenced with another version than the current
+    one is refused with `StatusConflict`, as the real server answers 409. `fail_at=n` makes the
+    n-th patch (1-based) die before it is stored, like a process killed while the request was in
+    flight; `effects`, when given, sees every patch before it is stored (and may raise `Crash`).
     """
 
     stored: dict[str, Any] = field(default_factory=dict)
     patches: list[dict[str, Any]] = field(default_factory=list)
     fail_at: int | None = None
     effects: Effects | None = None
+    version: int = 1
+    spec: dict[str, Any] = field(default_factory=dict)
+    conflicts: int = 0
 
-    async def patch_status(self, namespace: str, name: str, status: dict[str, Any]) -> dict[str, Any]:
+    def object(self) -> dict[str, Any]:
+        return {
+            "apiVersion": "tendlc.io/v1alpha1",
+            "kind": "CampaignMigration",
+            "metadata": {"namespace": "ns", "name": "cm", "uid": "u1", "generation": 1,
+                         "resourceVersion": str(self.version)},
+            "spec": self.spec,
+            "status": self.stored,
+        }
+
+    async def patch_status(
+        self, namespace: str, name: str, status: dict[str, Any], *, resource_version: str | None = None
+    ) -> dict[str, Any]:
         if self.fail_at is not None and len(self.patches) + 1 == self.fail_at:
             self.fail_at = None
             raise Crash
+        if resource_version is not None and resource_version != str(self.version):
+            self.conflicts += 1
+            raise StatusConflict("changed", status=409)
         if self.effects is not None:
             self.effects.happen("write", status)
         self.patches.append(status)
         self.stored = _merge(self.stored, status)
-        return {"status": self.stored}
+        self.version += 1
+        return self.object()
+
+    async def read_object(self, namespace: str, name: str) -> dict[str, Any]:
+        return self.object()
+
+    def touch(self) -> None:
+        """Someone else changed the object (a spec edit, another writer): its version moves on."""
+        self.version += 1
 
 
 def _merge(target: Mapping[str, Any], patch: Mapping[str, Any]) -> dict[str, Any]:
@@ -249,8 +277,10 @@ class Executor:
     def stored(self, status: MigrationStatus) -> None:
         """Someone else wrote the status (a webhook folded in, a restored backup): both sides agree on it."""
         self.api.stored = status.to_dict()
+        self.api.touch()
         if self.resource is not None:
             self.resource.status = self.resource.written = status
+            self.resource.resource_version = str(self.api.version)
 
     def body(self) -> dict[str, Any]:
         return {
@@ -261,10 +291,11 @@ class Executor:
         }
 
     def _resource(self) -> Resource:
+        self.api.spec = self.spec.to_dict()
         if self.resource is None:  # a (re)started operator: it knows only what the API server holds
             status = self.stored
             self.resource = Resource(namespace="ns", name="cm", uid="u1", body=self.body(), status=status,
-                                     written=status)
+                                     written=status, resource_version=str(self.api.version))
         self.resource.body = self.body()
         return self.resource
 

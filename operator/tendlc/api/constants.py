@@ -41,6 +41,8 @@ class ConditionType:
     REGISTERED: Final = "Registered"
     STALLED: Final = "Stalled"
     SUSPENDED: Final = "Suspended"
+    STATUS_READABLE: Final = "StatusReadable"
+    """False while the loaded status held fields this version could not read (until rewritten)."""
 
 
 class Reason:
@@ -99,6 +101,11 @@ class Reason:
     NOT_STALLED: Final = "NotStalled"
     # The operator itself failed a pass (a bug or an API outage); Event reason only.
     RECONCILE_ERROR: Final = "ReconcileError"
+    # A status written by another version (StatusReadable; the loop goes on).
+    UNREADABLE_STATUS: Final = "UnreadableStatus"
+    STATUS_READABLE: Final = "StatusReadable"
+    # An exactly-once marker of an operation this version does not know (Park; the marker is kept).
+    UNKNOWN_PENDING_OPERATION: Final = "UnknownPendingOperation"
 
 
 WARNING_REASONS: Final = frozenset(
@@ -126,6 +133,8 @@ WARNING_REASONS: Final = frozenset(
         Reason.STALLED,
         Reason.INVALID_SPEC,
         Reason.RECONCILE_ERROR,
+        Reason.UNREADABLE_STATUS,
+        Reason.UNKNOWN_PENDING_OPERATION,
     }
 )
 """Reasons whose Event is a Warning: something stopped the migration or needs a human. Every other

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, ValidationError
 
 
 def format_time(moment: datetime) -> str:
@@ -146,6 +146,30 @@ class MigrationStatus(_Model):
         """Parse a stored status dict (camelCase), ignoring keys this version does not know."""
         return cls.model_validate(dict(status or {}))
 
+    @classmethod
+    def from_body_lenient(cls, body: Mapping[str, Any]) -> tuple[MigrationStatus, tuple[str, ...]]:
+        """Parse what another version (or a human) may have written: never fails.
+
+        A field whose value this version cannot read (a phase added by a newer version, a
+        timestamp in another format) is left out and named in the second value, so the caller
+        can say so on the resource; every field it can read is kept — above all the exactly-once
+        marker, which survives even with parts missing (an unreadable `startedAt` becomes the
+        epoch, so the marker is still observed before anything is resent).
+        """
+        raw = dict(body.get("status") or {})
+        try:
+            return cls.model_validate(raw), ()
+        except ValidationError as error:
+            bad = sorted({str(detail["loc"][0]) for detail in error.errors() if detail["loc"]})
+        kept = {key: value for key, value in raw.items() if key not in bad}
+        marker = raw.get("pendingOperation")
+        if "pendingOperation" in bad and isinstance(marker, Mapping):
+            kept["pendingOperation"] = _salvaged_marker(marker)
+        try:
+            return cls.model_validate(kept), tuple(bad)
+        except ValidationError:  # pragma: no cover - each remaining field validated alone above
+            return cls(), tuple(sorted(raw))
+
     def condition(self, type_: str) -> Condition | None:
         """The condition of that type, if present."""
         return next((c for c in self.conditions if c.type == type_), None)
@@ -161,6 +185,19 @@ class MigrationStatus(_Model):
             every = {(field.alias or name): None for name, field in type(self).model_fields.items()}
             return every | new
         return merge_patch_diff(original.to_dict(), new)
+
+
+def _salvaged_marker(marker: Mapping[str, Any]) -> dict[str, Any]:
+    operation = marker.get("operation")
+    started = marker.get("startedAt")
+    try:
+        started_ok = _parse_time(started) if started is not None else None
+    except ValueError:
+        started_ok = None
+    return {
+        "operation": operation if isinstance(operation, str) and operation else "Unknown",
+        "startedAt": started_ok if isinstance(started_ok, datetime) else datetime(1970, 1, 1, tzinfo=UTC),
+    }
 
 
 def merge_patch_diff(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:

@@ -13,12 +13,15 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
+from tendlc.api.status import MigrationStatus
 from tendlc.controller.resource import Clock, Resource
 from tendlc.webhooks.payload import WebhookEvent
 from tendlc.webhooks.receiver import DispatchResult
 from tendlc.workflow.webhooks import apply_webhook
 
-Write = Callable[[Resource], Awaitable[object]]
+Fold = Callable[[MigrationStatus], MigrationStatus]
+Update = Callable[[Resource, Fold], Awaitable[None]]
+"""Folds and writes a resource's status, again on top of a newer one if the write was fenced off."""
 
 
 class WebhookInbox:
@@ -67,17 +70,22 @@ class WebhookInbox:
         resource.wake.set()
         return await outcome
 
-    async def take(self, resource: Resource, write: Write) -> None:
+    async def take(self, resource: Resource, update: Update) -> None:
         """Folds the queued events into the resource's status, writes it, then answers each event."""
         if not resource.inbox:
             return
         taken, resource.inbox = resource.inbox, []
         results: list[DispatchResult] = []
-        for event, _ in taken:
-            resource.status, applied = apply_webhook(resource.status, event, self._clock())
-            results.append(applied)
+
+        def fold(status: MigrationStatus) -> MigrationStatus:
+            results.clear()  # folded again on a newer status after a lost write: answer from that one
+            for event, _ in taken:
+                status, applied = apply_webhook(status, event, self._clock())
+                results.append(applied)
+            return status
+
         try:
-            await write(resource)
+            await update(resource, fold)
         except BaseException as error:
             for _, outcome in taken:
                 if not outcome.done():

@@ -25,6 +25,7 @@ from tendlc.api.spec import CampaignMigrationSpec
 from tendlc.api.status import Phase
 from tendlc.controller.facts import Observed
 from tendlc.controller.resource import Clock, Resource
+from tendlc.kube import StatusConflict
 from tendlc.partner_errors import PartnerUnavailable
 from tendlc.partners import PartnerClients
 from tendlc.workflow import (
@@ -46,6 +47,8 @@ from tendlc.workflow import (
 
 MAX_ACTIONS_PER_PASS = 16
 """A guard against a decide/record loop that never settles."""
+MAX_CONFLICTS = 3
+"""Lost fenced writes in one pass before it gives up until the next (each is followed by a reload)."""
 
 
 class FactsSource(Protocol):
@@ -58,6 +61,14 @@ class Performer(Protocol):
 
 class StatusWriter(Protocol):
     async def write(self, resource: Resource, *, force: bool = False) -> bool: ...
+
+    async def reload(self, resource: Resource) -> None: ...
+
+
+class Gate(Protocol):
+    """Whether this replica may act on the partners now (the leader election's answer)."""
+
+    def is_open(self) -> bool: ...
 
 
 EventSink = Callable[[Mapping[str, Any], Event], None]
@@ -94,9 +105,27 @@ class Pass:
     policy: Policy
     default_upstream_cnp_id: str
     on_retry: RetryObserver | None = None
+    gate: Gate | None = None
 
     async def run(self, resource: Resource) -> PassResult:
-        """One pass over `resource` (see the module docstring)."""
+        """One pass over `resource` (see the module docstring).
+
+        A write another writer fenced off (`StatusConflict`) is never retried as it was: the
+        object is read again and the pass starts over from the server's status.
+        """
+        for _ in range(MAX_CONFLICTS):
+            resource.adopt_foreign()
+            try:
+                return await self._run(resource)
+            except StatusConflict:
+                resource.logger.info("status changed by another writer; reading it again before deciding")
+                await self.store.reload(resource)
+        return PassResult(None, self.policy.backoff_initial)
+
+    def _may_act(self) -> bool:
+        return self.gate is None or self.gate.is_open()
+
+    async def _run(self, resource: Resource) -> PassResult:
         body = resource.body
         try:
             spec = spec_of(body, self.default_upstream_cnp_id)
@@ -107,6 +136,8 @@ class Pass:
             return PassResult(None, None)
         observed = await self.facts.gather(spec, body)
         facts, clients = observed.facts, observed.clients
+        if resource.unreadable:
+            facts = replace(facts, unreadable_status=resource.unreadable)
         status = resource.status
         for _ in range(MAX_ACTIONS_PER_PASS):
             decision = decide(spec, status, facts, self.policy)
@@ -119,6 +150,8 @@ class Pass:
                 return PassResult(decision, self._delay(decision))
             if clients is None:  # decide parks on credentials problems; this is only a guard
                 raise AssertionError("decide asked for a partner call without usable credentials")
+            if not self._may_act():
+                return PassResult(None, None)  # leadership lost: the new leader decides from the stored status
             resource.status = decision.status
             if not decision.action.idempotent:
                 await self.store.write(resource, force=True)  # the exactly-once marker, before the call

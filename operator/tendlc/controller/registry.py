@@ -27,7 +27,7 @@ from tendlc.api.status import MigrationStatus
 from tendlc.controller.inbox import WebhookInbox
 from tendlc.controller.reconcile import EventSink, Pass
 from tendlc.controller.resource import Key, Resource, slim_body, wake_key
-from tendlc.controller.store import StatusStore
+from tendlc.controller.store import StatusStore, version_of
 from tendlc.kube import ResourceGone
 from tendlc.logs import resource_logger
 from tendlc.metrics import Metrics
@@ -76,18 +76,42 @@ class Registry:
             self._start(key, body)
             return
         resource.body = slim_body(body)
+        self._follow(resource, body)
         changed = wake_key(body)
         if changed != resource.last_wake_key:
             resource.last_wake_key = changed
             resource.wake.set()
 
+    def _follow(self, resource: Resource, body: Mapping[str, Any]) -> None:
+        """Keeps the newest version to fence writes with, and notices a status someone else wrote.
+
+        The echo of our own write is recognised by its version. Any other event (a spec edit, an
+        annotation, another writer) moves the fence; when its status differs both from what we
+        wrote and from what we hold (our write's echo may overtake our write's answer), another
+        writer was here, and the next pass starts from its status.
+        """
+        version = version_of(body)
+        if version is None or version in resource.own_versions:
+            return
+        resource.resource_version = version
+        seen, _ = MigrationStatus.from_body_lenient(body)
+        if seen != resource.written and seen != resource.status:
+            resource.foreign = seen
+            resource.wake.set()
+
     def _start(self, key: Key, body: Mapping[str, Any]) -> None:
-        status = MigrationStatus.from_body(body)
+        status, unreadable = MigrationStatus.from_body_lenient(body)
         resource = Resource(
             namespace=key[0], name=key[1], uid=body["metadata"].get("uid", ""), body=slim_body(body),
-            status=status, written=status, last_wake_key=wake_key(body),
+            status=status, written=status, last_wake_key=wake_key(body), unreadable=unreadable,
+            resource_version=version_of(body),
             logger=resource_logger(self._logger, key[0], key[1], (body.get("spec") or {}).get("campaignId")),
         )
+        if unreadable:
+            message = (f"status field(s) {', '.join(unreadable)} could not be read by this operator version and "
+                       "are rebuilt; the migration goes on (see the StatusReadable condition)")
+            resource.logger.warning("%s", message)
+            self._events(resource.body, Event("Warning", Reason.UNREADABLE_STATUS, message))
         self.resources[key] = resource
         self._inbox.index(resource)
         resource.task = asyncio.create_task(
@@ -127,7 +151,7 @@ class Registry:
             started = time.monotonic()
             error: BaseException | None = None
             try:
-                await self._inbox.take(resource, self._store.write)
+                await self._inbox.take(resource, self._store.update)
                 delay = (await self._pass.run(resource)).delay
             except ResourceGone:
                 return

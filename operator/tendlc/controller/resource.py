@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -63,6 +64,11 @@ class Resource:
 
     `status` is the status the pass works on; `written` is the last status the API server
     accepted from us (the base of the next merge patch); `written_at` (monotonic seconds) is when.
+    `resource_version` fences the next write (the newest version seen, from our writes or the
+    watch); `own_versions` are the versions our own writes produced, so their watch echoes are
+    recognised; `foreign` is a newer status someone else wrote (another replica, a restore),
+    adopted before the next pass decides anything. `unreadable` names status fields this version
+    could not read when it loaded them.
     """
 
     namespace: str
@@ -77,9 +83,19 @@ class Resource:
     written_at: float = 0.0
     task: asyncio.Task[None] | None = None
     inbox: list[InboxEntry] = field(default_factory=list)
+    resource_version: str | None = None
+    own_versions: deque[str] = field(default_factory=lambda: deque(maxlen=8))
+    foreign: MigrationStatus | None = None
+    unreadable: tuple[str, ...] = ()
     logger: logging.Logger | logging.LoggerAdapter[logging.Logger] = field(
         default_factory=lambda: logging.getLogger("tendlc.controller")
     )
+
+    def adopt_foreign(self) -> None:
+        """Takes over a status someone else wrote since we last looked (see the class docstring)."""
+        if self.foreign is not None:
+            self.status = self.written = self.foreign
+            self.foreign = None
 
     @property
     def key(self) -> Key:

@@ -30,11 +30,12 @@ from tendlc.workflow.actions import (
 )
 from tendlc.workflow.backoff import next_delay
 from tendlc.workflow.conditions import get_condition, set_condition
-from tendlc.workflow.decide import Step, current_step, decide
+from tendlc.workflow.decide import decide
 from tendlc.workflow.decisions import Act, Decision, Done, Event, Fail, Park, Wait
 from tendlc.workflow.errors import apply_partner_error
 from tendlc.workflow.facts import Annotations, Facts, LoaFacts, LoaProblem, OsrConfirmation, Policy, human_duration
 from tendlc.workflow.record import numbers_digest, record
+from tendlc.workflow.round import Step, current_step
 
 __all__ = [
     "Act",

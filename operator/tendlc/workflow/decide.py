@@ -15,112 +15,67 @@ by observing first. No I/O, no Kopf, no sleeping.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from datetime import timedelta
-from enum import IntEnum
+from dataclasses import replace
 
-from tendlc.api.constants import WARNING_REASONS, ConditionType, Reason, Sharing, Stage, event_type
+from tendlc.api.constants import WARNING_REASONS, ConditionType, Reason, Stage, event_type
 from tendlc.api.spec import CampaignMigrationSpec
-from tendlc.api.status import Condition, ConditionStatus, MigrationStatus, PendingOperation, Phase
-from tendlc.workflow.actions import (
-    Action,
-    ElectCnp,
-    ImportNumbers,
-    NonIdempotentAction,
-    ObserveElection,
-    ObserveMigration,
-    PollCampaign,
-    SubmitMigration,
-)
-from tendlc.workflow.conditions import get_condition, set_condition
-from tendlc.workflow.decisions import Act, Decision, Done, Event, Fail, Park, Wait
-from tendlc.workflow.errors import election_unknown_hint, new_problem, outcome_unknown_hint
+from tendlc.api.status import Condition, MigrationStatus, Phase
+from tendlc.workflow.actions import ElectCnp, ObserveElection, SubmitMigration
+from tendlc.workflow.conditions import get_condition
+from tendlc.workflow.decisions import Decision, Done, Event, Fail, Park
 from tendlc.workflow.facts import Facts, Policy
-from tendlc.workflow.record import numbers_digest
+from tendlc.workflow.round import (
+    STEP_CONDITION,
+    Round,
+    Step,
+    act_when_due,
+    clear_stalled,
+    current_step,
+    park,
+    step_phase,
+)
+from tendlc.workflow.steps import elect_step, import_step, monitor_step, submit_step
 
 # Ready reasons that get an Event on the way in and on the way out even within one phase (D21):
 # every problem, plus the states a user put the resource in and must see confirmed or lifted.
 EVENTFUL_REASONS = WARNING_REASONS | {Reason.DRY_RUN, Reason.INVALID_SPEC}
 
 
-class Step(IntEnum):
-    """The step the migration is at, derived from the status."""
-
-    IMPORT = 1
-    ELECT = 2
-    SUBMIT = 3
-    MONITOR = 4
-
-
-_STEP_CONDITION = {
-    Step.IMPORT: ConditionType.NUMBERS_IMPORTED,
-    Step.ELECT: ConditionType.CNP_ELECTED,
-    Step.SUBMIT: ConditionType.MIGRATION_SUBMITTED,
-    Step.MONITOR: ConditionType.REGISTERED,
-}
-
-
-def current_step(spec: CampaignMigrationSpec, status: MigrationStatus) -> Step:
-    """Where the migration is: an open exactly-once marker pins its step; otherwise the first step not done."""
-    marker = status.pending_operation
-    if marker is not None:
-        return Step.ELECT if marker.operation == ElectCnp.operation else Step.SUBMIT
-    if status.infobip_campaign_id is not None:
-        return Step.MONITOR
-    if status.numbers_imported_digest != numbers_digest(spec):
-        return Step.IMPORT
-    if status.cnp_elected_at is None:
-        return Step.ELECT
-    return Step.SUBMIT
-
-
-@dataclass
-class _Round:
-    """The mutable working copy of one `decide` call."""
-
-    spec: CampaignMigrationSpec
-    status: MigrationStatus
-    facts: Facts
-    policy: Policy
-
-    def condition(self, type_: str, value: ConditionStatus, reason: str, message: str) -> None:
-        self.status.conditions = set_condition(
-            self.status.conditions, type_, value, reason, message, self.facts.generation, self.facts.now
-        )
-
-    def ready(self, value: ConditionStatus, reason: str, message: str) -> None:
-        self.condition(ConditionType.READY, value, reason, message)
-
-    @property
-    def due(self) -> bool:
-        s, now = self.status, self.facts.now
-        webhook = s.webhook
-        arrived = webhook and (webhook.arrived_at or webhook.received_at)
-        if arrived and (s.last_checked_at is None or arrived > s.last_checked_at):
-            return True
-        return s.next_check_at is None or now >= s.next_check_at
-
-    def remaining(self) -> timedelta:
-        if self.status.next_check_at is None:
-            return timedelta(0)
-        return max(self.status.next_check_at - self.facts.now, timedelta(0))
-
-
 def decide(spec: CampaignMigrationSpec, status: MigrationStatus, facts: Facts, policy: Policy) -> Decision:
     """The next decision for this resource (see the module docstring)."""
     before = get_condition(status.conditions, ConditionType.READY)
     before_phase = status.phase
-    r = _Round(spec, status.model_copy(deep=True), facts, policy)
+    r = Round(spec, status.model_copy(deep=True), facts, policy)
     r.status.observed_generation = facts.generation
     r.status.number_count = len(spec.numbers)
     if not facts.dry_run:
         r.status.planned_calls = None
     _apply_controls(r)
+    _status_readability(r)
     decision = _decide(r)
     return _with_event(decision, before, before_phase, r)
 
 
-def _apply_controls(r: _Round) -> None:
+KNOWN_OPERATIONS = frozenset({ElectCnp.operation, SubmitMigration.operation})
+
+
+def _status_readability(r: Round) -> None:
+    """StatusReadable=False while fields another version wrote could not be read; True once rewritten."""
+    unreadable = r.facts.unreadable_status
+    if unreadable:
+        r.condition(
+            ConditionType.STATUS_READABLE, "False", Reason.UNREADABLE_STATUS,
+            f"status field(s) {', '.join(unreadable)} hold values this operator version cannot read (written by "
+            "another version?); they were ignored and are rebuilt from the partners' answers. An exactly-once "
+            "marker, if any, was kept.",
+        )
+        return
+    current = get_condition(r.status.conditions, ConditionType.STATUS_READABLE)
+    if current is not None and current.status != "True":
+        r.condition(ConditionType.STATUS_READABLE, "True", Reason.STATUS_READABLE, "Every status field is readable.")
+
+
+def _apply_controls(r: Round) -> None:
     """Retry token, spec changes and recheck times clear what waits for them."""
     s, facts = r.status, r.facts
     token = facts.annotations.retry
@@ -139,10 +94,19 @@ def _apply_controls(r: _Round) -> None:
                 s.pending_operation.observe_attempts = 0
 
 
-def _decide(r: _Round) -> Decision:
+def _decide(r: Round) -> Decision:
     s, spec, facts = r.status, r.spec, r.facts
     if s.infobip_campaign_id is not None and s.infobip_stage == Stage.REGISTERED:
         return _registered(r)
+    marker = s.pending_operation
+    if marker is not None and marker.operation not in KNOWN_OPERATIONS:
+        message = (
+            f"status.pendingOperation names {marker.operation!r}, an operation this operator version does not know "
+            "(written by a newer version?). It is kept and nothing is sent until an operator that knows it runs, "
+            "or a human who checked the partners removes it from the status."
+        )
+        r.ready("False", Reason.UNKNOWN_PENDING_OPERATION, message)
+        return Park(s)
     step = current_step(spec, s)
     _mark_done_steps(r, step)
     if s.problem is not None and s.problem.permanent:
@@ -165,218 +129,27 @@ def _decide(r: _Round) -> Decision:
             ConditionType.LOA_VALID, "True" if loa_reason == Reason.LOA_VALID else "False", loa_reason, loa_message
         )
         if loa_reason != Reason.LOA_VALID:
-            return _park(r, step, loa_reason, loa_message, r.policy.park_recheck, step_condition=False)
+            return park(r, step, loa_reason, loa_message, r.policy.park_recheck, step_condition=False)
     if facts.credentials_problem is not None:
         message = f"{facts.credentials_problem}. Create or fix the Secret; the migration continues by itself."
-        return _park(r, step, Reason.CREDENTIALS_MISSING, message, r.policy.park_recheck, step_condition=False)
+        return park(r, step, Reason.CREDENTIALS_MISSING, message, r.policy.park_recheck, step_condition=False)
     if s.problem is not None:
         recheck = s.problem.recheck_at - facts.now if s.problem.recheck_at is not None else None
-        return _park(r, step, s.problem.reason, s.problem.message, recheck)
+        return park(r, step, s.problem.reason, s.problem.message, recheck)
 
     if facts.dry_run and s.tcr_sharing_status is None and s.cnp_elected_at is None and step < Step.MONITOR:
-        s.phase = _step_phase(r, step)
-        return _act_when_due(r, step, ObserveElection(spec.campaign_id, spec.upstream_cnp_id))
+        s.phase = step_phase(r, step)
+        return act_when_due(r, step, ObserveElection(spec.campaign_id, spec.upstream_cnp_id))
     if step is Step.IMPORT:
-        return _import(r)
+        return import_step(r)
     if step is Step.ELECT:
-        return _elect(r)
+        return elect_step(r)
     if step is Step.SUBMIT:
-        return _submit(r)
-    return _monitor(r)
+        return submit_step(r)
+    return monitor_step(r)
 
 
-# --- the steps ---------------------------------------------------------------------------------------
-
-
-def _import(r: _Round) -> Decision:
-    spec = r.spec
-    r.status.phase = Phase.IMPORTING_NUMBERS
-    message = f"Importing {len(spec.numbers)} numbers into the Infobip account."
-    r.condition(ConditionType.NUMBERS_IMPORTED, "False", Reason.IMPORTING_NUMBERS, message)
-    r.ready("False", Reason.IMPORTING_NUMBERS, message)
-    action = ImportNumbers(spec.numbers, spec.skip_osr_update, r.policy.import_batch_size)
-    return _act_when_due(r, Step.IMPORT, action)
-
-
-def _elect(r: _Round) -> Decision:
-    s, spec, policy = r.status, r.spec, r.policy
-    s.phase = Phase.ELECTING_CNP
-    observe = ObserveElection(spec.campaign_id, spec.upstream_cnp_id)
-    marker = s.pending_operation
-    if marker is not None:
-        if marker.observe_attempts >= policy.max_observe_attempts:
-            return _outcome_unknown(
-                r,
-                Step.ELECT,
-                f"The outcome of the CNP election for campaign {spec.campaign_id} is unknown: "
-                f"{marker.observe_attempts} attempts to read TCR's sharing record failed "
-                f"(last error: {s.last_error or 'none recorded'}). {election_unknown_hint(spec)}",
-            )
-        message = f"Checking at TCR whether the election of {spec.upstream_cnp_id} was received."
-        r.condition(ConditionType.CNP_ELECTED, "False", Reason.OBSERVING_OUTCOME, message)
-        r.ready("False", Reason.ELECTING_CNP, message)
-        return _act_when_due(r, Step.ELECT, observe)
-    sharing = s.tcr_sharing_status
-    if sharing is None:
-        message = f"Reading campaign {spec.campaign_id}'s CNP election at TCR."
-        r.condition(ConditionType.CNP_ELECTED, "False", Reason.ELECTING_CNP, message)
-        r.ready("False", Reason.ELECTING_CNP, message)
-        return _act_when_due(r, Step.ELECT, observe)
-    if sharing not in (Sharing.NONE, Sharing.DECLINED):
-        message = (
-            f"TCR shows the election of {spec.upstream_cnp_id} for campaign {spec.campaign_id} as {sharing}; "
-            "waiting for ACCEPTED."
-        )
-        r.condition(ConditionType.CNP_ELECTED, "False", Reason.ELECTION_PENDING, message)
-        r.ready("False", Reason.ELECTION_PENDING, message)
-        return _act_when_due(r, Step.ELECT, observe)
-    message = f"Electing {spec.upstream_cnp_id} as upstream CNP of campaign {spec.campaign_id} at TCR."
-    r.condition(ConditionType.CNP_ELECTED, "False", Reason.ELECTING_CNP, message)
-    r.ready("False", Reason.ELECTING_CNP, message)
-    return _act_when_due(r, Step.ELECT, ElectCnp(spec.campaign_id, spec.upstream_cnp_id))
-
-
-def _submit(r: _Round) -> Decision:
-    s, spec, policy = r.status, r.spec, r.policy
-    s.phase = Phase.SUBMITTING_MIGRATION
-    name = spec.campaign_name_or_default
-    marker = s.pending_operation
-    if marker is not None:
-        if marker.observe_attempts >= policy.max_observe_attempts:
-            return _outcome_unknown(
-                r,
-                Step.SUBMIT,
-                f"The outcome of the Infobip migration of campaign {spec.campaign_id} is unknown: "
-                f"{marker.observe_attempts} attempts to search Infobip's campaigns failed "
-                f"(last error: {s.last_error or 'none recorded'}). {outcome_unknown_hint(spec)}",
-            )
-        message = f"Checking at Infobip whether the migration of {spec.campaign_id} ({name!r}) was received."
-        r.condition(ConditionType.MIGRATION_SUBMITTED, "False", Reason.OBSERVING_OUTCOME, message)
-        r.ready("False", Reason.SUBMITTING_MIGRATION, message)
-        return _act_when_due(r, Step.SUBMIT, ObserveMigration(spec.campaign_id, name, spec.numbers[0]))
-    message = f"Submitting the Infobip migration of campaign {spec.campaign_id} as {name!r}."
-    r.condition(ConditionType.MIGRATION_SUBMITTED, "False", Reason.SUBMITTING_MIGRATION, message)
-    r.ready("False", Reason.SUBMITTING_MIGRATION, message)
-    action = SubmitMigration(
-        campaign_id=spec.campaign_id,
-        name=name,
-        numbers=spec.numbers,
-        number_pool_id=spec.number_pool_id,
-        is_client_manage_nnid=spec.client_manages_nnid,
-    )
-    return _act_when_due(r, Step.SUBMIT, action)
-
-
-def _monitor(r: _Round) -> Decision:
-    s, spec, facts, policy = r.status, r.spec, r.facts, r.policy
-    confirmation = facts.annotations.osr_updated
-    stage = s.infobip_stage or "unknown"
-    campaign = s.infobip_campaign_id or ""
-    if spec.client_manages_nnid and confirmation is None:
-        s.phase = Phase.AWAITING_OSR_CONFIRMATION
-        reason = Reason.AWAITING_OSR_CONFIRMATION
-        message = (
-            f"Infobip campaign {campaign} is {stage}. Update the OSR records of the numbers to Infobip's NNID, "
-            "then annotate the resource with tendlc.io/osr-updated=<RFC 3339 time of the update>."
-        )
-    else:
-        s.phase = Phase.IN_MIGRATION
-        reason = Reason.IN_MIGRATION
-        message = f"Infobip campaign {campaign} is {stage}; waiting for REGISTERED."
-        if confirmation is not None and s.downtime_started_at is None:
-            s.downtime_started_at = confirmation.at or facts.now
-    r.condition(ConditionType.REGISTERED, "False", reason, message)
-    ready_reason, ready_message = reason, message
-    submitted = s.migration_submitted_at
-    if submitted is not None and facts.now - submitted > policy.stall_after:
-        hours = int((facts.now - submitted).total_seconds() // 3600)
-        stalled = (
-            f"Infobip campaign {campaign} (TCR {spec.campaign_id}) has been {stage} for {hours} hours since "
-            "submission. Contact the Infobip Registrations team with the campaign ID; the operator keeps polling."
-        )
-        r.condition(ConditionType.STALLED, "True", Reason.STALLED, stalled)
-        ready_reason, ready_message = Reason.STALLED, stalled
-    else:
-        _clear_stalled(r)
-    r.ready("False", ready_reason, ready_message)
-    return _act_when_due(r, Step.MONITOR, PollCampaign(campaign))
-
-
-# --- shared pieces -----------------------------------------------------------------------------------
-
-
-def _act_when_due(r: _Round, step: Step, action: Action) -> Decision:
-    s, facts = r.status, r.facts
-    if not r.due:
-        return Wait(r.remaining(), s)
-    if action.mutating and facts.dry_run:
-        s.planned_calls = _plan(r, step)
-        message = (
-            f"Dry run: {len(s.planned_calls)} call(s) to TCR/Infobip planned, listed in status.plannedCalls; "
-            "nothing was changed. Turn dry run off to perform them."
-        )
-        s.phase = _step_phase(r, step)
-        r.ready("False", Reason.DRY_RUN, message)
-        return Park(s)
-    if isinstance(action, NonIdempotentAction):
-        s.pending_operation = PendingOperation(operation=action.operation, started_at=facts.now)
-    return Act(action, s)
-
-
-def _plan(r: _Round, step: Step) -> list[str]:
-    spec, s = r.spec, r.status
-    calls: list[str] = []
-    if step <= Step.IMPORT:
-        calls += ImportNumbers(spec.numbers, spec.skip_osr_update, r.policy.import_batch_size).planned_calls()
-    if step <= Step.ELECT and s.tcr_sharing_status not in (Sharing.PENDING, Sharing.ACCEPTED):
-        calls += ElectCnp(spec.campaign_id, spec.upstream_cnp_id).planned_calls()
-    if step <= Step.SUBMIT:
-        calls += SubmitMigration(
-            campaign_id=spec.campaign_id,
-            name=spec.campaign_name_or_default,
-            numbers=spec.numbers,
-            number_pool_id=spec.number_pool_id,
-            is_client_manage_nnid=spec.client_manages_nnid,
-        ).planned_calls()
-    return calls
-
-
-def _step_phase(r: _Round, step: Step) -> Phase:
-    if step is Step.IMPORT:
-        return Phase.PENDING if r.status.numbers_imported_at is None else Phase.IMPORTING_NUMBERS
-    if step is Step.ELECT:
-        return Phase.ELECTING_CNP
-    if step is Step.SUBMIT:
-        return Phase.SUBMITTING_MIGRATION
-    if r.spec.client_manages_nnid and r.facts.annotations.osr_updated is None:
-        return Phase.AWAITING_OSR_CONFIRMATION
-    return Phase.IN_MIGRATION
-
-
-def _park(
-    r: _Round,
-    step: Step,
-    reason: str,
-    message: str,
-    recheck_after: timedelta | None,
-    *,
-    step_condition: bool = True,
-) -> Park:
-    r.status.phase = _step_phase(r, step)
-    if step_condition:
-        r.condition(_STEP_CONDITION[step], "False", reason, message)
-    r.ready("False", reason, message)
-    if recheck_after is not None:
-        recheck_after = max(recheck_after, timedelta(0))
-    return Park(r.status, recheck_after=recheck_after)
-
-
-def _outcome_unknown(r: _Round, step: Step, message: str) -> Park:
-    r.status.problem = new_problem(Reason.OUTCOME_UNKNOWN, message, r.facts)
-    return _park(r, step, Reason.OUTCOME_UNKNOWN, message, None)
-
-
-def _check_loa(r: _Round) -> tuple[str, str]:
+def _check_loa(r: Round) -> tuple[str, str]:
     loa, ref, policy = r.facts.loa, r.spec.loa_secret_ref, r.policy
     fix = (
         f"Update Secret {ref.name!r} (keys {ref.document_key!r}, {ref.signed_date_key!r}); "
@@ -409,7 +182,7 @@ def _check_loa(r: _Round) -> tuple[str, str]:
     )
 
 
-def _mark_done_steps(r: _Round, step: Step) -> None:
+def _mark_done_steps(r: Round, step: Step) -> None:
     s, spec = r.status, r.spec
     if step > Step.IMPORT and s.numbers_imported_at is not None:
         r.condition(
@@ -438,13 +211,7 @@ def _mark_done_steps(r: _Round, step: Step) -> None:
             )
 
 
-def _clear_stalled(r: _Round) -> None:
-    stalled = get_condition(r.status.conditions, ConditionType.STALLED)
-    if stalled is not None and stalled.status == "True":
-        r.condition(ConditionType.STALLED, "False", Reason.NOT_STALLED, "The campaign moved on.")
-
-
-def _registered(r: _Round) -> Done:
+def _registered(r: Round) -> Done:
     s, spec, now = r.status, r.spec, r.facts.now
     _mark_done_steps(r, Step.MONITOR)
     s.phase = Phase.REGISTERED
@@ -460,7 +227,7 @@ def _registered(r: _Round) -> Done:
         "campaign's traffic to Infobip now."
     )
     r.condition(ConditionType.REGISTERED, "True", Reason.REGISTERED, message)
-    _clear_stalled(r)
+    clear_stalled(r)
     suspended = get_condition(s.conditions, ConditionType.SUSPENDED)
     if suspended is not None and suspended.status == "True":
         r.condition(ConditionType.SUSPENDED, "False", Reason.RESUMED, "Nothing left to suspend: registered.")
@@ -468,19 +235,19 @@ def _registered(r: _Round) -> Done:
     return Done(s)
 
 
-def _failed(r: _Round, step: Step) -> Fail:
+def _failed(r: Round, step: Step) -> Fail:
     s = r.status
     assert s.problem is not None
     s.phase = Phase.FAILED
     s.failed_at = s.failed_at or r.facts.now
     s.next_check_at = None
-    r.condition(_STEP_CONDITION[step], "False", s.problem.reason, s.problem.message)
-    _clear_stalled(r)
+    r.condition(STEP_CONDITION[step], "False", s.problem.reason, s.problem.message)
+    clear_stalled(r)
     r.ready("False", s.problem.reason, s.problem.message)
     return Fail(s)
 
 
-def _with_event(decision: Decision, before: Condition | None, before_phase: Phase | None, r: _Round) -> Decision:
+def _with_event(decision: Decision, before: Condition | None, before_phase: Phase | None, r: Round) -> Decision:
     """An Event when the phase changes, on entering and leaving a problem or dry run, and on Ready=True.
 
     A Ready reason that changes within a phase (ElectingCnp → ElectionPending) is visible in the

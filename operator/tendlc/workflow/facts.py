@@ -99,6 +99,8 @@ class Facts:
     """Operator-wide dry run, or the resource's `tendlc.io/dry-run: "true"` annotation."""
     generation: int = 1
     """`metadata.generation` of the resource."""
+    unreadable_status: tuple[str, ...] = ()
+    """Status fields the controller could not read when it loaded the resource (another version's)."""
 
 
 @dataclass(frozen=True)

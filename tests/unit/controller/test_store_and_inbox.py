@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -12,6 +13,7 @@ from tendlc.api.status import MigrationStatus, Phase
 from tendlc.controller.inbox import WebhookInbox
 from tendlc.controller.resource import Resource
 from tendlc.controller.store import StatusStore
+from tendlc.kube import ResourceGone, StatusConflict
 from tendlc.webhooks.payload import STATUS_UPDATE, WebhookEvent
 
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
@@ -19,7 +21,7 @@ T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 
 def resource(campaign_id: str = "COJD655", status: MigrationStatus | None = None) -> Resource:
     status = status or MigrationStatus()
-    return Resource(namespace="ns", name=campaign_id.lower(), uid="u", body={"spec": {"campaignId": campaign_id}},
+    return Resource(namespace="ns", name=campaign_id.lower(), uid="u1", body={"spec": {"campaignId": campaign_id}},
                     status=status, written=status)
 
 
@@ -74,10 +76,11 @@ async def test_an_event_is_answered_only_after_its_resource_wrote_it() -> None:
     assert not delivery.done()
     writes: list[MigrationStatus] = []
 
-    async def write(target: Resource) -> None:
+    async def update(target: Resource, fold: Callable[[MigrationStatus], MigrationStatus]) -> None:
+        target.status = fold(target.status)
         writes.append(target.status)
 
-    await inbox.take(item, write)
+    await inbox.take(item, update)
     assert await delivery == "applied"
     assert writes[0].webhook is not None
     assert writes[0].webhook.stage == "REGISTERED"
@@ -90,7 +93,7 @@ async def test_a_failed_write_fails_the_delivery_so_infobip_retries() -> None:
     delivery = asyncio.ensure_future(inbox.deliver(event("uuid-1")))
     await asyncio.sleep(0)
 
-    async def broken(target: Resource) -> None:
+    async def broken(target: Resource, fold: Callable[[MigrationStatus], MigrationStatus]) -> None:
         raise RuntimeError("API server unavailable")
 
     with pytest.raises(RuntimeError):
@@ -120,3 +123,62 @@ async def test_before_a_uuid_is_known_the_tcr_id_finds_the_resource() -> None:
     assert [queued.infobip_campaign_id for queued, _ in item.inbox] == ["uuid-new"]
     inbox.forget(item)
     assert await pending == "unknown_campaign"
+
+
+async def test_a_write_fenced_off_by_another_writer_raises_and_reload_takes_the_servers_status() -> None:
+    api = InMemoryStatusApi()
+    store = StatusStore(api, refresh_seconds=0)
+    item = resource()
+    item.resource_version = str(api.version)
+    item.status = MigrationStatus(phase=Phase.ELECTING_CNP)
+    assert await store.write(item)
+    assert item.resource_version == str(api.version)
+    api.stored = {"phase": "SubmittingMigration", "infobipCampaignId": "uuid-other-writer"}
+    api.touch()  # another replica wrote meanwhile
+    item.status = MigrationStatus(phase=Phase.SUBMITTING_MIGRATION)
+    with pytest.raises(StatusConflict):
+        await store.write(item)
+    assert len(api.patches) == 1
+    await store.reload(item)
+    assert item.status.infobip_campaign_id == "uuid-other-writer"
+    assert item.written == item.status
+    assert item.resource_version == str(api.version)
+
+
+async def test_a_reload_that_finds_another_uid_ends_the_old_loop() -> None:
+    api = InMemoryStatusApi()
+    store = StatusStore(api, refresh_seconds=0)
+    item = resource()
+    item.uid = "an-older-incarnation"
+    with pytest.raises(ResourceGone):
+        await store.reload(item)
+
+
+async def test_update_folds_again_on_the_newer_status_after_a_lost_write() -> None:
+    api = InMemoryStatusApi()
+    store = StatusStore(api, refresh_seconds=0)
+    item = resource()
+    item.resource_version = "stale"
+    api.stored = {"infobipCampaignId": "uuid-1"}
+    seen: list[str | None] = []
+
+    def fold(status: MigrationStatus) -> MigrationStatus:
+        seen.append(status.infobip_campaign_id)
+        return status.model_copy(update={"infobip_stage": "IN_MIGRATION"})
+
+    await store.update(item, fold)
+    assert seen == [None, "uuid-1"]  # folded on our stale view, fenced off, folded again on the server's
+    assert api.stored == {"infobipCampaignId": "uuid-1", "infobipStage": "IN_MIGRATION"}
+
+
+async def test_fields_another_version_wrote_are_rewritten_by_the_next_write() -> None:
+    api = InMemoryStatusApi(stored={"phase": "PhaseOfTheFuture", "attempts": "many"})
+    status, unreadable = MigrationStatus.from_body_lenient(api.object())
+    assert unreadable == ("attempts", "phase")
+    item = resource(status=status)
+    item.unreadable = unreadable
+    item.status = status.model_copy(update={"phase": Phase.PENDING})
+    store = StatusStore(api, refresh_seconds=300)
+    assert await store.write(item)
+    assert api.stored == {"phase": "Pending", "attempts": 0}
+    assert item.unreadable == ()

@@ -1,0 +1,138 @@
+"""The four steps of a migration, each deciding its next action from a `Round`.
+
+`import_step` imports the numbers, `elect_step` reads and makes the CNP election at TCR,
+`submit_step` submits the Infobip migration — only after Infobip was searched for an existing
+campaign of this externalCampaignId (docs/decisions.md D4, D24) — and `monitor_step` polls the
+campaign until a final stage. Each sets its step condition and `Ready`, and returns the decision.
+Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+from tendlc.api.constants import ConditionType, Reason, Sharing
+from tendlc.api.status import Phase
+from tendlc.workflow.actions import (
+    ElectCnp,
+    ImportNumbers,
+    ObserveElection,
+    ObserveMigration,
+    PollCampaign,
+    SubmitMigration,
+)
+from tendlc.workflow.decisions import Decision
+from tendlc.workflow.errors import election_unknown_hint, outcome_unknown_hint
+from tendlc.workflow.round import Round, Step, act_when_due, clear_stalled, outcome_unknown
+
+
+def import_step(r: Round) -> Decision:
+    spec = r.spec
+    r.status.phase = Phase.IMPORTING_NUMBERS
+    message = f"Importing {len(spec.numbers)} numbers into the Infobip account."
+    r.condition(ConditionType.NUMBERS_IMPORTED, "False", Reason.IMPORTING_NUMBERS, message)
+    r.ready("False", Reason.IMPORTING_NUMBERS, message)
+    action = ImportNumbers(spec.numbers, spec.skip_osr_update, r.policy.import_batch_size)
+    return act_when_due(r, Step.IMPORT, action)
+
+
+def elect_step(r: Round) -> Decision:
+    s, spec, policy = r.status, r.spec, r.policy
+    s.phase = Phase.ELECTING_CNP
+    observe = ObserveElection(spec.campaign_id, spec.upstream_cnp_id)
+    marker = s.pending_operation
+    if marker is not None:
+        if marker.observe_attempts >= policy.max_observe_attempts:
+            return outcome_unknown(
+                r,
+                Step.ELECT,
+                f"The outcome of the CNP election for campaign {spec.campaign_id} is unknown: "
+                f"{marker.observe_attempts} attempts to read TCR's sharing record failed "
+                f"(last error: {s.last_error or 'none recorded'}). {election_unknown_hint(spec)}",
+            )
+        message = f"Checking at TCR whether the election of {spec.upstream_cnp_id} was received."
+        r.condition(ConditionType.CNP_ELECTED, "False", Reason.OBSERVING_OUTCOME, message)
+        r.ready("False", Reason.ELECTING_CNP, message)
+        return act_when_due(r, Step.ELECT, observe)
+    sharing = s.tcr_sharing_status
+    if sharing is None:
+        message = f"Reading campaign {spec.campaign_id}'s CNP election at TCR."
+        r.condition(ConditionType.CNP_ELECTED, "False", Reason.ELECTING_CNP, message)
+        r.ready("False", Reason.ELECTING_CNP, message)
+        return act_when_due(r, Step.ELECT, observe)
+    if sharing not in (Sharing.NONE, Sharing.DECLINED):
+        message = (
+            f"TCR shows the election of {spec.upstream_cnp_id} for campaign {spec.campaign_id} as {sharing}; "
+            "waiting for ACCEPTED."
+        )
+        r.condition(ConditionType.CNP_ELECTED, "False", Reason.ELECTION_PENDING, message)
+        r.ready("False", Reason.ELECTION_PENDING, message)
+        return act_when_due(r, Step.ELECT, observe)
+    message = f"Electing {spec.upstream_cnp_id} as upstream CNP of campaign {spec.campaign_id} at TCR."
+    r.condition(ConditionType.CNP_ELECTED, "False", Reason.ELECTING_CNP, message)
+    r.ready("False", Reason.ELECTING_CNP, message)
+    return act_when_due(r, Step.ELECT, ElectCnp(spec.campaign_id, spec.upstream_cnp_id))
+
+
+def submit_step(r: Round) -> Decision:
+    s, spec, policy = r.status, r.spec, r.policy
+    s.phase = Phase.SUBMITTING_MIGRATION
+    name = spec.campaign_name_or_default
+    marker = s.pending_operation
+    if marker is not None:
+        if marker.observe_attempts >= policy.max_observe_attempts:
+            return outcome_unknown(
+                r,
+                Step.SUBMIT,
+                f"The outcome of the Infobip migration of campaign {spec.campaign_id} is unknown: "
+                f"{marker.observe_attempts} attempts to search Infobip's campaigns failed "
+                f"(last error: {s.last_error or 'none recorded'}). {outcome_unknown_hint(spec)}",
+            )
+        message = f"Checking at Infobip whether the migration of {spec.campaign_id} ({name!r}) was received."
+        r.condition(ConditionType.MIGRATION_SUBMITTED, "False", Reason.OBSERVING_OUTCOME, message)
+        r.ready("False", Reason.SUBMITTING_MIGRATION, message)
+        return act_when_due(r, Step.SUBMIT, ObserveMigration(spec.campaign_id, name, spec.numbers[0]))
+    message = f"Submitting the Infobip migration of campaign {spec.campaign_id} as {name!r}."
+    r.condition(ConditionType.MIGRATION_SUBMITTED, "False", Reason.SUBMITTING_MIGRATION, message)
+    r.ready("False", Reason.SUBMITTING_MIGRATION, message)
+    action = SubmitMigration(
+        campaign_id=spec.campaign_id,
+        name=name,
+        numbers=spec.numbers,
+        number_pool_id=spec.number_pool_id,
+        is_client_manage_nnid=spec.client_manages_nnid,
+    )
+    return act_when_due(r, Step.SUBMIT, action)
+
+
+def monitor_step(r: Round) -> Decision:
+    s, spec, facts, policy = r.status, r.spec, r.facts, r.policy
+    confirmation = facts.annotations.osr_updated
+    stage = s.infobip_stage or "unknown"
+    campaign = s.infobip_campaign_id or ""
+    if spec.client_manages_nnid and confirmation is None:
+        s.phase = Phase.AWAITING_OSR_CONFIRMATION
+        reason = Reason.AWAITING_OSR_CONFIRMATION
+        message = (
+            f"Infobip campaign {campaign} is {stage}. Update the OSR records of the numbers to Infobip's NNID, "
+            "then annotate the resource with tendlc.io/osr-updated=<RFC 3339 time of the update>."
+        )
+    else:
+        s.phase = Phase.IN_MIGRATION
+        reason = Reason.IN_MIGRATION
+        message = f"Infobip campaign {campaign} is {stage}; waiting for REGISTERED."
+        if confirmation is not None and s.downtime_started_at is None:
+            s.downtime_started_at = confirmation.at or facts.now
+    r.condition(ConditionType.REGISTERED, "False", reason, message)
+    ready_reason, ready_message = reason, message
+    submitted = s.migration_submitted_at
+    if submitted is not None and facts.now - submitted > policy.stall_after:
+        hours = int((facts.now - submitted).total_seconds() // 3600)
+        stalled = (
+            f"Infobip campaign {campaign} (TCR {spec.campaign_id}) has been {stage} for {hours} hours since "
+            "submission. Contact the Infobip Registrations team with the campaign ID; the operator keeps polling."
+        )
+        r.condition(ConditionType.STALLED, "True", Reason.STALLED, stalled)
+        ready_reason, ready_message = Reason.STALLED, stalled
+    else:
+        clear_stalled(r)
+    r.ready("False", ready_reason, ready_message)
+    return act_when_due(r, Step.MONITOR, PollCampaign(campaign))
