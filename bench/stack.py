@@ -161,6 +161,8 @@ class Stack:
             "TENDLC_WATCH_NAMESPACES": json.dumps([NAMESPACE]),
             "TENDLC_RATE_LIMIT_SCALE": f"{rate_limit_scale:g}",
             "TENDLC_REQUEST_TIMEOUT_SECONDS": "10",
+            # The D24 search window in sandbox time: the partners run `rate_limit_scale` times faster.
+            "TENDLC_ABSENCE_WINDOW_SECONDS": f"{60 / rate_limit_scale:g}",
             "TENDLC_LIVENESS_PORT": str(free_port()),
             "TENDLC_LOG_FORMAT": "json",
         }

@@ -96,6 +96,8 @@ class Demo:
             "TENDLC_OPERATOR_NAMESPACE": NAMESPACE,
             "TENDLC_BACKOFF_INITIAL_SECONDS": "1",
             "TENDLC_BACKOFF_MAX_SECONDS": "5",
+            # The D24 search window, scaled like the sandbox's compressed time (60 s at real speed).
+            "TENDLC_ABSENCE_WINDOW_SECONDS": f"{60 / self.time_scale:g}",
             "TENDLC_RECHECK_PARKED_SECONDS": "5",
             "TENDLC_LIVENESS_PORT": str(free_port()),
             "TENDLC_BIND_ADDRESS": "127.0.0.1",

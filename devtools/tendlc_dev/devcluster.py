@@ -258,8 +258,30 @@ class DevCluster:
     def _save_state(self) -> None:
         self.state_file.write_text(json.dumps({"pids": self.pids, "server": self.server}))
 
-    def start(self, timeout: float = 120.0) -> DevCluster:
+    def start(self, timeout: float = 120.0, attempts: int = 3) -> DevCluster:
+        """Starts etcd, kube-apiserver and kube-controller-manager on free loopback ports.
+
+        A free port is only free when it was looked at: another process (a parallel test run)
+        may take it before a component binds it. A start that failed that way is stopped and
+        tried again on other ports; any other failure is raised at once.
+        """
+        for attempt in range(1, attempts + 1):
+            try:
+                return self._start_once(timeout)
+            except DevClusterError:
+                self.stop()
+                if attempt == attempts or not self._lost_a_port():
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _lost_a_port(self) -> bool:
+        return any("address already in use" in path.read_text(errors="replace")
+                   for path in self.directory.glob("*.log"))
+
+    def _start_once(self, timeout: float) -> DevCluster:
         self.directory.mkdir(parents=True, exist_ok=True)
+        for log in self.directory.glob("*.log"):
+            log.unlink()  # a retry judges only its own attempt
         pki = Pki.generate(self.directory / "pki")
         etcd_port, etcd_peer_port, api_port, kcm_port = (free_port() for _ in range(4))
         self.server = f"https://127.0.0.1:{api_port}"

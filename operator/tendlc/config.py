@@ -70,6 +70,16 @@ class Settings(BaseSettings):
         default=300.0, ge=0,
         description="Tolerance between Infobip's clock (a campaign's createdDate) and ours (a pending marker).",
     )
+    absence_searches: int = Field(
+        default=2, ge=1,
+        description="Searches of Infobip that must find no campaign of the externalCampaignId before a "
+        "migration is submitted (docs/decisions.md D24).",
+    )
+    absence_window_seconds: float = Field(
+        default=60.0, ge=0,
+        description="How far apart the first and last of those searches must be; after an interrupted "
+        "submission the request timeout is added.",
+    )
     status_refresh_seconds: float = Field(
         default=300.0, ge=0,
         description="A status patch that only moves lastCheckedAt/nextCheckAt/attempts is written at most this often.",
@@ -178,5 +188,8 @@ class Settings(BaseSettings):
             park_recheck=timedelta(seconds=self.recheck_parked_seconds),
             import_batch_size=self.import_batch_size,
             clock_skew=timedelta(seconds=self.clock_skew_seconds),
+            absence_searches=self.absence_searches,
+            absence_window=timedelta(seconds=self.absence_window_seconds),
+            in_flight=timedelta(seconds=self.request_timeout_seconds),
         )
         return policy if random is None else replace(policy, random=random)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -49,7 +49,8 @@ T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 LOA_SIGNED = date(2026, 11, 15)
 UUID = "44e8c5fc-0000-4000-8000-000000000001"
 CONFIG = Settings()
-POLICY = CONFIG.policy(random=lambda: 0.5)
+POLICY = replace(CONFIG.policy(random=lambda: 0.5), absence_searches=1, absence_window=timedelta(0))
+"""One empty search before a submission (D24) and no window: the rule itself has tests of its own."""
 CLIENTS: Any = object()  # the fake performer ignores the clients it is handed
 
 

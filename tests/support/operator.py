@@ -38,6 +38,8 @@ def operator_env(sandbox: Sandbox, namespace: str, **overrides: str) -> dict[str
         "TENDLC_OPERATOR_NAMESPACE": namespace,
         "TENDLC_WATCH_NAMESPACES": json.dumps([namespace]),
         "TENDLC_BACKOFF_INITIAL_SECONDS": "0.2",
+        # The sandbox runs 600 times faster than real time; the D24 window is scaled with it (60 s / 600).
+        "TENDLC_ABSENCE_WINDOW_SECONDS": "0.1",
         "TENDLC_BACKOFF_MAX_SECONDS": "1",
         "TENDLC_RECHECK_PARKED_SECONDS": "1",
         "TENDLC_REQUEST_TIMEOUT_SECONDS": "5",

@@ -57,6 +57,8 @@ class Reason:
     IN_MIGRATION: Final = "InMigration"
     AWAITING_OSR_CONFIRMATION: Final = "AwaitingOsrConfirmation"
     OBSERVING_OUTCOME: Final = "ObservingOutcome"
+    CHECKING_EXISTING_CAMPAIGN: Final = "CheckingExistingCampaign"
+    """MigrationSubmitted: Infobip is searched for the campaign before the migration is sent (D24)."""
     # Step conditions turned True.
     LOA_VALID: Final = "LoaValid"
     NUMBERS_IMPORTED: Final = "NumbersImported"

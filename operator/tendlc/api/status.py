@@ -74,6 +74,25 @@ class PendingOperation(_Model):
     observe_attempts: int = Field(default=0, alias="observeAttempts")
     rejection_reason: str | None = Field(default=None, alias="rejectionReason")
     rejection_message: str | None = Field(default=None, alias="rejectionMessage")
+    name: str | None = None
+    """SubmitMigration: the campaign name sent, so recovery searches for what was sent, not the current spec."""
+    first_number: str | None = Field(default=None, alias="firstNumber")
+    numbers_digest: str | None = Field(default=None, alias="numbersDigest")
+    """SubmitMigration: a digest of the numbers sent (`numbers_digest` of the workflow)."""
+
+
+class MigrationSearch(_Model):
+    """Searches of Infobip that found no campaign of this externalCampaignId (docs/decisions.md D24).
+
+    `since` is the first of them, or the time the interrupted submission was sent; `name` and
+    `number` are the filters they used (a search with other filters starts a new record).
+    """
+
+    negative: int = 0
+    since: Timestamp
+    last_at: Timestamp = Field(alias="lastAt")
+    name: str
+    number: str
 
 
 class Problem(_Model):
@@ -130,6 +149,7 @@ class MigrationStatus(_Model):
     last_checked_at: Timestamp | None = Field(default=None, alias="lastCheckedAt")
     next_check_at: Timestamp | None = Field(default=None, alias="nextCheckAt")
     pending_operation: PendingOperation | None = Field(default=None, alias="pendingOperation")
+    migration_search: MigrationSearch | None = Field(default=None, alias="migrationSearch")
     problem: Problem | None = None
     last_handled_retry: str | None = Field(default=None, alias="lastHandledRetry")
     planned_calls: list[str] | None = Field(default=None, alias="plannedCalls")

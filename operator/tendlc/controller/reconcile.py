@@ -111,12 +111,15 @@ class Pass:
         """One pass over `resource` (see the module docstring).
 
         A write another writer fenced off (`StatusConflict`) is never retried as it was: the
-        object is read again and the pass starts over from the server's status.
+        object is read again and the pass starts over from the server's status — with what the
+        partners answered since our last accepted write folded in again, since an answer (the
+        campaign a migrate created) is a fact about the partner whoever wrote last.
         """
+        learnt: list[tuple[Action, Outcome]] = []
         for _ in range(MAX_CONFLICTS):
             resource.adopt_foreign()
             try:
-                return await self._run(resource)
+                return await self._run(resource, learnt)
             except StatusConflict:
                 resource.logger.info("status changed by another writer; reading it again before deciding")
                 await self.store.reload(resource)
@@ -125,7 +128,7 @@ class Pass:
     def _may_act(self) -> bool:
         return self.gate is None or self.gate.is_open()
 
-    async def _run(self, resource: Resource) -> PassResult:
+    async def _run(self, resource: Resource, learnt: list[tuple[Action, Outcome]]) -> PassResult:
         body = resource.body
         try:
             spec = spec_of(body, self.default_upstream_cnp_id)
@@ -139,6 +142,8 @@ class Pass:
         if resource.unreadable:
             facts = replace(facts, unreadable_status=resource.unreadable)
         status = resource.status
+        for action, outcome in learnt:
+            status = record(spec, status, action, outcome, facts, self.policy)
         for _ in range(MAX_ACTIONS_PER_PASS):
             decision = decide(spec, status, facts, self.policy)
             if decision.event is not None:
@@ -147,6 +152,7 @@ class Pass:
             if not isinstance(decision, Act):
                 resource.status = decision.status
                 await self.store.write(resource)
+                learnt.clear()
                 return PassResult(decision, self._delay(decision))
             if clients is None:  # decide parks on credentials problems; this is only a guard
                 raise AssertionError("decide asked for a partner call without usable credentials")
@@ -155,8 +161,10 @@ class Pass:
             resource.status = decision.status
             if not decision.action.idempotent:
                 await self.store.write(resource, force=True)  # the exactly-once marker, before the call
+                learnt.clear()
             resource.logger.debug("performing %s", type(decision.action).__name__)
             outcome = await self.performer.perform(decision.action, clients)
+            learnt.append((decision.action, outcome))
             if self.on_retry is not None and isinstance(outcome, PartnerUnavailable):
                 self.on_retry(outcome)
             facts = replace(facts, now=self.clock())

@@ -34,8 +34,8 @@ from tendlc.workflow.decide import decide
 from tendlc.workflow.decisions import Act, Decision, Done, Event, Fail, Park, Wait
 from tendlc.workflow.errors import apply_partner_error
 from tendlc.workflow.facts import Annotations, Facts, LoaFacts, LoaProblem, OsrConfirmation, Policy, human_duration
-from tendlc.workflow.record import numbers_digest, record
-from tendlc.workflow.round import Step, current_step
+from tendlc.workflow.progress import Step, current_step, numbers_digest
+from tendlc.workflow.record import record
 
 __all__ = [
     "Act",

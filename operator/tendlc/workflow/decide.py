@@ -24,16 +24,8 @@ from tendlc.workflow.actions import ElectCnp, ObserveElection, SubmitMigration
 from tendlc.workflow.conditions import get_condition
 from tendlc.workflow.decisions import Decision, Done, Event, Fail, Park
 from tendlc.workflow.facts import Facts, Policy
-from tendlc.workflow.round import (
-    STEP_CONDITION,
-    Round,
-    Step,
-    act_when_due,
-    clear_stalled,
-    current_step,
-    park,
-    step_phase,
-)
+from tendlc.workflow.progress import Step, current_step
+from tendlc.workflow.round import STEP_CONDITION, Round, act_when_due, clear_stalled, park, step_phase
 from tendlc.workflow.steps import elect_step, import_step, monitor_step, submit_step
 
 # Ready reasons that get an Event on the way in and on the way out even within one phase (D21):

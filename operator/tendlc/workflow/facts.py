@@ -123,6 +123,13 @@ class Policy:
     """Numbers per import request (docs/decisions.md D1); the dry-run plan shows the same batches."""
     clock_skew: timedelta
     """Tolerance when comparing an Infobip createdDate with our own pending marker."""
+    absence_searches: int
+    """Negative searches of Infobip before a campaign is taken to be absent (D24)."""
+    absence_window: timedelta
+    """How far apart the first and the last of them must be (Infobip's lists may lag a create)."""
+    in_flight: timedelta
+    """How long a sent request may still take effect (the request timeout): added to the window
+    after an interrupted submission, whose POST may still be in flight when we look."""
     random: Callable[[], float] = _random.random
     """Jitter source in [0, 1); inject a constant for deterministic tests."""
 

@@ -10,12 +10,11 @@ next `decide`. Errors go through `tendlc.workflow.errors`, the one place that ma
 
 from __future__ import annotations
 
-import hashlib
-
 from tendlc.api.constants import FAILURE_STAGES, Reason, Sharing, Stage
 from tendlc.api.spec import CampaignMigrationSpec
 from tendlc.api.status import MigrationStatus
 from tendlc.partner_errors import PartnerError
+from tendlc.workflow import absence
 from tendlc.workflow.actions import (
     Action,
     CampaignObserved,
@@ -32,12 +31,7 @@ from tendlc.workflow.actions import (
 )
 from tendlc.workflow.errors import apply_partner_error, new_problem, outcome_unknown_hint, schedule_retry
 from tendlc.workflow.facts import Facts, Policy
-
-
-def numbers_digest(spec: CampaignMigrationSpec) -> str:
-    """Identifies what was imported (the set of numbers and the import mode)."""
-    text = ",".join(sorted(spec.numbers)) + f";skipOsrUpdate={spec.skip_osr_update}"
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+from tendlc.workflow.progress import Step, current_step, numbers_digest
 
 
 def record(
@@ -63,7 +57,7 @@ def record(
     elif isinstance(action, ObserveMigration | SubmitMigration) and isinstance(
         outcome, CampaignObserved | MigrationNotFound
     ):
-        _fold_migration(spec, s, outcome, facts, policy)
+        _fold_migration(spec, s, action, outcome, facts, policy)
     elif isinstance(action, PollCampaign) and isinstance(outcome, CampaignObserved):
         _fold_stage(s, outcome, facts, policy)
     else:
@@ -119,37 +113,61 @@ def _fold_election(
 def _fold_migration(
     spec: CampaignMigrationSpec,
     s: MigrationStatus,
+    action: ObserveMigration | SubmitMigration,
     seen: CampaignObserved | MigrationNotFound,
     facts: Facts,
     policy: Policy,
 ) -> None:
     marker = s.pending_operation
-    if isinstance(seen, CampaignObserved) and not seen.created and marker is not None:
-        stale = (
-            seen.created_at is not None
-            and seen.created_at < marker.started_at - policy.clock_skew
-            and seen.stage in FAILURE_STAGES
-        )
-        if stale:  # an older, finished attempt: not the outcome of our marker
+    # A finished, failed campaign of an older attempt is not the outcome of ours: with a marker only
+    # if it predates the marker; without one (a search before submitting) always, since Infobip
+    # takes a new migrate once the old campaign is final (D2).
+    if isinstance(seen, CampaignObserved) and not seen.created and seen.stage in FAILURE_STAGES:
+        created = seen.created_at
+        if marker is None or (created is not None and created < marker.started_at - policy.clock_skew):
             seen = MigrationNotFound()
-    if isinstance(seen, MigrationNotFound):
-        if marker is not None and marker.rejection_reason is not None:
-            s.problem = new_problem(
-                Reason.OUTCOME_UNKNOWN,
-                f"{marker.rejection_message or 'Infobip refused the migration'}; but no campaign with "
-                f"externalCampaignId {spec.campaign_id} was found. {outcome_unknown_hint(spec)}",
-                facts,
-            )
-            return  # keep the marker: a retry observes again, never resends
-        s.pending_operation = None
-        _progress(s)  # the POST never landed: sending it is allowed
+    if isinstance(action, ObserveMigration) and isinstance(seen, MigrationNotFound):
+        _no_campaign_found(spec, s, action, facts, policy)
         return
+    if isinstance(seen, MigrationNotFound):  # pragma: no cover - a migrate answer is a campaign or an error
+        return
+    if isinstance(action, ObserveMigration) and marker is None and current_step(spec, s) is Step.ELECT:
+        return  # found while TCR still decides: adopted by the search of the submit step, not before
     s.pending_operation = None
+    s.migration_search = None
     s.infobip_campaign_id = seen.infobip_campaign_id
     s.migration_submitted_at = facts.now if seen.created or seen.created_at is None else seen.created_at
     s.infobip_stage = None
     _progress(s)
     _fold_stage(s, seen, facts, policy)
+
+
+def _no_campaign_found(
+    spec: CampaignMigrationSpec, s: MigrationStatus, action: ObserveMigration, facts: Facts, policy: Policy
+) -> None:
+    """A search found nothing: one more negative, and absence concluded only by the D24 rule."""
+    marker = s.pending_operation
+    if marker is None:  # a search before submitting; its schedule is the window's, not the backoff's
+        s.migration_search = absence.record_negative(s.migration_search, facts.now, action.name, action.number)
+        s.last_error = None
+        return
+    s.migration_search = absence.record_negative(
+        s.migration_search, facts.now, action.name, action.number, since=marker.started_at
+    )
+    if not absence.concluded(s.migration_search, policy, interrupted=True):
+        due = absence.next_search_at(s.migration_search, policy, interrupted=True)
+        s.next_check_at = max(due or facts.now, facts.now)
+        return  # keep the marker: the POST may still take effect, or the list may lag it
+    if marker.rejection_reason is not None:
+        s.problem = new_problem(
+            Reason.OUTCOME_UNKNOWN,
+            f"{marker.rejection_message or 'Infobip refused the migration'}; but no campaign with "
+            f"externalCampaignId {spec.campaign_id} was found. {outcome_unknown_hint(spec)}",
+            facts,
+        )
+        return  # keep the marker: a retry observes again, never resends
+    s.pending_operation = None  # the POST never landed, by the D24 rule: sending it again is allowed
+    _progress(s)
 
 
 def _fold_stage(s: MigrationStatus, seen: CampaignObserved, facts: Facts, policy: Policy) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
-from enum import IntEnum
 
 from tendlc.api.constants import ConditionType, Reason, Sharing
 from tendlc.api.spec import CampaignMigrationSpec
@@ -21,17 +20,7 @@ from tendlc.workflow.conditions import get_condition, set_condition
 from tendlc.workflow.decisions import Act, Decision, Park, Wait
 from tendlc.workflow.errors import new_problem
 from tendlc.workflow.facts import Facts, Policy
-from tendlc.workflow.record import numbers_digest
-
-
-class Step(IntEnum):
-    """The step the migration is at, derived from the status."""
-
-    IMPORT = 1
-    ELECT = 2
-    SUBMIT = 3
-    MONITOR = 4
-
+from tendlc.workflow.progress import Step
 
 STEP_CONDITION = {
     Step.IMPORT: ConditionType.NUMBERS_IMPORTED,
@@ -39,20 +28,6 @@ STEP_CONDITION = {
     Step.SUBMIT: ConditionType.MIGRATION_SUBMITTED,
     Step.MONITOR: ConditionType.REGISTERED,
 }
-
-
-def current_step(spec: CampaignMigrationSpec, status: MigrationStatus) -> Step:
-    """Where the migration is: an open exactly-once marker pins its step; otherwise the first step not done."""
-    marker = status.pending_operation
-    if marker is not None:
-        return Step.ELECT if marker.operation == ElectCnp.operation else Step.SUBMIT
-    if status.infobip_campaign_id is not None:
-        return Step.MONITOR
-    if status.numbers_imported_digest != numbers_digest(spec):
-        return Step.IMPORT
-    if status.cnp_elected_at is None:
-        return Step.ELECT
-    return Step.SUBMIT
 
 
 @dataclass

@@ -10,7 +10,8 @@ Pure: no I/O.
 from __future__ import annotations
 
 from tendlc.api.constants import ConditionType, Reason, Sharing
-from tendlc.api.status import Phase
+from tendlc.api.status import MigrationSearch, PendingOperation, Phase
+from tendlc.workflow import absence
 from tendlc.workflow.actions import (
     ElectCnp,
     ImportNumbers,
@@ -19,9 +20,10 @@ from tendlc.workflow.actions import (
     PollCampaign,
     SubmitMigration,
 )
-from tendlc.workflow.decisions import Decision
+from tendlc.workflow.decisions import Act, Decision, Wait
 from tendlc.workflow.errors import election_unknown_hint, outcome_unknown_hint
-from tendlc.workflow.round import Round, Step, act_when_due, clear_stalled, outcome_unknown
+from tendlc.workflow.progress import Step, numbers_digest
+from tendlc.workflow.round import Round, act_when_due, clear_stalled, outcome_unknown
 
 
 def import_step(r: Round) -> Decision:
@@ -65,6 +67,10 @@ def elect_step(r: Round) -> Decision:
         )
         r.condition(ConditionType.CNP_ELECTED, "False", Reason.ELECTION_PENDING, message)
         r.ready("False", Reason.ELECTION_PENDING, message)
+        if s.migration_search is None:
+            # The first search for an existing Infobip campaign (D24) while TCR decides: by the time
+            # the election is accepted the window has usually passed, so the submission is not delayed.
+            return Act(ObserveMigration(spec.campaign_id, spec.campaign_name_or_default, spec.numbers[0]), s)
         return act_when_due(r, Step.ELECT, observe)
     message = f"Electing {spec.upstream_cnp_id} as upstream CNP of campaign {spec.campaign_id} at TCR."
     r.condition(ConditionType.CNP_ELECTED, "False", Reason.ELECTING_CNP, message)
@@ -75,21 +81,22 @@ def elect_step(r: Round) -> Decision:
 def submit_step(r: Round) -> Decision:
     s, spec, policy = r.status, r.spec, r.policy
     s.phase = Phase.SUBMITTING_MIGRATION
-    name = spec.campaign_name_or_default
     marker = s.pending_operation
     if marker is not None:
-        if marker.observe_attempts >= policy.max_observe_attempts:
-            return outcome_unknown(
-                r,
-                Step.SUBMIT,
-                f"The outcome of the Infobip migration of campaign {spec.campaign_id} is unknown: "
-                f"{marker.observe_attempts} attempts to search Infobip's campaigns failed "
-                f"(last error: {s.last_error or 'none recorded'}). {outcome_unknown_hint(spec)}",
-            )
-        message = f"Checking at Infobip whether the migration of {spec.campaign_id} ({name!r}) was received."
-        r.condition(ConditionType.MIGRATION_SUBMITTED, "False", Reason.OBSERVING_OUTCOME, message)
+        return _recover_submission(r, marker)
+    name, number = spec.campaign_name_or_default, spec.numbers[0]
+    search = s.migration_search
+    if search is not None and (search.name, search.number) != (name, number):
+        search = s.migration_search = None  # the spec changed since: search with what will be sent
+    if not absence.concluded(search, policy, interrupted=False):
+        done = search.negative if search is not None else 0
+        message = (
+            f"Searching Infobip for an existing campaign of {spec.campaign_id} before submitting "
+            f"({done} of {policy.absence_searches} searches done, none found; docs/decisions.md D24)."
+        )
+        r.condition(ConditionType.MIGRATION_SUBMITTED, "False", Reason.CHECKING_EXISTING_CAMPAIGN, message)
         r.ready("False", Reason.SUBMITTING_MIGRATION, message)
-        return act_when_due(r, Step.SUBMIT, ObserveMigration(spec.campaign_id, name, spec.numbers[0]))
+        return _search_when_due(r, search, ObserveMigration(spec.campaign_id, name, number))
     message = f"Submitting the Infobip migration of campaign {spec.campaign_id} as {name!r}."
     r.condition(ConditionType.MIGRATION_SUBMITTED, "False", Reason.SUBMITTING_MIGRATION, message)
     r.ready("False", Reason.SUBMITTING_MIGRATION, message)
@@ -100,7 +107,40 @@ def submit_step(r: Round) -> Decision:
         number_pool_id=spec.number_pool_id,
         is_client_manage_nnid=spec.client_manages_nnid,
     )
-    return act_when_due(r, Step.SUBMIT, action)
+    decision = act_when_due(r, Step.SUBMIT, action)
+    if isinstance(decision, Act) and s.pending_operation is not None:
+        # The marker says what was sent, so a recovery searches for exactly that.
+        s.pending_operation.name = name
+        s.pending_operation.first_number = number
+        s.pending_operation.numbers_digest = numbers_digest(spec)
+        s.migration_search = None
+    return decision
+
+
+def _recover_submission(r: Round, marker: PendingOperation) -> Decision:
+    """After an interrupted or refused submission: search for what was sent until found or absent."""
+    s, spec, policy = r.status, r.spec, r.policy
+    if marker.observe_attempts >= policy.max_observe_attempts:
+        return outcome_unknown(
+            r,
+            Step.SUBMIT,
+            f"The outcome of the Infobip migration of campaign {spec.campaign_id} is unknown: "
+            f"{marker.observe_attempts} attempts to search Infobip's campaigns failed "
+            f"(last error: {s.last_error or 'none recorded'}). {outcome_unknown_hint(spec)}",
+        )
+    name = marker.name or spec.campaign_name_or_default
+    number = marker.first_number or spec.numbers[0]
+    message = f"Checking at Infobip whether the migration of {spec.campaign_id} ({name!r}) was received."
+    r.condition(ConditionType.MIGRATION_SUBMITTED, "False", Reason.OBSERVING_OUTCOME, message)
+    r.ready("False", Reason.SUBMITTING_MIGRATION, message)
+    return act_when_due(r, Step.SUBMIT, ObserveMigration(spec.campaign_id, name, number))
+
+
+def _search_when_due(r: Round, search: MigrationSearch | None, action: ObserveMigration) -> Decision:
+    due = absence.next_search_at(search, r.policy, interrupted=False)
+    if due is not None and r.facts.now < due:
+        return Wait(due - r.facts.now, r.status)
+    return Act(action, r.status)
 
 
 def monitor_step(r: Round) -> Decision:

@@ -53,10 +53,12 @@ def test_suspend_with_a_pending_marker_observes_on_resume() -> None:
     executor = Executor(make_spec(), partners)
     with pytest.raises(Crash):
         executor.round(make_facts(T0), crash_after=SubmitMigration)
+    searches_before = partners.count(ObserveMigration)
     suspended = executor.round(make_facts(T0 + timedelta(minutes=1), annotations=Annotations(suspend=True)))
     assert isinstance(suspended, Park)
+    assert partners.count(ObserveMigration) == searches_before  # suspended: not even a read
     executor.round(make_facts(T0 + timedelta(minutes=2)))
-    assert partners.count(ObserveMigration) == 1
+    assert partners.count(ObserveMigration) == searches_before + 1
     assert partners.count(SubmitMigration) == 1
 
 

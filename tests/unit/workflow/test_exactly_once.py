@@ -50,9 +50,10 @@ def test_restart_after_migrate_post_adopts_the_campaign_without_a_second_post() 
     executor = Executor(make_spec(), partners)
     with pytest.raises(Crash):
         executor.round(make_facts(T0), crash_after=SubmitMigration)
+    searches_before = partners.count(ObserveMigration)  # the search before submitting (D24)
     decision = executor.round(make_facts(T0 + timedelta(seconds=20)))
     assert partners.count(SubmitMigration) == 1
-    assert partners.count(ObserveMigration) == 1
+    assert partners.count(ObserveMigration) == searches_before + 1
     assert isinstance(decision, Wait)
     assert decision.status.infobip_campaign_id == UUID
     assert decision.status.pending_operation is None
@@ -67,8 +68,16 @@ def test_restart_when_the_post_never_landed_resends_once() -> None:
     with pytest.raises(Crash):
         executor.round(make_facts(T0), crash_after=SubmitMigration)
     partners.stage = None  # the request never reached Infobip
-    executor.round(make_facts(T0 + timedelta(seconds=20)))
-    assert [type(c).__name__ for c in partners.calls[-2:]] == ["ObserveMigration", "SubmitMigration"]
+    # Absent only once two searches found nothing, the last one a window plus the request timeout
+    # after the POST (D24): the POST may have still been in flight, or the list lagging it.
+    first = executor.round(make_facts(T0 + timedelta(seconds=20)))
+    assert isinstance(first, Wait)
+    assert partners.count(SubmitMigration) == 1
+    assert first.status.pending_operation is not None
+    late = T0 + POLICY.absence_window + POLICY.in_flight
+    executor.round(make_facts(late))
+    assert [type(c).__name__ for c in partners.calls[-3:]] == ["ObserveMigration", "ObserveMigration",
+                                                                "SubmitMigration"]
     assert partners.count(SubmitMigration) == 2
     assert executor.stored.infobip_campaign_id == UUID
 
@@ -107,15 +116,30 @@ def test_unreadable_migrate_answer_means_unknown_outcome_and_is_observed() -> No
     executor = Executor(make_spec(), partners)
     first = executor.round(make_facts(T0))
     partners.stage = "IN_MIGRATION"
+    searches_before = partners.count(ObserveMigration)
     executor.round(make_facts(T0 + first.delay))  # type: ignore[union-attr]
     assert partners.count(SubmitMigration) == 1
-    assert partners.count(ObserveMigration) == 1
+    assert partners.count(ObserveMigration) == searches_before + 1
 
 
-def test_already_in_migration_answer_leads_to_adoption() -> None:
+def test_a_campaign_already_at_infobip_is_adopted_without_a_post() -> None:
+    """No marker (a re-created resource, a restored backup): the search before submitting finds it (D24)."""
     partners = FakePartners(sharing="ACCEPTED", stage="IN_MIGRATION")  # a previous resource already migrated it
     executor = Executor(make_spec(), partners)
     decision = executor.round(make_facts(T0))
+    assert isinstance(decision, Wait)
+    assert decision.status.infobip_campaign_id == UUID
+    assert partners.count(SubmitMigration) == 0
+
+
+def test_already_in_migration_answer_leads_to_adoption() -> None:
+    """The search missed it (a lagging list): the D2 refusal is followed by searching, then adopting."""
+    partners = FakePartners(sharing="ACCEPTED")
+    partners.faults[SubmitMigration] = [already_in_migration()]
+    executor = Executor(make_spec(), partners)
+    executor.round(make_facts(T0))
+    partners.stage = "IN_MIGRATION"  # the list caught up
+    decision = executor.round(make_facts(T0 + POLICY.in_flight))
     assert isinstance(decision, Wait)
     assert decision.status.infobip_campaign_id == UUID
     assert partners.count(SubmitMigration) == 1
@@ -125,8 +149,7 @@ def test_already_in_migration_but_not_found_parks_outcome_unknown() -> None:
     partners = FakePartners(sharing="ACCEPTED")
     partners.faults[SubmitMigration] = [already_in_migration()]
     executor = Executor(make_spec(), partners)
-    decision = executor.round(make_facts(T0))
-    assert isinstance(decision, Park)
+    decision = executor.until(T0, Park)
     assert decision.recheck_after is None
     ready = decision.status.condition("Ready")
     assert ready is not None
@@ -148,8 +171,9 @@ def test_observation_failing_past_the_limit_parks_outcome_unknown() -> None:
     partners.faults[ObserveMigration] = [
         PartnerUnavailable("Infobip", "campaigns", "503 Service Unavailable") for _ in range(10)
     ]
+    searches_before = partners.count(ObserveMigration)
     decision = executor.until(T0, Park, limit=timedelta(days=1))
-    assert partners.count(ObserveMigration) == POLICY.max_observe_attempts
+    assert partners.count(ObserveMigration) - searches_before == POLICY.max_observe_attempts
     assert partners.count(SubmitMigration) == 1
     problem = decision.status.problem
     assert problem is not None

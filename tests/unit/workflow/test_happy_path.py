@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from support.loop_driver import POLICY, T0, UUID, Executor, FakePartners, make_facts, make_spec
+from support.loop_driver import CONFIG, POLICY, T0, UUID, Executor, FakePartners, make_facts, make_spec
 from tendlc.api import MigrationStatus, Phase
 from tendlc.partner_errors import PartnerNotFound
 from tendlc.workflow import (
@@ -17,7 +17,9 @@ from tendlc.workflow import (
     ElectionObserved,
     ImportNumbers,
     ImportResult,
+    MigrationNotFound,
     ObserveElection,
+    ObserveMigration,
     Park,
     PollCampaign,
     SubmitMigration,
@@ -26,15 +28,19 @@ from tendlc.workflow import (
     record,
 )
 
-# (minutes after T0, expected action or decision type, outcome fed back, phase after decide)
+# (minutes after T0, expected action or decision type, outcome fed back, phase after decide), under
+# the operator's default policy: two searches of Infobip that find nothing, at least 60 s apart, before
+# the migration is submitted (D24) — the first while TCR decides, the second once it accepted.
 HAPPY_PATH = [
     (0, ImportNumbers, ImportResult(2), Phase.IMPORTING_NUMBERS),
     (0, ObserveElection, ElectionObserved(None, None), Phase.ELECTING_CNP),
     (0, ElectCnp, ElectionObserved("OPMKT", "PENDING"), Phase.ELECTING_CNP),
+    (0, ObserveMigration, MigrationNotFound(), Phase.ELECTING_CNP),
     (0, Wait, None, Phase.ELECTING_CNP),
     (1, ObserveElection, ElectionObserved("OPMKT", "PENDING"), Phase.ELECTING_CNP),
     (1, Wait, None, Phase.ELECTING_CNP),
     (5, ObserveElection, ElectionObserved("OPMKT", "ACCEPTED"), Phase.ELECTING_CNP),
+    (5, ObserveMigration, MigrationNotFound(), Phase.SUBMITTING_MIGRATION),
     (5, SubmitMigration, CampaignObserved(UUID, "IN_MIGRATION", created=True), Phase.SUBMITTING_MIGRATION),
     (5, Wait, None, Phase.IN_MIGRATION),
     (6, PollCampaign, CampaignObserved(UUID, "IN_MIGRATION"), Phase.IN_MIGRATION),
@@ -47,9 +53,10 @@ HAPPY_PATH = [
 def test_happy_path_table_alternating_decide_and_record() -> None:
     spec = make_spec()
     status = MigrationStatus()
+    policy = CONFIG.policy(random=lambda: 0.5)
     for minutes, expected, outcome, phase in HAPPY_PATH:
         facts = make_facts(T0 + timedelta(minutes=minutes))
-        decision = decide(spec, status, facts, POLICY)
+        decision = decide(spec, status, facts, policy)
         assert decision.status.phase == phase, (minutes, expected)
         if isinstance(decision, Act):
             assert isinstance(decision.action, expected), (minutes, decision)
@@ -57,7 +64,7 @@ def test_happy_path_table_alternating_decide_and_record() -> None:
                 assert decision.status.pending_operation is not None
                 assert decision.status.pending_operation.operation == expected.__name__
             assert outcome is not None
-            status = record(spec, decision.status, decision.action, outcome, facts, POLICY)
+            status = record(spec, decision.status, decision.action, outcome, facts, policy)
         else:
             assert isinstance(decision, expected), (minutes, decision)
             status = decision.status

@@ -1,0 +1,98 @@
+"""Two writers on one resource (two replicas, a standby that wins, a stale loop): still one POST.
+
+Both run the production pass against one in-memory API server whose status writes are fenced by
+resourceVersion, and one set of fake partners that counts every request it receives. The first
+writer's migrate is held in flight while the second one decides.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from support.loop_driver import POLICY, T0, FakePartners, InMemoryStatusApi, make_facts, make_spec
+from tendlc.api.status import MigrationStatus
+from tendlc.controller.facts import Observed
+from tendlc.controller.reconcile import Pass
+from tendlc.controller.resource import Resource
+from tendlc.controller.store import StatusStore
+from tendlc.workflow import Action, Facts, Outcome, SubmitMigration
+
+READY_TO_SUBMIT = {
+    "numbersImportedAt": "2026-11-20T08:00:00Z",
+    "numbersImportedDigest": "",
+    "cnpElectedAt": "2026-11-20T08:30:00Z",
+    "tcrSharingStatus": "ACCEPTED",
+    "migrationSearch": {"negative": 1, "since": "2026-11-20T08:31:00Z", "lastAt": "2026-11-20T08:31:00Z",
+                        "name": "migrateCampaignCOJD655", "number": "19546899283"},
+}
+
+
+@dataclass
+class HeldPartners:
+    """Fake partners whose migrate stays in flight until `release` is set."""
+
+    partners: FakePartners
+    release: asyncio.Event = field(default_factory=asyncio.Event)
+    in_flight: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def perform(self, action: Action, clients: Any) -> Outcome:
+        if isinstance(action, SubmitMigration):
+            self.partners.calls.append(action)  # received: counted even if the answer never comes back
+            self.in_flight.set()
+            await self.release.wait()
+            self.partners.calls.remove(action)  # FakePartners counts it again when it answers
+        return self.partners(action)
+
+
+@dataclass
+class Facts_:
+    facts: Facts
+
+    async def gather(self, spec: Any, body: Any) -> Observed:
+        return Observed(self.facts, object())  # type: ignore[arg-type]
+
+
+def writer(api: InMemoryStatusApi, performer: HeldPartners, facts: Facts_) -> tuple[Pass, Resource]:
+    body = api.object()
+    status = MigrationStatus.from_body(body)
+    resource = Resource(namespace="ns", name="cm", uid="u1", body=body, status=status, written=status,
+                        resource_version=str(api.version))
+    reconcile = Pass(facts=facts, performer=performer, store=StatusStore(api, refresh_seconds=0),
+                     events=lambda body, event: None, clock=lambda: facts.facts.now, policy=POLICY,
+                     default_upstream_cnp_id="OPMKT")
+    return reconcile, resource
+
+
+async def test_the_loser_of_the_marker_race_observes_and_never_posts() -> None:
+    from tendlc.workflow.progress import numbers_digest
+
+    spec = make_spec()
+    api = InMemoryStatusApi(stored=READY_TO_SUBMIT | {"numbersImportedDigest": numbers_digest(spec)},
+                            spec=spec.to_dict())
+    partners = FakePartners(sharing="ACCEPTED")
+    held = HeldPartners(partners)
+    facts = Facts_(make_facts(T0))
+    first, first_resource = writer(api, held, facts)
+    second, second_resource = writer(api, held, facts)  # loaded the same status, the same version
+
+    posting = asyncio.ensure_future(first.run(first_resource))
+    await held.in_flight.wait()  # the first writer's marker is stored and its POST is on the wire
+    # Were the second writer to send its own migrate, it would wait for the release: bound the wait.
+    result = await asyncio.wait_for(second.run(second_resource), timeout=10)
+    assert api.conflicts == 1  # its own marker write was fenced off: it read the object again
+    assert result.decision is not None
+    assert second_resource.status.pending_operation is not None
+    assert second_resource.status.pending_operation.started_at == T0  # the first writer's marker
+    assert partners.count(SubmitMigration) == 1  # in flight, counted on arrival
+
+    held.release.set()
+    await posting
+    assert api.stored["infobipCampaignId"]
+
+    facts.facts = make_facts(T0 + POLICY.absence_window + POLICY.in_flight + timedelta(seconds=1))
+    await second.run(second_resource)  # a stale view again: fenced off, reloaded, adopts what is there
+    assert second_resource.status.infobip_campaign_id == api.stored["infobipCampaignId"]
+    assert partners.count(SubmitMigration) == 1
