@@ -65,8 +65,8 @@ def extract(endpoint: str, path: str, query: MultiMapping[str], body: bytes) -> 
         except (ValueError, UnicodeDecodeError):
             parsed = None
         if isinstance(parsed, dict):
-            numbers = _strings(parsed.get("numbers"))
             keys = _strings(parsed.get("numberKeys"))
+            numbers = () if keys else _strings(parsed.get("numbers"))  # numberKeys take precedence
             external = parsed.get("externalCampaignId") if endpoint == "infobip.migrate" else None
             if isinstance(external, str):
                 campaigns = (external,)

@@ -81,7 +81,7 @@ def _operation(
     rate_limit: str | None = None,
     also: dict[str, Schema] | None = None,
 ) -> Schema:
-    responses = {ok[0]: _json(ok[1])}
+    responses = {ok[0]: _json(ok[1]) if ok[1] else {"description": "Accepted; no body"}}
     responses.update(also or {})
     for code, response in errors.items():
         responses.setdefault(code, response)
@@ -170,7 +170,7 @@ def _paths() -> dict[str, Schema]:
         f"{campaigns}/{{campaignId}}/add-numbers": {
             "post": _operation(
                 "add-numbers",
-                ("202", "AdminObject"),
+                ("202", ""),
                 body="AddNumbersRequest",
                 parameters=campaign_id,
                 rate_limit="1/s",

@@ -13,6 +13,7 @@ from typing import Any
 
 from aiohttp import web
 from pydantic import Field, ValidationError
+from pydantic.alias_generators import to_camel
 
 from tendlc_dev.sandbox.admin_common import PREFIX, AdminBody, admin_error, parse_body, read_json, time_json
 from tendlc_dev.sandbox.config import BehaviourConfig, FaultConfig, RateLimitConfig
@@ -176,8 +177,9 @@ async def set_behaviour(request: web.Request) -> web.Response:
     if not isinstance(data, dict):
         return admin_error(400, "the behaviour is a JSON object")
     base = ctx.behaviour.model_dump(by_alias=True) if request.method == "PATCH" else {}
+    given = {to_camel(str(key)): value for key, value in data.items()}  # snake_case names are accepted too
     try:
-        behaviour = BehaviourConfig.model_validate({**base, **data})
+        behaviour = BehaviourConfig.model_validate({**base, **given})
     except ValidationError as error:
         return admin_error(400, error.json(include_url=False))
     ctx.set_behaviour(behaviour)

@@ -203,7 +203,9 @@ def validate_add_numbers(body: Any) -> AddNumbersRequest | Errors:
         return {"body": ["must be a JSON object"]}
     errors: Errors = {}
     keys = _list_of(errors, "numberKeys", body.get("numberKeys"), NUMBER_KEY, "must be a 32-hex-digit numberKey")
-    numbers = _list_of(errors, "numbers", body.get("numbers"), US_NUMBER, NUMBER_PATTERN_MESSAGE)
+    numbers: list[str] = []
+    if not body.get("numberKeys"):  # numberKeys take precedence: numbers beside them are ignored
+        numbers = _list_of(errors, "numbers", body.get("numbers"), US_NUMBER, NUMBER_PATTERN_MESSAGE)
     if not errors and not keys and not numbers:
         _add(errors, "numbers", "numbers or numberKeys must name at least one number")
     if errors:
