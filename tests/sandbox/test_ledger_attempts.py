@@ -76,6 +76,18 @@ async def test_numbers_are_attributed_through_a_scenario_seeded_with_them(
     assert bad.status_code == 400
 
 
+async def test_requests_naming_a_number_are_counted_before_any_campaign_is_known(
+    infobip: httpx.AsyncClient, admin: httpx.AsyncClient
+) -> None:
+    numbers = numbers_for(308)
+    for _ in range(3):  # a client re-sending an import it cannot parse
+        await infobip.post(IMPORT, json={"numbers": numbers})
+    await infobip.post(IMPORT, json={"numbers": numbers_for(309)})
+    view = await _attempts(admin, number=numbers[1])
+    assert view["byEndpoint"]["infobip.import_numbers"]["attempts"] == 3
+    assert view["byCampaign"] == {}  # no migrate and no seed names the campaign yet
+
+
 async def test_refused_faulted_and_rate_limited_requests_are_attempts_with_their_campaign(
     make_sandbox: SandboxFactory,
 ) -> None:

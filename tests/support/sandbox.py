@@ -116,26 +116,32 @@ class Sandbox:
         entries: list[dict[str, Any]] = result["entries"] if isinstance(result, dict) else result
         return entries
 
-    def tally(self, endpoint: str, campaign: str | None = None, since: int = 0) -> dict[str, Any]:
+    def tally(
+        self, endpoint: str, campaign: str | None = None, since: int = 0, number: str | None = None
+    ) -> dict[str, Any]:
         """`{attempts, successes, attemptsAfterSuccess, byStatus}` of one endpoint, for one TCR campaign
-        (resolved from path, body or numbers: docs/sandbox.md, *Ledger*) or all of them."""
+        (resolved from path, body or numbers: docs/sandbox.md, *Ledger*) or all of them; `number`
+        keeps the requests naming that number (an import sent before any migrate names no campaign
+        unless the campaign's scenario was seeded with its numbers)."""
         name = ENDPOINT_ALIASES.get(endpoint, endpoint)
         params: dict[str, Any] = {"since": since, "endpoint": name}
         if campaign is not None:
             params["campaign"] = campaign
+        if number is not None:
+            params["number"] = number
         view: dict[str, Any] = self.admin("GET", "/attempts", params=params)
         group = view["byCampaign"].get(campaign, {}) if campaign is not None else view["byEndpoint"]
         found: dict[str, Any] = group.get(name, {"attempts": 0, "successes": 0, "attemptsAfterSuccess": 0,
                                                   "byStatus": {}})
         return found
 
-    def attempts(self, endpoint: str, campaign: str | None = None, since: int = 0) -> int:
+    def attempts(self, endpoint: str, campaign: str | None = None, since: int = 0, number: str | None = None) -> int:
         """Requests received for `endpoint` (and `campaign`): what an exactly-once test counts."""
-        return int(self.tally(endpoint, campaign, since)["attempts"])
+        return int(self.tally(endpoint, campaign, since, number)["attempts"])
 
-    def successes(self, endpoint: str, campaign: str | None = None, since: int = 0) -> int:
+    def successes(self, endpoint: str, campaign: str | None = None, since: int = 0, number: str | None = None) -> int:
         """Requests that took effect (a created campaign, an opened election, …)."""
-        return int(self.tally(endpoint, campaign, since)["successes"])
+        return int(self.tally(endpoint, campaign, since, number)["successes"])
 
     def set_behaviour(self, **switches: Any) -> dict[str, Any]:
         """Change the given behaviour switches (camelCase or snake_case names), keep the others."""

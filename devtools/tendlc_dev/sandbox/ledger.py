@@ -270,14 +270,19 @@ def tally(
     *,
     campaign: str | None = None,
     endpoint: str | None = None,
+    number: str | None = None,
+    numbers_of: Callable[[LedgerEntry], list[str]] | None = None,
 ) -> dict[str, Any]:
-    """Attempts and successes per endpoint and per (campaign, endpoint), from ledger entries."""
+    """Attempts and successes per endpoint and per (campaign, endpoint), from ledger entries;
+    `number` keeps the requests naming that number (an import before any migrate names no campaign)."""
     by_endpoint: dict[str, Tally] = {}
     by_campaign: dict[str, dict[str, Tally]] = {}
     last = 0
     for entry in entries:
         last = max(last, entry.seq)
         if endpoint is not None and entry.endpoint != endpoint:
+            continue
+        if number is not None and number not in (numbers_of(entry) if numbers_of else entry.numbers):
             continue
         concerned = campaigns_of(entry)
         if campaign is not None and campaign not in concerned:

@@ -283,7 +283,7 @@ def _paths() -> dict[str, Schema]:
         },
         "/_admin/counters": {"get": _operation("admin-counters", ("200", "AdminObject"), **admin)},
         "/_admin/attempts": {
-            "get": _operation("admin-attempts", ("200", "AdminObject"), parameters=ledger_params[:4], **admin)
+            "get": _operation("admin-attempts", ("200", "AdminObject"), parameters=ledger_params[:5], **admin)
         },
         "/_admin/behaviour": {
             "get": _operation("admin-behaviour", ("200", "BehaviourConfig"), **admin),

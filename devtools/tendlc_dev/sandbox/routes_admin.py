@@ -98,7 +98,14 @@ async def attempts(request: web.Request) -> web.Response:
     resolver = ctx.resolver()
     entries = (e for e in ctx.ledger.entries if e.seq > since)
     query = request.query
-    found = tally(entries, resolver.campaigns, campaign=query.get("campaign"), endpoint=query.get("endpoint"))
+    found = tally(
+        entries,
+        resolver.campaigns,
+        campaign=query.get("campaign"),
+        endpoint=query.get("endpoint"),
+        number=query.get("number"),
+        numbers_of=resolver.numbers,
+    )
     return json_response(found)
 
 
