@@ -187,8 +187,14 @@ def test_a_restarted_operator_resumes_every_phase_and_pending_marker_correctly(
         assert condition(status, "Ready")["reason"] == entry.reason, where
         assert not status.get("pendingOperation"), where
         counters = sandbox.counters(entry.tcr_id)
-        assert counters["migrateCnp"].get("successes", 0) == entry.cnp_successes, (where, counters)
-        assert counters["migrate"].get("successes", 0) == entry.migrate_successes, (where, counters)
+        # Requests received (the seeding's own included), not only successes: a resend fails this. The
+        # seeding waits out 429s (no effect, before the success); nothing may arrive after the success.
+        for endpoint, expected in (("tcr.migrate_cnp", entry.cnp_successes),
+                                   ("infobip.migrate", entry.migrate_successes)):
+            counted = sandbox.tally(endpoint, entry.tcr_id)
+            assert counted["successes"] == expected, (where, endpoint, counted)
+            assert counted["attemptsAfterSuccess"] == 0, (where, endpoint, counted)
+            assert set(counted["byStatus"]) <= {"200", "429"}, (where, endpoint, counted)
         if entry.submitted_reason:
             assert condition(status, "MigrationSubmitted")["reason"] == entry.submitted_reason, where
         if entry.migrate_successes and entry.phase == "Registered":

@@ -57,7 +57,9 @@ async def test_reset_forgets_everything(
     await import_and_migrate(infobip, tcr, "COJD202", numbers_for(202))
     assert (await admin.post("/reset")).status_code == 200
     assert (await admin.get("/campaigns")).json() == {"campaigns": []}
-    assert (await admin.get("/counters")).json() == {"migrate": {}, "migrateCnp": {}, "subscriptionCreate": {}}
+    assert (await admin.get("/counters")).json() == {
+        "migrate": {}, "migrateCnp": {}, "subscriptionCreate": {}, "addNumbers": {}
+    }
     assert (await admin.get("/ledger")).json()["entries"] == []
     assert sandbox.state.numbers == {}
 

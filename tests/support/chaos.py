@@ -228,15 +228,15 @@ def _ready(status: dict[str, Any]) -> dict[str, Any]:
 @dataclass
 class Verdict:
     problems: list[str] = field(default_factory=list)
-    duplicates: int = 0  # successful non-idempotent POSTs beyond the expected count
+    duplicates: int = 0  # non-idempotent POSTs received after one took effect, or successes beyond the expected
     lost: int = 0  # campaigns that did not end as expected, or expected POSTs that never succeeded
     final: dict[str, int] = field(default_factory=dict)
 
 
 def check_invariants(plans: list[CampaignPlan], resources: dict[str, dict[str, Any]], sandbox: Sandbox) -> Verdict:
-    """Every campaign against its expectation: phase, reason, exactly-once counters, status vs sandbox."""
+    """Every campaign against its expectation: phase, reason, exactly-once attempts, status vs sandbox."""
     verdict = Verdict()
-    counters = sandbox.admin("GET", "/counters")
+    attempts = sandbox.admin("GET", "/attempts")["byCampaign"]
     for plan in plans:
         expected = plan.expected
         body = resources.get(plan.name)
@@ -256,14 +256,19 @@ def check_invariants(plans: list[CampaignPlan], resources: dict[str, dict[str, A
         elif _ready(status).get("reason") != expected.reason:
             verdict.problems.append(f"{where}: Ready reason {_ready(status).get('reason')!r}, "
                                     f"expected {expected.reason!r}")
-        for operation, want in (("migrateCnp", expected.migrate_cnp), ("migrate", expected.migrate)):
-            got = int((counters.get(operation, {}).get(plan.campaign_id) or {}).get("successes", 0))
-            if got > want:
-                verdict.duplicates += got - want
-                verdict.problems.append(f"{where}: {operation} succeeded {got} times, expected {want}")
+        for operation, want in (("tcr.migrate_cnp", expected.migrate_cnp), ("infobip.migrate", expected.migrate)):
+            counted = (attempts.get(plan.campaign_id) or {}).get(operation) or {}
+            got = int(counted.get("successes", 0))
+            # Requests received after the first one took effect are resends, whatever their answer
+            # (a refused duplicate, a 429): retries after answers that said "nothing happened" are not.
+            resent = int(counted.get("attemptsAfterSuccess", 0))
+            if got > want or resent:
+                verdict.duplicates += max(got - want, 0) + resent
+                verdict.problems.append(f"{where}: {operation} succeeded {got} times (expected {want}), "
+                                        f"{resent} attempt(s) after the first success; {counted}")
             elif got < want:
                 lost = True
-                verdict.problems.append(f"{where}: {operation} succeeded {got} times, expected {want}")
+                verdict.problems.append(f"{where}: {operation} succeeded {got} times, expected {want}; {counted}")
         verdict.lost += int(lost)
         metadata = body.get("metadata", {})
         if metadata.get("finalizers"):

@@ -39,6 +39,23 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--rate-limit-scale", type=float, help="multiply every rate limit")
     p.add_argument("--no-rate-limits", action="store_true", help="disable rate limiting")
     p.add_argument("--retry-after", action="store_true", help="send Retry-After on 429 (Infobip documents none)")
+    p.add_argument("--accept-duplicates", action="store_true", help="accept a resent migrate/migrateCnp/… as new")
+    p.add_argument(
+        "--import-answer",
+        choices=["results", "numbers", "empty", "accepted", "accepted_request_id"],
+        help="shape of the number import answer (default results, D1)",
+    )
+    p.add_argument("--import-delay", type=float, help="sandbox seconds until imported numbers are owned")
+    p.add_argument("--import-already-status", help="word for a re-imported number (e.g. ALREADY_OWNED)")
+    p.add_argument("--migrate-status", type=int, choices=[200, 201], help="status of a successful migrate")
+    p.add_argument("--extra-campaign-fields", action="store_true", help="campaign objects carry unknown fields")
+    p.add_argument("--error-shape", choices=["service_exception", "api_error"], help="Infobip error body shape")
+    p.add_argument("--list-lag", type=float, help="sandbox seconds the campaign list lags a new campaign")
+    p.add_argument("--interim-stage", action="append", help="stage passed through before REGISTERED (repeatable)")
+    p.add_argument("--interim-stage-seconds", type=float, help="sandbox seconds in each interim stage")
+    p.add_argument("--webhook-duplicates", action="store_true", help="send every webhook twice")
+    p.add_argument("--webhook-reverse", action="store_true", help="deliver a campaign's events in reverse order")
+    p.add_argument("--numbers-added-after", type=float, help="sandbox seconds, add-numbers → numbers on campaign")
     p.add_argument("--state-file", type=Path, help="JSON file the state survives restarts in")
     p.add_argument("--infobip-api-key")
     p.add_argument("--infobip-username")
@@ -91,7 +108,20 @@ def build_config(args: argparse.Namespace, environ: dict[str, str]) -> SandboxCo
         "stateFile": str(args.state_file) if args.state_file else None,
         "rateLimits.scale": args.rate_limit_scale,
         "rateLimits.enabled": False if args.no_rate_limits else None,
-        "rateLimits.sendRetryAfter": True if args.retry_after else None,
+        "behaviour.sendRetryAfter": True if args.retry_after else None,
+        "behaviour.acceptDuplicates": True if args.accept_duplicates else None,
+        "behaviour.importAnswer": args.import_answer,
+        "behaviour.importDelaySeconds": args.import_delay,
+        "behaviour.importAlreadyStatus": args.import_already_status,
+        "behaviour.migrateStatus": args.migrate_status,
+        "behaviour.extraCampaignFields": True if args.extra_campaign_fields else None,
+        "behaviour.errorShape": args.error_shape,
+        "behaviour.listLagSeconds": args.list_lag,
+        "behaviour.interimStages": args.interim_stage,
+        "behaviour.interimStageSeconds": args.interim_stage_seconds,
+        "behaviour.webhookDuplicates": True if args.webhook_duplicates else None,
+        "behaviour.webhookReverse": True if args.webhook_reverse else None,
+        "schedule.numbersAddedAfter": args.numbers_added_after,
         "importEnabled": False if args.import_disabled else None,
         "requireImportedNumbers": False if args.allow_unimported_numbers else None,
         "schedule.sharingDecisionAfter": args.sharing_decision_after,

@@ -1,8 +1,10 @@
 """The sandbox server: one aiohttp application on one port, and its lifecycle.
 
 This room wires the parts together and owns what every partner request goes through, in order:
-ledger entry → authentication (401) → rate limit (429) → injected fault → handler → post-effect
-fault (dropped or slow answer) → ledger outcome → settle the schedule and queue webhooks. It also
+ledger entry (with the campaigns and numbers the request concerns) → authentication (401) → rate
+limit (429) → injected fault → handler → post-effect fault (dropped or slow answer) → Infobip
+error re-shaped if the behaviour asks for the other published shape → ledger outcome → settle the
+schedule and queue webhooks. It also
 runs the background tick that applies schedules as sandbox time passes, and reads/writes the
 optional state file. Embed it with `SandboxServer(SandboxConfig(...)).start(port=0)`.
 """
@@ -22,16 +24,33 @@ from typing import Any
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from tendlc_dev.sandbox import routes_admin, routes_infobip, routes_tcr
+from tendlc_dev.sandbox import (
+    routes_admin,
+    routes_admin_seed,
+    routes_infobip,
+    routes_numbers,
+    routes_subscriptions,
+    routes_tcr,
+)
 from tendlc_dev.sandbox.auth import infobip_account, tcr_account
 from tendlc_dev.sandbox.clock import SandboxClock
+from tendlc_dev.sandbox.concerns import extract, owners_named
 from tendlc_dev.sandbox.config import SandboxConfig
 from tendlc_dev.sandbox.context import CONTEXT, COUNTED_KEY, ENDPOINTS, LEDGER_ENTRY, Endpoint, SandboxContext
 from tendlc_dev.sandbox.faults import FaultInjector
 from tendlc_dev.sandbox.ledger import Ledger, LedgerEntry
 from tendlc_dev.sandbox.ratelimit import RateLimiter
 from tendlc_dev.sandbox.state import SandboxState, temporary_problem
-from tendlc_dev.sandbox.views import infobip_error, json_response, tcr_error
+from tendlc_dev.sandbox.views import (
+    INFOBIP_ERROR,
+    api_error_body,
+    infobip_error,
+    json_response,
+    not_routed,
+    tcr_error,
+    too_many,
+    unauthorized,
+)
 from tendlc_dev.sandbox.webhooks import WebhookDispatcher
 
 log = logging.getLogger("tendlc_dev.sandbox")
@@ -48,10 +67,13 @@ def _partner_for_path(path: str) -> str | None:
     return None
 
 
-def _counted_key(endpoint: Endpoint, request: web.Request, body: bytes) -> str | None:
+def _counted_key(endpoint: Endpoint, request: web.Request, body: bytes, state: SandboxState) -> str | None:
     """Which campaign (or subscription) a non-idempotent POST is about, read leniently."""
     if endpoint.counted == "migrateCnp":
         return request.match_info.get("campaignId")
+    if endpoint.counted == "addNumbers":
+        found = state.campaigns.get(request.match_info.get("campaignId", ""))
+        return found.tcr_id if found is not None else "<unknown>"
     if endpoint.counted in ("migrate", "subscriptionCreate"):
         field = "externalCampaignId" if endpoint.counted == "migrate" else "subscriptionId"
         try:
@@ -62,28 +84,15 @@ def _counted_key(endpoint: Endpoint, request: web.Request, body: bytes) -> str |
     return None
 
 
-def _unauthorized(partner: str) -> web.Response:
-    if partner == "tcr":
-        return json_response([{"code": 401, "field": None, "description": "Unauthorized"}], 401)
-    return infobip_error(401, "UNAUTHORIZED", "Unauthorized")
-
-
-def _too_many(partner: str, wait: float, send_retry_after: bool) -> web.Response:
-    if partner == "tcr":
-        response = json_response([{"code": 429, "field": None, "description": "Too many requests"}], 429)
-    else:
-        response = infobip_error(429, "TOO_MANY_REQUESTS", "Too many requests")
-    if send_retry_after:
-        response.headers["Retry-After"] = str(max(1, int(wait + 0.999)))
-    return response
-
-
-def _not_routed(partner: str, status: int) -> web.Response:
-    if partner == "tcr":
-        return json_response([{"code": status, "field": None, "description": "Not found"}], status)
-    if status == 405:
-        return infobip_error(405, "METHOD_NOT_ALLOWED", "Method not allowed")
-    return infobip_error(status, "NOT_FOUND", "Not found")
+def _as_api_error(response: web.StreamResponse) -> web.StreamResponse:
+    """The same Infobip error in the numbers spec's `ApiError` shape (the error-shape alternative)."""
+    parts = response.get(INFOBIP_ERROR) if isinstance(response, web.Response) else None
+    if parts is None:
+        return response
+    reshaped = json_response(api_error_body(parts), parts.status)
+    if "Retry-After" in response.headers:
+        reshaped.headers["Retry-After"] = response.headers["Retry-After"]
+    return reshaped
 
 
 class SandboxServer:
@@ -168,9 +177,12 @@ class SandboxServer:
     def build_app(self) -> web.Application:
         app = web.Application(middlewares=[self._middleware], client_max_size=1024 * 1024)
         app[CONTEXT] = self.context
+        routes_numbers.add_routes(app)
         routes_infobip.add_routes(app)
+        routes_subscriptions.add_routes(app)
         routes_tcr.add_routes(app)
         routes_admin.add_routes(app)
+        routes_admin_seed.add_routes(app)
         return app
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
@@ -274,25 +286,31 @@ class SandboxServer:
             return response
         ctx = self.context
         body = await request.read()
+        endpoint_name = route_name or "unrouted"
+        concern = extract(endpoint_name, request.path, request.query, body)
+        ctx.ledger.own(owners_named(endpoint_name, concern, ctx.state))
         entry = ctx.ledger.open(
             now=ctx.clock.now(),
             wall=time.time(),
             partner=partner,
-            endpoint=route_name or "unrouted",
+            endpoint=endpoint_name,
             method=request.method,
             path=request.path,
             query=request.query_string,
             body=body,
+            concern=concern,
         )
         request[LEDGER_ENTRY] = entry
         counted = endpoint.counted if endpoint is not None else None
-        key = _counted_key(endpoint, request, body) if endpoint is not None else None
+        key = _counted_key(endpoint, request, body, ctx.state) if endpoint is not None else None
         if counted is not None and key is not None:
             request[COUNTED_KEY] = key
             ctx.ledger.attempt(counted, key)
         status: int | None = None
         try:
             response = await self._admit_and_handle(request, handler, endpoint, partner, entry)
+            if partner == "infobip" and ctx.behaviour.error_shape == "api_error":
+                response = _as_api_error(response)
             status = response.status
             return response
         finally:
@@ -311,15 +329,16 @@ class SandboxServer:
             try:
                 return await handler(request)
             except web.HTTPException as error:
-                return _not_routed(partner, error.status)
+                return not_routed(partner, error.status)
         header = request.headers.get("Authorization")
         account = infobip_account(header, ctx.config) if partner == "infobip" else tcr_account(header, ctx.config)
         if account is None:
-            return _unauthorized(partner)
+            return unauthorized(partner)
         wait = ctx.rate_limiter.check(account, endpoint.rate_class)
         if wait > 0:
             entry.fault = "rate_limited"
-            return _too_many(partner, wait, ctx.rate_limiter.config.send_retry_after)
+            retry_after = ctx.behaviour.send_retry_after or ctx.rate_limiter.config.send_retry_after
+            return too_many(partner, wait, retry_after)
         decision = ctx.faults.decide(partner, request.path)
         entry.fault = decision.kind
         if decision.kind == "error":

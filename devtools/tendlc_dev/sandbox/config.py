@@ -9,6 +9,7 @@ are pydantic models with camelCase aliases rather than plain dataclasses.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
@@ -39,6 +40,9 @@ class Schedule(_Model):
     )
     registration_after_osr: float = Field(600.0, ge=0, description="OSR updated → REGISTERED.")
     rejection_after: float = Field(600.0, ge=0, description="Rejected scenario: migrate → REJECTED.")
+    numbers_added_after: float = Field(
+        60.0, ge=0, description="add-numbers accepted (202) → the numbers appear on the campaign (D34)."
+    )
 
 
 class RateLimitConfig(_Model):
@@ -87,6 +91,56 @@ class WebhookConfig(_Model):
     timeout_seconds: float = Field(5.0, gt=0, description="Real seconds to wait for the receiver.")
 
 
+ImportAnswer = Literal["results", "numbers", "empty", "accepted", "accepted_request_id"]
+ErrorShape = Literal["service_exception", "api_error"]
+
+
+class BehaviourConfig(_Model):
+    """Switches for what the partners do not document: each field is one plausible alternative to
+    the sandbox's default guess (docs/sandbox.md, *Behaviour alternatives*; D30-D31). Defaults
+    are the behaviour of D1, D2, D9, D12, D13 and D14."""
+
+    accept_duplicates: bool = Field(
+        False,
+        description="A second migrate / migrateCnp / subscription create / add-numbers batch is accepted "
+        "as a new record instead of being refused, so a resend shows up as a duplicate.",
+    )
+    import_answer: ImportAnswer = Field(
+        "results",
+        description="results: 200 {results:[{number,status}]} (D1); numbers: 200 {numbers:[{phoneNumber,result}]}; "
+        "empty: 200 {}; accepted: 202 without a body; accepted_request_id: 202 {requestId}.",
+    )
+    import_delay_seconds: float = Field(
+        0.0, ge=0, description="Sandbox seconds before imported numbers become owned (asynchronous import)."
+    )
+    import_already_status: str = Field(
+        "ALREADY_IMPORTED",
+        pattern="^[A-Z_]{1,40}$",
+        description="Per-number word for a re-imported number (e.g. ALREADY_OWNED, EXISTS, DUPLICATE).",
+    )
+    migrate_status: Literal[200, 201] = Field(200, description="HTTP status of a successful migrate (D9).")
+    extra_campaign_fields: bool = Field(
+        False, description="Campaign objects carry fields no published schema names (a newer API version)."
+    )
+    error_shape: ErrorShape = Field(
+        "service_exception",
+        description="Infobip errors as requestError.serviceException, or as errorCode/description/action/violations.",
+    )
+    send_retry_after: bool = Field(False, description="429 answers carry Retry-After (D12 says none is documented).")
+    list_lag_seconds: float = Field(
+        0.0, ge=0, description="The campaign list omits a campaign this many sandbox seconds after its creation."
+    )
+    interim_stages: list[str] = Field(
+        default_factory=list,
+        description="Stages (e.g. PAUSED, UPDATE_REQUESTED_BY_CARRIERS) a campaign passes through before REGISTERED.",
+    )
+    interim_stage_seconds: float = Field(300.0, ge=0, description="Sandbox seconds spent in each interim stage.")
+    webhook_duplicates: bool = Field(False, description="Every webhook delivery is sent twice (same body).")
+    webhook_reverse: bool = Field(
+        False, description="The events one change of a campaign produces are delivered in reverse order."
+    )
+
+
 class SandboxConfig(_Model):
     """Everything a sandbox needs to start; every field has a documented default."""
 
@@ -102,6 +156,7 @@ class SandboxConfig(_Model):
     rate_limits: RateLimitConfig = Field(default_factory=RateLimitConfig)
     faults: FaultConfig = Field(default_factory=FaultConfig)
     webhooks: WebhookConfig = Field(default_factory=WebhookConfig)
+    behaviour: BehaviourConfig = Field(default_factory=BehaviourConfig)
     import_enabled: bool = Field(True, description="False: every number import answers 403.")
     require_imported_numbers: bool = Field(
         True, description="Migrate refuses numbers that were not imported into the account first."

@@ -13,11 +13,12 @@ from pathlib import Path
 from aiohttp import web
 
 from tendlc_dev.sandbox.clock import SandboxClock
-from tendlc_dev.sandbox.config import SandboxConfig
+from tendlc_dev.sandbox.concerns import Resolver
+from tendlc_dev.sandbox.config import BehaviourConfig, SandboxConfig
 from tendlc_dev.sandbox.faults import FaultInjector
 from tendlc_dev.sandbox.ledger import Ledger, LedgerEntry
 from tendlc_dev.sandbox.ratelimit import RateLimiter
-from tendlc_dev.sandbox.state import SandboxState
+from tendlc_dev.sandbox.state import Notification, SandboxState
 from tendlc_dev.sandbox.webhooks import WebhookDispatcher
 
 
@@ -38,6 +39,8 @@ ENDPOINTS: dict[str, Endpoint] = {
     "infobip.campaign": Endpoint("infobip", "infobip-read"),
     "infobip.campaign_numbers": Endpoint("infobip", "infobip-read"),
     "infobip.network_statuses": Endpoint("infobip", "infobip-read"),
+    "infobip.add_numbers": Endpoint("infobip", "infobip-add-numbers", counted="addNumbers"),
+    "infobip.owned_numbers": Endpoint("infobip", "numbers-owned"),
     "subscriptions.create": Endpoint("infobip", "subscriptions-write", counted="subscriptionCreate"),
     "subscriptions.list": Endpoint("infobip", "subscriptions-read"),
     "subscriptions.get": Endpoint("infobip", "subscriptions-read"),
@@ -46,6 +49,7 @@ ENDPOINTS: dict[str, Endpoint] = {
     "tcr.migrate_cnp": Endpoint("tcr", "tcr-write", counted="migrateCnp"),
     "tcr.campaign": Endpoint("tcr", "tcr-read"),
     "tcr.sharing": Endpoint("tcr", "tcr-read"),
+    "tcr.operation_status": Endpoint("tcr", "tcr-read"),
 }
 
 LEDGER_ENTRY = web.RequestKey("tendlc_dev.sandbox.ledger_entry", LedgerEntry)
@@ -64,11 +68,24 @@ class SandboxContext:
     started_at: float = 0.0
     save_state: Callable[[], Path | None] = field(default=lambda: None)
 
+    @property
+    def behaviour(self) -> BehaviourConfig:
+        return self.state.behaviour
+
+    def set_behaviour(self, behaviour: BehaviourConfig) -> None:
+        self.state.behaviour = behaviour
+
+    def resolver(self) -> Resolver:
+        """Resolves ledger entries to campaigns against what the sandbox knows now."""
+        return Resolver(self.state, self.ledger)
+
     def settle(self) -> None:
         """Apply whatever fell due and hand new partner announcements to the webhook sender."""
         self.state.process_due()
         if self.state.outbox:
             pending, self.state.outbox = self.state.outbox, []
+            if self.behaviour.webhook_reverse:
+                pending = reversed_per_campaign(pending)
             for note in pending:
                 self.webhooks.enqueue(note)
         self.webhooks.tick()
@@ -93,3 +110,16 @@ class SandboxContext:
 
 
 CONTEXT = web.AppKey("tendlc_dev.sandbox.context", SandboxContext)
+
+
+def reversed_per_campaign(notes: list[Notification]) -> list[Notification]:
+    """The same notes, each campaign's in reverse order, in the slots that campaign's notes held
+    (the webhook-reverse alternative: REGISTERED arrives before the network updates)."""
+    slots: dict[str, list[int]] = {}
+    for index, note in enumerate(notes):
+        slots.setdefault(note.campaign_id, []).append(index)
+    reordered = list(notes)
+    for indices in slots.values():
+        for slot, source in zip(indices, reversed(indices), strict=True):
+            reordered[slot] = notes[source]
+    return reordered

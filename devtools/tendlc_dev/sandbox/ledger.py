@@ -1,23 +1,28 @@
 """The ledger: what the partners were asked, and how often each non-idempotent call took effect.
 
-Tests and the chaos suite prove "exactly once" from here: every partner request is recorded with
-method, path, status, the SHA-256 of its body and the time; and each non-idempotent POST (migrate
-per `externalCampaignId`, migrateCnp per TCR campaign, subscription create per subscriptionId) has
-a counter of attempts (every request that arrived, whatever its fate) and successes (requests
-whose effect was applied, even if the answer was then lost to an injected fault). Admin requests
-are not recorded: they are the test's hand, not the operator's.
+Tests and the chaos suite prove "exactly once" from here: every partner request (refused, faulted
+and rate-limited ones included) is recorded with method, path, status, the SHA-256 of its body,
+the time, and what it concerns (TCR campaign IDs, Infobip UUID, numbers: `concerns.py`); and each
+non-idempotent POST (migrate per `externalCampaignId`, migrateCnp per TCR campaign, add-numbers
+per TCR campaign, subscription create per subscriptionId) has a counter of attempts (every request
+that arrived, whatever its fate) and successes (requests whose effect was applied, even if the
+answer was then lost to an injected fault). `tally` derives attempts and successes per endpoint and
+per campaign from the entries at query time. Admin requests are not recorded: they are the test's
+hand, not the operator's.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections import deque
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 from tendlc_dev.sandbox.clock import isoformat
+from tendlc_dev.sandbox.concerns import NOTHING, Concern
 
-COUNTED_OPERATIONS = ("migrate", "migrateCnp", "subscriptionCreate")
+COUNTED_OPERATIONS = ("migrate", "migrateCnp", "subscriptionCreate", "addNumbers")
 
 
 @dataclass
@@ -39,23 +44,32 @@ class LedgerEntry:
     duration_ms: float = 0.0
     effect: bool = False
     """True when the request changed partner state (a migrate that created a campaign, …)."""
+    campaigns: tuple[str, ...] = ()
+    """TCR campaign IDs the path or body names (more are resolved at query time)."""
+    infobip_campaign_id: str | None = None
+    numbers: tuple[str, ...] = ()
+    number_keys: tuple[str, ...] = ()
 
-    def to_json(self) -> dict[str, Any]:
-        raw = asdict(self)
+    def to_json(self, campaigns: list[str] | None = None, numbers: list[str] | None = None) -> dict[str, Any]:
+        """The wire form; `campaigns`/`numbers` are the resolved ones (persistence stores the direct)."""
         return {
-            "seq": raw["seq"],
-            "time": raw["time"],
-            "wallTime": raw["wall_time"],
-            "partner": raw["partner"],
-            "endpoint": raw["endpoint"],
-            "method": raw["method"],
-            "path": raw["path"],
-            "query": raw["query"],
-            "bodySha256": raw["body_sha256"],
-            "status": raw["status"],
-            "fault": raw["fault"],
-            "durationMs": raw["duration_ms"],
-            "effect": raw["effect"],
+            "seq": self.seq,
+            "time": self.time,
+            "wallTime": self.wall_time,
+            "partner": self.partner,
+            "endpoint": self.endpoint,
+            "method": self.method,
+            "path": self.path,
+            "query": self.query,
+            "bodySha256": self.body_sha256,
+            "status": self.status,
+            "fault": self.fault,
+            "durationMs": self.duration_ms,
+            "effect": self.effect,
+            "campaigns": list(self.campaigns) if campaigns is None else campaigns,
+            "infobipCampaignId": self.infobip_campaign_id,
+            "numbers": list(self.numbers) if numbers is None else numbers,
+            "numberKeys": list(self.number_keys),
         }
 
 
@@ -75,11 +89,23 @@ class Ledger:
     def __init__(self, limit: int = 200_000) -> None:
         self.entries: deque[LedgerEntry] = deque(maxlen=limit)
         self.counters: dict[str, dict[str, Counter]] = {op: {} for op in COUNTED_OPERATIONS}
+        self.number_owners: dict[str, set[str]] = {}
+        """number → TCR IDs, from every migrate / add-numbers request that named the number."""
         self._next_seq = 1
         self.revision = 0
 
     def open(
-        self, *, now: float, wall: float, partner: str, endpoint: str, method: str, path: str, query: str, body: bytes
+        self,
+        *,
+        now: float,
+        wall: float,
+        partner: str,
+        endpoint: str,
+        method: str,
+        path: str,
+        query: str,
+        body: bytes,
+        concern: Concern = NOTHING,
     ) -> LedgerEntry:
         entry = LedgerEntry(
             seq=self._next_seq,
@@ -91,11 +117,20 @@ class Ledger:
             path=path,
             query=query,
             body_sha256=hashlib.sha256(body).hexdigest(),
+            campaigns=concern.campaigns,
+            infobip_campaign_id=concern.infobip_campaign_id,
+            numbers=concern.numbers,
+            number_keys=concern.number_keys,
         )
         self._next_seq += 1
         self.entries.append(entry)
         self.revision += 1
         return entry
+
+    def own(self, pairs: Iterable[tuple[str, str]]) -> None:
+        """Remember that these numbers were named for these TCR campaigns."""
+        for number, tcr_id in pairs:
+            self.number_owners.setdefault(number, set()).add(tcr_id)
 
     def counter(self, operation: str, key: str) -> Counter:
         return self.counters.setdefault(operation, {}).setdefault(key, Counter())
@@ -123,7 +158,13 @@ class Ledger:
         method: str | None = None,
         path_contains: str | None = None,
         endpoint: str | None = None,
+        campaign: str | None = None,
+        number: str | None = None,
+        campaigns_of: Callable[[LedgerEntry], list[str]] | None = None,
+        numbers_of: Callable[[LedgerEntry], list[str]] | None = None,
     ) -> list[LedgerEntry]:
+        """Entries after `since` matching every filter given; `campaign` and `number` match what
+        `campaigns_of`/`numbers_of` resolve (default: what the request named directly)."""
         found: list[LedgerEntry] = []
         for entry in self.entries:
             if entry.seq <= since:
@@ -135,6 +176,10 @@ class Ledger:
             if endpoint is not None and entry.endpoint != endpoint:
                 continue
             if path_contains is not None and path_contains not in entry.path:
+                continue
+            if number is not None and number not in (numbers_of(entry) if numbers_of else entry.numbers):
+                continue
+            if campaign is not None and campaign not in (campaigns_of(entry) if campaigns_of else entry.campaigns):
                 continue
             found.append(entry)
             if len(found) >= limit:
@@ -149,6 +194,7 @@ class Ledger:
             "nextSeq": self._next_seq,
             "entries": [e.to_json() for e in self.entries],
             "counters": self.counters_json(),
+            "numberOwners": {number: sorted(owners) for number, owners in self.number_owners.items()},
         }
 
     def load_json(self, data: dict[str, Any]) -> None:
@@ -170,8 +216,13 @@ class Ledger:
                     fault=raw["fault"],
                     duration_ms=raw["durationMs"],
                     effect=raw["effect"],
+                    campaigns=tuple(raw.get("campaigns", ())),
+                    infobip_campaign_id=raw.get("infobipCampaignId"),
+                    numbers=tuple(raw.get("numbers", ())),
+                    number_keys=tuple(raw.get("numberKeys", ())),
                 )
             )
+        self.number_owners = {number: set(owners) for number, owners in data.get("numberOwners", {}).items()}
         self.counters = {op: {} for op in COUNTED_OPERATIONS}
         for op, keys in data.get("counters", {}).items():
             for key, raw in keys.items():
@@ -182,4 +233,69 @@ class Ledger:
     def clear(self) -> None:
         self.entries.clear()
         self.counters = {op: {} for op in COUNTED_OPERATIONS}
+        self.number_owners.clear()
         self.revision += 1
+
+
+@dataclass
+class Tally:
+    """Attempts (requests received), successes (requests that took effect) and answers of a group;
+    `attemptsAfterSuccess` counts attempts that arrived after the group's first successful one."""
+
+    attempts: int = 0
+    successes: int = 0
+    attempts_after_success: int = 0
+    by_status: dict[str, int] = field(default_factory=dict)
+
+    def add(self, entry: LedgerEntry) -> None:
+        if self.successes:
+            self.attempts_after_success += 1
+        self.attempts += 1
+        self.successes += int(entry.effect)
+        label = str(entry.status) if entry.status is not None else "dropped"
+        self.by_status[label] = self.by_status.get(label, 0) + 1
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "attempts": self.attempts,
+            "successes": self.successes,
+            "attemptsAfterSuccess": self.attempts_after_success,
+            "byStatus": dict(sorted(self.by_status.items())),
+        }
+
+
+def tally(
+    entries: Iterable[LedgerEntry],
+    campaigns_of: Callable[[LedgerEntry], list[str]],
+    *,
+    campaign: str | None = None,
+    endpoint: str | None = None,
+    number: str | None = None,
+    numbers_of: Callable[[LedgerEntry], list[str]] | None = None,
+) -> dict[str, Any]:
+    """Attempts and successes per endpoint and per (campaign, endpoint), from ledger entries;
+    `number` keeps the requests naming that number (an import before any migrate names no campaign)."""
+    by_endpoint: dict[str, Tally] = {}
+    by_campaign: dict[str, dict[str, Tally]] = {}
+    last = 0
+    for entry in entries:
+        last = max(last, entry.seq)
+        if endpoint is not None and entry.endpoint != endpoint:
+            continue
+        if number is not None and number not in (numbers_of(entry) if numbers_of else entry.numbers):
+            continue
+        concerned = campaigns_of(entry)
+        if campaign is not None and campaign not in concerned:
+            continue
+        by_endpoint.setdefault(entry.endpoint, Tally()).add(entry)
+        for tcr_id in concerned:
+            if campaign is None or tcr_id == campaign:
+                by_campaign.setdefault(tcr_id, {}).setdefault(entry.endpoint, Tally()).add(entry)
+    return {
+        "byEndpoint": {name: t.to_json() for name, t in sorted(by_endpoint.items())},
+        "byCampaign": {
+            tcr_id: {name: t.to_json() for name, t in sorted(per.items())}
+            for tcr_id, per in sorted(by_campaign.items())
+        },
+        "lastSeq": last,
+    }

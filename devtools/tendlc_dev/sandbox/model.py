@@ -29,6 +29,8 @@ FINAL_STAGES = frozenset({"REJECTED", "REJECTED_EXTERNALLY", "DEREGISTERED", "AR
 WEBHOOK_STAGES = frozenset({"REGISTERED", "REJECTED", "DEREGISTERED", "SUBMITTED", "APPROVED_BY_INTERNAL_REVIEWER"})
 """Stages the published CAMPAIGN_STATUS_UPDATE payload can carry (`WebhookCampaignStage`)."""
 REGISTERED_NETWORKS = ("ATT", "T_MOBILE", "VERIZON")
+TCR_MNOS = {"10017": "AT&T", "10035": "T-Mobile", "10037": "Verizon Wireless"}
+"""TCR's MNO IDs as other providers' public material shows them; keys of `operationStatus` (D32)."""
 
 
 class _Record(BaseModel):
@@ -60,6 +62,15 @@ DEFAULT_REJECTION = [
 DEFAULT_DECLINE = "Campaign declined by the upstream CNP: use case not supported."
 
 
+class ElectionSeed(_Record):
+    """An election that already exists at TCR when the campaign is first seen (e.g. towards another
+    CNP); it is held as seeded, never decided by the schedule."""
+
+    upstream_cnp_id: str = Field(min_length=1, max_length=20)
+    sharing_status: str = Field("PENDING", pattern="^(PENDING|ACCEPTED|DECLINED)$")
+    explanation: str | None = None
+
+
 class Scenario(_Record):
     """How one TCR campaign behaves at both partners; chosen by the admin API or by the ID rule."""
 
@@ -67,6 +78,14 @@ class Scenario(_Record):
     tcr_temporary_errors: int = Field(0, ge=0, description="The first N migrateCnp calls answer 591/630.")
     rejection_details: list[RejectionDetail] = Field(default_factory=lambda: list(DEFAULT_REJECTION))
     decline_explanation: str = DEFAULT_DECLINE
+    numbers: list[str] = Field(
+        default_factory=list, description="Numbers known to belong to this campaign (ledger attribution)."
+    )
+    suspended_mnos: list[str] = Field(
+        default_factory=list, description="TCR MNO IDs (10017 AT&T, 10035 T-Mobile, 10037 Verizon) suspending it."
+    )
+    election: ElectionSeed | None = Field(None, description="An election already open at TCR (D32).")
+    number_pool: bool = Field(False, description="TCR's numberPool flag on the campaign record.")
 
 
 SCENARIO_PREFIXES: dict[str, Scenario] = {
@@ -98,6 +117,19 @@ class ImportedNumber(_Record):
     capabilities: list[str]
     skip_osr_update: bool
     imported_at: float
+    owned_from: float | None = None
+    """When the number becomes owned by the account (asynchronous import); None: at `imported_at`."""
+
+    def owned(self, now: float) -> bool:
+        return (self.owned_from if self.owned_from is not None else self.imported_at) <= now
+
+
+class PendingAddition(_Record):
+    """An accepted add-numbers request (202) whose numbers appear on the campaign at `due`."""
+
+    requested: float
+    due: float
+    numbers: list[str]
 
 
 class Rejection(_Record):
@@ -123,6 +155,14 @@ class InfobipCampaign(_Record):
     registered_at: float | None = None
     rejection: Rejection | None = None
     network_statuses: list[str] = Field(default_factory=list)
+    pending_additions: list[PendingAddition] = Field(default_factory=list)
+    interim_stages: list[str] = Field(default_factory=list)
+    """Unusual stages this campaign passes through before REGISTERED (snapshot of the behaviour)."""
+    interim_seconds: float = 0.0
+    interim_started_at: float | None = None
+
+    def in_interim(self) -> bool:
+        return self.interim_started_at is not None and self.stage in self.interim_stages
 
 
 class Sharing(_Record):
@@ -132,6 +172,8 @@ class Sharing(_Record):
     explanation: str | None = None
     requested_at: float
     status_date: float
+    held: bool = False
+    """A seeded election: the schedule never decides it."""
 
 
 class TcrCampaign(_Record):
@@ -142,6 +184,10 @@ class TcrCampaign(_Record):
     sharing: Sharing | None = None
     temporary_errors_left: int = 0
     migrate_cnp_calls: int = 0
+    suspended_mnos: list[str] = Field(default_factory=list)
+    number_pool: bool = False
+    previous_elections: list[Sharing] = Field(default_factory=list)
+    """Elections replaced by a later one (after a decline, or a duplicate in accept-duplicates mode)."""
 
 
 class Security(_Record):

@@ -15,340 +15,10 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from tendlc_dev.sandbox.config import FaultConfig, RateLimitConfig
+from tendlc_dev.sandbox.config import BehaviourConfig, FaultConfig, RateLimitConfig
 from tendlc_dev.sandbox.model import Scenario
-from tendlc_dev.sandbox.validation import CHANNELS, REGISTRATION_EVENTS
-
-Schema = dict[str, Any]
-
-
-def _ref(name: str) -> Schema:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-NUMBER: Schema = {"type": "string", "pattern": r"^1\d{10}$"}
-DATE_TIME: Schema = {"type": "string", "format": "date-time"}
-
-SCHEMAS: dict[str, Schema] = {
-    "ApiException": {
-        "type": "object",
-        "required": ["requestError"],
-        "properties": {
-            "requestError": {
-                "type": "object",
-                "required": ["serviceException"],
-                "properties": {
-                    "serviceException": {
-                        "type": "object",
-                        "required": ["messageId", "text"],
-                        "properties": {
-                            "messageId": {"type": "string"},
-                            "text": {"type": "string"},
-                            "validationErrors": {
-                                "type": "object",
-                                "additionalProperties": {"type": "array", "items": {"type": "string"}},
-                            },
-                        },
-                    }
-                },
-            }
-        },
-    },
-    "TcrErrors": {
-        "type": "array",
-        "minItems": 1,
-        "items": {
-            "type": "object",
-            "required": ["code", "field", "description"],
-            "properties": {
-                "code": {"type": "integer"},
-                "field": {"type": ["string", "null"]},
-                "description": {"type": "string"},
-            },
-        },
-    },
-    "ImportRequest": {
-        "type": "object",
-        "required": ["numbers"],
-        "properties": {
-            "numbers": {"type": "array", "minItems": 1, "maxItems": 100, "uniqueItems": True, "items": NUMBER},
-            "country": {"type": "string", "enum": ["US"]},
-            "type": {"type": "string", "enum": ["VIRTUAL_LONG_NUMBER"]},
-            "capabilities": {
-                "type": "array",
-                "minItems": 1,
-                "items": {"type": "string", "enum": ["SMS", "MMS", "VOICE"]},
-            },
-            "skipOsrUpdate": {"type": "boolean"},
-        },
-    },
-    "ImportResponse": {
-        "type": "object",
-        "required": ["results"],
-        "properties": {
-            "results": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "required": ["number", "status"],
-                    "properties": {
-                        "number": NUMBER,
-                        "status": {"type": "string", "enum": ["IMPORTED", "ALREADY_IMPORTED"]},
-                    },
-                },
-            }
-        },
-    },
-    "MigrateRequest": {
-        "type": "object",
-        "required": ["name", "externalCampaignId", "numbers"],
-        "properties": {
-            "name": {"type": "string", "minLength": 1, "maxLength": 255},
-            "externalCampaignId": {"type": "string", "pattern": "^C[A-Z0-9]{6}$"},
-            "numberPoolID": {"type": ["string", "null"]},
-            "numbers": {"type": "array", "minItems": 1, "maxItems": 200, "uniqueItems": True, "items": NUMBER},
-            "isClientManageNnid": {"type": "boolean"},
-        },
-    },
-    "NumberPreview": {
-        "type": "object",
-        "required": ["numberKey", "number", "countryCode"],
-        "properties": {
-            "numberKey": {"type": "string", "pattern": "^[0-9A-F]{32}$"},
-            "number": NUMBER,
-            "countryCode": {"type": "string"},
-        },
-    },
-    "NumberPreviews": {
-        "type": "object",
-        "required": ["numberPreviews"],
-        "properties": {"numberPreviews": {"type": "array", "items": _ref("NumberPreview")}},
-    },
-    "Campaign": {
-        "type": "object",
-        "required": ["id", "name", "stage", "type", "externalCampaignId", "createdDate", "applicationId"],
-        "properties": {
-            "id": {"type": "string", "format": "uuid"},
-            "applicationId": {"type": "string"},
-            "entityId": {"type": "string"},
-            "name": {"type": "string"},
-            "createdDate": DATE_TIME,
-            "lastModifiedDate": DATE_TIME,
-            "stage": {"type": "string", "description": "Any Infobip stage; new ones may appear."},
-            "type": {"type": "string", "enum": ["EXTERNAL_TEN_DIGIT_LONG_CODE"]},
-            "externalCampaignId": {"type": "string"},
-            "numberPreviews": {"type": "array", "items": _ref("NumberPreview")},
-            "numberPool": {"type": "object", "properties": {"numberPoolId": {"type": "string"}}},
-            "campaignFeedback": {
-                "type": "object",
-                "properties": {
-                    "rejectionReasons": {"type": "array", "items": {"type": "string"}},
-                    "rejectionDetails": {
-                        "type": "array",
-                        "items": {
-                            "type": "object",
-                            "properties": {
-                                "errorCode": {"type": "string"},
-                                "description": {"type": "string"},
-                                "recommendedAction": {"type": "string"},
-                            },
-                        },
-                    },
-                    "rejectionDate": DATE_TIME,
-                },
-            },
-        },
-    },
-    "PageInfo": {
-        "type": "object",
-        "required": ["page", "size", "totalPages", "totalResults"],
-        "properties": {
-            "page": {"type": "integer", "minimum": 0},
-            "size": {"type": "integer", "minimum": 1},
-            "totalPages": {"type": "integer", "minimum": 0},
-            "totalResults": {"type": "integer", "minimum": 0},
-        },
-    },
-    "PageResponseCampaign": {
-        "type": "object",
-        "required": ["results", "paging"],
-        "properties": {"results": {"type": "array", "items": _ref("Campaign")}, "paging": _ref("PageInfo")},
-    },
-    "NetworkStatuses": {
-        "type": "array",
-        "items": {
-            "type": "object",
-            "required": ["network", "state"],
-            "properties": {"network": {"type": "string"}, "state": {"type": "string"}},
-        },
-    },
-    "SecurityRequest": {
-        "type": "object",
-        "required": ["authId"],
-        "properties": {
-            "authId": {"type": "string", "pattern": "^[A-Za-z0-9._~-]{1,255}$"},
-            "type": {"type": "string", "enum": ["BASIC", "HMAC"]},
-            "credentials": {
-                "oneOf": [
-                    {
-                        "type": "object",
-                        "required": ["username", "password"],
-                        "properties": {
-                            "username": {"type": "string", "minLength": 1, "maxLength": 255},
-                            "password": {"type": "string", "minLength": 1, "maxLength": 255},
-                        },
-                    },
-                    {
-                        "type": "object",
-                        "required": ["secretKey", "algorithm"],
-                        "properties": {
-                            "secretKey": {"type": "string", "minLength": 1, "maxLength": 255},
-                            "algorithm": {"type": "string", "enum": ["HMAC_SHA_1", "HMAC_SHA_256", "HMAC_SHA_512"]},
-                        },
-                    },
-                ]
-            },
-        },
-    },
-    "ProfileRequest": {
-        "type": "object",
-        "required": ["profileId"],
-        "properties": {
-            "profileId": {"type": "string", "pattern": "^[A-Za-z0-9._~-]{1,255}$"},
-            "webhook": {
-                "type": "object",
-                "required": ["notifyUrl"],
-                "properties": {"notifyUrl": {"type": "string", "pattern": "^https?://[a-z0-9.:/]{1,100}$"}},
-            },
-            "security": _ref("SecurityRequest"),
-        },
-    },
-    "SubscriptionRequest": {
-        "type": "object",
-        "required": ["subscriptionId", "events", "profile"],
-        "properties": {
-            "subscriptionId": {"type": "string", "pattern": "^[A-Za-z0-9._~-]{1,255}$"},
-            "name": {"type": "string", "minLength": 1, "maxLength": 255},
-            "events": {
-                "type": "array",
-                "maxItems": 255,
-                "items": {"type": "string", "enum": sorted(REGISTRATION_EVENTS)},
-            },
-            "criteria": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "properties": {"applicationId": {"type": "string"}, "entityId": {"type": "string"}},
-                },
-            },
-            "profile": _ref("ProfileRequest"),
-        },
-    },
-    "IdOnlySubscriptionResponse": {
-        "type": "object",
-        "required": ["subscriptionId", "profile"],
-        "properties": {
-            "subscriptionId": {"type": "string"},
-            "profile": {
-                "type": "object",
-                "required": ["profileId"],
-                "properties": {
-                    "profileId": {"type": "string"},
-                    "security": {"type": "object", "properties": {"authId": {"type": "string"}}},
-                },
-            },
-        },
-    },
-    "SubscriptionResponse": {
-        "type": "object",
-        "required": ["subscriptionId", "profile", "events"],
-        "properties": {
-            "subscriptionId": {"type": "string"},
-            "name": {"type": "string"},
-            "profile": {"type": "object", "properties": {"profileId": {"type": "string"}}},
-            "events": {"type": "array", "items": {"type": "string"}},
-            "criteria": {"type": "array", "items": {"type": "object"}},
-            "resources": {"type": "array", "items": {"type": "string"}},
-            "users": {"type": "array", "items": {"type": "string"}},
-        },
-    },
-    "SubscriptionPage": {
-        "type": "object",
-        "required": ["results", "paging"],
-        "properties": {"results": {"type": "array", "items": _ref("SubscriptionResponse")}, "paging": _ref("PageInfo")},
-    },
-    "TcrCampaign": {
-        "type": "object",
-        "required": ["campaignId", "status"],
-        "properties": {
-            "campaignId": {"type": "string"},
-            "status": {"type": "string", "enum": ["ACTIVE", "EXPIRED"]},
-            "cspId": {"type": "string"},
-            "brandId": {"type": "string"},
-            "usecase": {"type": "string"},
-            "createDate": DATE_TIME,
-            "autoRenewal": {"type": "boolean"},
-            "mock": {"type": "boolean"},
-        },
-    },
-    "MigrateCnpResponse": {
-        "type": "object",
-        "required": ["campaignId", "upstreamCnpId", "sharingStatus", "cnpMigration"],
-        "properties": {
-            "campaignId": {"type": "string"},
-            "upstreamCnpId": {"type": "string"},
-            "sharingStatus": {"type": "string", "enum": ["PENDING"]},
-            "cnpMigration": {"type": "boolean", "const": True},
-        },
-    },
-    "Sharing": {
-        "type": "object",
-        "required": ["sharedByMe", "sharedWithMe"],
-        "properties": {
-            "sharedByMe": {
-                "oneOf": [
-                    {"type": "null"},
-                    {
-                        "type": "object",
-                        "required": ["upstreamCnpId", "sharingStatus", "statusDate", "cnpMigration"],
-                        "properties": {
-                            "upstreamCnpId": {"type": "string"},
-                            "sharingStatus": {"type": "string", "enum": ["PENDING", "ACCEPTED", "DECLINED"]},
-                            "explanation": {"type": ["string", "null"]},
-                            "statusDate": DATE_TIME,
-                            "cnpMigration": {"type": "boolean"},
-                        },
-                    },
-                ]
-            },
-            "sharedWithMe": {"type": ["object", "null"]},
-        },
-    },
-    "CampaignStatusWebhook": {
-        "type": "object",
-        "required": ["results"],
-        "properties": {
-            "results": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "required": ["event", "receivedAt", "content"],
-                    "properties": {
-                        "event": {
-                            "type": "string",
-                            "enum": ["CAMPAIGN_STATUS_UPDATE", "CAMPAIGN_NETWORK_STATUS_UPDATE"],
-                        },
-                        "receivedAt": DATE_TIME,
-                        "content": {"type": "object", "required": ["campaignId"]},
-                        "platform": {"type": "object"},
-                    },
-                },
-            }
-        },
-    },
-    "AdminError": {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}}},
-    "AdminObject": {"type": "object"},
-}
+from tendlc_dev.sandbox.openapi_schemas import NUMBER, SCHEMAS, Schema, ref
+from tendlc_dev.sandbox.validation import CHANNELS
 
 
 def _pydantic(models: list[type[BaseModel]]) -> dict[str, Schema]:
@@ -361,7 +31,7 @@ def _pydantic(models: list[type[BaseModel]]) -> dict[str, Schema]:
 
 
 def _json(schema_name: str, description: str = "OK") -> Schema:
-    return {"description": description, "content": {"application/json": {"schema": _ref(schema_name)}}}
+    return {"description": description, "content": {"application/json": {"schema": ref(schema_name)}}}
 
 
 INFOBIP_ERRORS: dict[str, Schema] = {
@@ -409,15 +79,17 @@ def _operation(
     body: str | None = None,
     parameters: list[Schema] | None = None,
     rate_limit: str | None = None,
+    also: dict[str, Schema] | None = None,
 ) -> Schema:
-    responses = {ok[0]: _json(ok[1])}
+    responses = {ok[0]: _json(ok[1]) if ok[1] else {"description": "Accepted; no body"}}
+    responses.update(also or {})
     for code, response in errors.items():
         responses.setdefault(code, response)
     op: Schema = {"operationId": operation_id, "responses": responses}
     if security is not None:
         op["security"] = security
     if body is not None:
-        op["requestBody"] = {"required": True, "content": {"application/json": {"schema": _ref(body)}}}
+        op["requestBody"] = {"required": True, "content": {"application/json": {"schema": ref(body)}}}
     if parameters:
         op["parameters"] = parameters
     if rate_limit is not None:
@@ -451,15 +123,58 @@ def _paths() -> dict[str, Schema]:
     ]
     admin: dict[str, Any] = {"errors": {"400": _json("AdminError", "Bad request")}, "security": None}
     tcr_param = [_path_param("tcrId", TCR_ID_SCHEMA)]
+    ledger_params = [
+        _query("since", {"type": "integer", "minimum": 0}),
+        _query("campaign", TCR_ID_SCHEMA),
+        _query("endpoint", {"type": "string"}),
+        _query("limit", {"type": "integer", "minimum": 1}),
+        _query("number", NUMBER),
+        _query("partner", {"type": "string", "enum": ["infobip", "tcr"]}),
+        _query("method", {"type": "string"}),
+        _query("pathContains", {"type": "string"}),
+    ]
     return {
         f"{ib}/numbers/2/numbers/import": {
             "post": _operation(
-                "import-numbers", ("200", "ImportResponse"), body="ImportRequest", rate_limit="1/s", **infobip
+                "import-numbers",
+                ("200", "ImportAnswer"),
+                body="ImportRequest",
+                rate_limit="1/s",
+                also={"202": _json("ImportAccepted", "Asynchronous-import alternative: no body, or a requestId")},
+                **infobip,
+            )
+        },
+        f"{ib}/numbers/1/numbers": {
+            "get": _operation(
+                "list-owned-numbers",
+                ("200", "OwnedNumbers"),
+                parameters=[
+                    _query("number", {"type": "string"}),
+                    _query("page", {"type": "integer", "minimum": 0}),
+                    _query("limit", {"type": "integer", "minimum": 1, "maximum": 1000}),
+                ],
+                rate_limit="token bucket 1/s, burst 2",
+                **infobip,
             )
         },
         f"{campaigns}/migrate": {
             "post": _operation(
-                "migrate-campaign", ("200", "Campaign"), body="MigrateRequest", rate_limit="1/s", **infobip
+                "migrate-campaign",
+                ("200", "Campaign"),
+                body="MigrateRequest",
+                rate_limit="1/s",
+                also={"201": _json("Campaign", "The migrate-201 alternative")},
+                **infobip,
+            )
+        },
+        f"{campaigns}/{{campaignId}}/add-numbers": {
+            "post": _operation(
+                "add-numbers",
+                ("202", ""),
+                body="AddNumbersRequest",
+                parameters=campaign_id,
+                rate_limit="1/s",
+                **infobip,
             )
         },
         campaigns: {
@@ -539,6 +254,15 @@ def _paths() -> dict[str, Schema]:
                 **tcr,
             )
         },
+        "/tcr/v2/campaign/{campaignId}/operationStatus": {
+            "get": _operation(
+                "tcr-get-operation-status",
+                ("200", "TcrOperationStatus"),
+                parameters=[_path_param("campaignId", {"type": "string"})],
+                rate_limit="20/s",
+                **tcr,
+            )
+        },
         "/tcr/v2/campaign/{campaignId}/migrateCnp/{upstreamCnpId}": {
             "post": _operation(
                 "tcr-migrate-cnp",
@@ -554,8 +278,22 @@ def _paths() -> dict[str, Schema]:
         "/_admin/health": {"get": _operation("admin-health", ("200", "AdminObject"), **admin)},
         "/_admin/openapi.json": {"get": _operation("admin-openapi", ("200", "AdminObject"), **admin)},
         "/_admin/reset": {"post": _operation("admin-reset", ("200", "AdminObject"), **admin)},
-        "/_admin/ledger": {"get": _operation("admin-ledger", ("200", "AdminObject"), **admin)},
+        "/_admin/ledger": {
+            "get": _operation("admin-ledger", ("200", "AdminObject"), parameters=ledger_params, **admin)
+        },
         "/_admin/counters": {"get": _operation("admin-counters", ("200", "AdminObject"), **admin)},
+        "/_admin/attempts": {
+            "get": _operation("admin-attempts", ("200", "AdminObject"), parameters=ledger_params[:5], **admin)
+        },
+        "/_admin/behaviour": {
+            "get": _operation("admin-behaviour", ("200", "BehaviourConfig"), **admin),
+            "put": _operation("admin-set-behaviour", ("200", "BehaviourConfig"), body="BehaviourConfig", **admin),
+            "patch": _operation("admin-patch-behaviour", ("200", "BehaviourConfig"), body="BehaviourConfig", **admin),
+        },
+        "/_admin/behaviour/reset": {"post": _operation("admin-reset-behaviour", ("200", "BehaviourConfig"), **admin)},
+        "/_admin/infobip-campaigns": {
+            "post": _operation("admin-create-existing-campaign", ("201", "AdminObject"), **admin)
+        },
         "/_admin/state": {"get": _operation("admin-state", ("200", "AdminObject"), **admin)},
         "/_admin/campaigns": {"get": _operation("admin-campaigns", ("200", "AdminObject"), **admin)},
         "/_admin/campaigns/{tcrId}": {
@@ -604,7 +342,7 @@ def _paths() -> dict[str, Schema]:
 @cache
 def _document() -> Schema:
     schemas = dict(SCHEMAS)
-    schemas.update(_pydantic([Scenario, FaultConfig, RateLimitConfig]))
+    schemas.update(_pydantic([Scenario, FaultConfig, RateLimitConfig, BehaviourConfig]))
     return {
         "openapi": "3.1.0",
         "info": {
@@ -616,7 +354,7 @@ def _document() -> Schema:
         "webhooks": {
             "campaign-status-update": {
                 "post": {
-                    "requestBody": {"content": {"application/json": {"schema": _ref("CampaignStatusWebhook")}}},
+                    "requestBody": {"content": {"application/json": {"schema": ref("CampaignStatusWebhook")}}},
                     "responses": {"200": {"description": "Anything else is retried."}},
                 }
             }

@@ -1,8 +1,9 @@
 """Partner rate limits: one token bucket per account and endpoint class.
 
-The limits are DOMAIN.md's (Infobip number-registration GET 10/s, writes 1/s; TCR GET 20/s, writes
-20 per 10 s) plus the sandbox's choices (import 1/s, subscriptions GET 10/s and writes 5/s). A
-bucket holds N tokens and refills N per window, so a client that never exceeds "N per window" in
+The limits are DOMAIN.md's (Infobip number-registration GET 10/s, writes 1/s — add-numbers has its
+own 1/s bucket —, the owned-numbers list 1/s with a burst of 2; TCR GET 20/s, writes 20 per 10 s)
+plus the sandbox's choices (import 1/s, subscriptions GET 10/s and writes 5/s). A bucket holds N
+tokens (or the documented burst) and refills N per window, so a client that never exceeds "N per window" in
 any sliding window, or that runs its own bucket with the same numbers, never sees a 429. Buckets
 run on the monotonic clock, not the sandbox clock: compressing time for a demo must not raise the
 partners' throughput; `scale` does that, explicitly.
@@ -21,12 +22,16 @@ from tendlc_dev.sandbox.config import RateLimitConfig
 class Limit:
     requests: int
     window_seconds: float
+    burst: int | None = None
+    """Bucket capacity when it differs from `requests` (the Numbers API's token bucket)."""
 
 
 LIMITS: dict[str, Limit] = {
     "infobip-read": Limit(10, 1.0),
     "infobip-write": Limit(1, 1.0),
     "infobip-import": Limit(1, 1.0),
+    "infobip-add-numbers": Limit(1, 1.0),
+    "numbers-owned": Limit(1, 1.0, burst=2),
     "subscriptions-read": Limit(10, 1.0),
     "subscriptions-write": Limit(5, 1.0),
     "tcr-read": Limit(20, 1.0),
@@ -66,7 +71,8 @@ class RateLimiter:
     def limit_for(self, endpoint_class: str) -> tuple[float, float]:
         """(capacity, tokens per second) after scaling."""
         limit = LIMITS[endpoint_class]
-        capacity = max(1.0, float(round(limit.requests * self.config.scale)))
+        size = limit.burst if limit.burst is not None else limit.requests
+        capacity = max(1.0, float(round(size * self.config.scale)))
         return capacity, limit.requests * self.config.scale / limit.window_seconds
 
     def check(self, account: str, endpoint_class: str) -> float:

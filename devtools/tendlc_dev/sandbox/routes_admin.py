@@ -1,98 +1,38 @@
 """The admin API under `/_admin`: the test's and the rehearsing user's hand on the sandbox.
 
-Choose scenarios, confirm an own-NNID OSR update, force a stage, move or compress time, read the
-ledger and the exactly-once counters, tune faults and rate limits, inspect webhook deliveries,
-reset, save. It has no authentication (the sandbox binds to loopback) and its requests are not
-written to the ledger. Answers are plain JSON; errors are `{"error": "..."}`.
+Read the ledger (filtered by campaign, number, endpoint…), the exactly-once counters and the
+attempts view, move or compress time, tune faults, rate limits and the behaviour alternatives,
+inspect webhook deliveries, reset, save. Campaign levers (scenarios, seeds, stages) are in
+`routes_admin_seed.py`. It has no authentication (the sandbox binds to loopback) and its requests
+are not written to the ledger. Answers are plain JSON; errors are `{"error": "..."}`.
 """
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Any
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError
 from pydantic.alias_generators import to_camel
 
-from tendlc_dev.sandbox.clock import isoformat
-from tendlc_dev.sandbox.config import FaultConfig, RateLimitConfig
+from tendlc_dev.sandbox.admin_common import PREFIX, AdminBody, admin_error, parse_body, read_json, time_json
+from tendlc_dev.sandbox.config import BehaviourConfig, FaultConfig, RateLimitConfig
 from tendlc_dev.sandbox.context import CONTEXT, SandboxContext
-from tendlc_dev.sandbox.model import TCR_CAMPAIGN_ID, InfobipCampaign, RejectionDetail, Scenario
+from tendlc_dev.sandbox.ledger import tally
 from tendlc_dev.sandbox.openapi import openapi_document
-from tendlc_dev.sandbox.validation import BadJson, parse_json
 from tendlc_dev.sandbox.views import json_response
 
-PREFIX = "/_admin"
 
-
-class _Body(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
-
-
-class AdvanceBody(_Body):
+class AdvanceBody(AdminBody):
     seconds: float = Field(ge=0)
 
 
-class TimeBody(_Body):
+class TimeBody(AdminBody):
     time_scale: float = Field(ge=0)
 
 
-class StageBody(_Body):
-    stage: str = Field(min_length=1, max_length=64)
-    rejection_details: list[RejectionDetail] | None = None
-    emit_webhook: bool | None = None
-
-
-class AccountBody(_Body):
+class AccountBody(AdminBody):
     import_enabled: bool
-
-
-_M = TypeVar("_M", bound=BaseModel)
-
-
-def _error(status: int, message: str) -> web.Response:
-    return json_response({"error": message}, status)
-
-
-async def _parse(request: web.Request, model: type[_M]) -> _M | web.Response:
-    raw = await request.read()
-    try:
-        data = parse_json(raw) if raw.strip() else {}
-        return model.model_validate(data)
-    except BadJson as error:
-        return _error(400, f"malformed JSON: {error}")
-    except ValidationError as error:
-        return _error(400, error.json(include_url=False))
-
-
-def campaign_admin_json(campaign: InfobipCampaign, ctx: SandboxContext) -> dict[str, Any]:
-    def when(moment: float | None) -> str | None:
-        return isoformat(moment) if moment is not None else None
-
-    return {
-        "id": campaign.id,
-        "tcrId": campaign.tcr_id,
-        "name": campaign.name,
-        "stage": campaign.stage,
-        "numbers": list(campaign.numbers),
-        "numberPoolId": campaign.number_pool_id,
-        "clientManagesNnid": campaign.client_manages_nnid,
-        "waitsForCustomerOsr": ctx.state.waits_for_customer_osr(campaign)
-        and campaign.osr_updated_at is None
-        and campaign.stage == "IN_MIGRATION",
-        "scenario": ctx.state.scenario_for(campaign.tcr_id).kind.value,
-        "createdDate": when(campaign.created),
-        "lastModifiedDate": when(campaign.modified),
-        "osrUpdatedDate": when(campaign.osr_updated_at),
-        "downtimeStartedAt": when(campaign.osr_updated_at),
-        "registeredDate": when(campaign.registered_at),
-        "downtimeEndedAt": when(campaign.registered_at),
-    }
-
-
-def _time_json(ctx: SandboxContext) -> dict[str, Any]:
-    now = ctx.clock.now()
-    return {"now": isoformat(now), "epochSeconds": now, "timeScale": ctx.clock.time_scale}
 
 
 async def health(request: web.Request) -> web.Response:
@@ -106,17 +46,24 @@ async def openapi(request: web.Request) -> web.Response:
 async def reset(request: web.Request) -> web.Response:
     ctx = request.app[CONTEXT]
     ctx.reset()
-    return json_response({"reset": True, **_time_json(ctx)})
+    return json_response({"reset": True, **time_json(ctx)})
+
+
+def _since_limit(request: web.Request) -> tuple[int, int] | web.Response:
+    try:
+        return int(request.query.get("since", "0")), min(int(request.query.get("limit", "1000")), 100_000)
+    except ValueError:
+        return admin_error(400, "since and limit must be integers")
 
 
 async def ledger(request: web.Request) -> web.Response:
     ctx = request.app[CONTEXT]
     query = request.query
-    try:
-        since = int(query.get("since", "0"))
-        limit = min(int(query.get("limit", "1000")), 100_000)
-    except ValueError:
-        return _error(400, "since and limit must be integers")
+    bounds = _since_limit(request)
+    if isinstance(bounds, web.Response):
+        return bounds
+    since, limit = bounds
+    resolver = ctx.resolver()
     entries = ctx.ledger.query(
         since=since,
         limit=limit,
@@ -124,123 +71,70 @@ async def ledger(request: web.Request) -> web.Response:
         method=query.get("method"),
         path_contains=query.get("pathContains"),
         endpoint=query.get("endpoint"),
+        campaign=query.get("campaign"),
+        number=query.get("number"),
+        campaigns_of=resolver.campaigns,
+        numbers_of=resolver.numbers,
     )
-    return json_response({"entries": [e.to_json() for e in entries], "lastSeq": entries[-1].seq if entries else since})
+    return json_response(
+        {
+            "entries": [e.to_json(resolver.campaigns(e), resolver.numbers(e)) for e in entries],
+            "lastSeq": entries[-1].seq if entries else since,
+        }
+    )
 
 
 async def counters(request: web.Request) -> web.Response:
     return json_response(request.app[CONTEXT].ledger.counters_json())
 
 
+async def attempts(request: web.Request) -> web.Response:
+    """Attempts (requests received) and successes per endpoint and per campaign, from the ledger."""
+    ctx = request.app[CONTEXT]
+    bounds = _since_limit(request)
+    if isinstance(bounds, web.Response):
+        return bounds
+    since = bounds[0]
+    resolver = ctx.resolver()
+    entries = (e for e in ctx.ledger.entries if e.seq > since)
+    query = request.query
+    found = tally(
+        entries,
+        resolver.campaigns,
+        campaign=query.get("campaign"),
+        endpoint=query.get("endpoint"),
+        number=query.get("number"),
+        numbers_of=resolver.numbers,
+    )
+    return json_response(found)
+
+
 async def state(request: web.Request) -> web.Response:
     ctx = request.app[CONTEXT]
-    return json_response({**ctx.state.to_json(), **_time_json(ctx)})
-
-
-async def campaigns(request: web.Request) -> web.Response:
-    ctx = request.app[CONTEXT]
-    found = sorted(ctx.state.campaigns.values(), key=lambda c: c.created)
-    return json_response({"campaigns": [campaign_admin_json(c, ctx) for c in found]})
-
-
-def _tcr_id(request: web.Request) -> str | web.Response:
-    tcr_id = request.match_info["tcrId"]
-    if not TCR_CAMPAIGN_ID.match(tcr_id):
-        return _error(400, "tcrId must match ^C[A-Z0-9]{6}$")
-    return tcr_id
-
-
-async def campaign(request: web.Request) -> web.Response:
-    ctx = request.app[CONTEXT]
-    tcr_id = _tcr_id(request)
-    if isinstance(tcr_id, web.Response):
-        return tcr_id
-    tcr = ctx.state.tcr_campaigns.get(tcr_id)
-    return json_response(
-        {
-            "tcrId": tcr_id,
-            "scenario": ctx.state.scenario_for(tcr_id).model_dump(mode="json", by_alias=True),
-            "tcr": tcr.model_dump(mode="json", by_alias=True) if tcr is not None else None,
-            "infobipCampaigns": [
-                campaign_admin_json(c, ctx) for c in sorted(ctx.state.campaigns_for(tcr_id), key=lambda c: c.created)
-            ],
-        }
-    )
-
-
-async def set_scenario(request: web.Request) -> web.Response:
-    ctx = request.app[CONTEXT]
-    tcr_id = _tcr_id(request)
-    if isinstance(tcr_id, web.Response):
-        return tcr_id
-    scenario = await _parse(request, Scenario)
-    if isinstance(scenario, web.Response):
-        return scenario
-    ctx.state.set_scenario(tcr_id, scenario)
-    ctx.settle()
-    return json_response({"tcrId": tcr_id, "scenario": scenario.model_dump(mode="json", by_alias=True)})
-
-
-async def clear_scenario(request: web.Request) -> web.Response:
-    ctx = request.app[CONTEXT]
-    tcr_id = _tcr_id(request)
-    if isinstance(tcr_id, web.Response):
-        return tcr_id
-    ctx.state.scenarios.pop(tcr_id, None)
-    ctx.state.touch()
-    scenario = ctx.state.scenario_for(tcr_id)
-    return json_response({"tcrId": tcr_id, "scenario": scenario.model_dump(mode="json", by_alias=True)})
-
-
-async def osr_updated(request: web.Request) -> web.Response:
-    ctx = request.app[CONTEXT]
-    tcr_id = _tcr_id(request)
-    if isinstance(tcr_id, web.Response):
-        return tcr_id
-    outcome = ctx.state.confirm_osr_update(tcr_id)
-    if isinstance(outcome, str):
-        return _error(404 if outcome.startswith("No open") else 409, outcome)
-    ctx.settle()
-    return json_response(campaign_admin_json(outcome, ctx))
-
-
-async def force_stage(request: web.Request) -> web.Response:
-    ctx = request.app[CONTEXT]
-    tcr_id = _tcr_id(request)
-    if isinstance(tcr_id, web.Response):
-        return tcr_id
-    body = await _parse(request, StageBody)
-    if isinstance(body, web.Response):
-        return body
-    target = ctx.state.latest_campaign(tcr_id)
-    if target is None:
-        return _error(404, f"No Infobip campaign for {tcr_id}")
-    ctx.state.force_stage(target, body.stage, body.rejection_details, body.emit_webhook)
-    ctx.settle()
-    return json_response(campaign_admin_json(target, ctx))
+    return json_response({**ctx.state.to_json(), **time_json(ctx)})
 
 
 async def get_time(request: web.Request) -> web.Response:
-    return json_response(_time_json(request.app[CONTEXT]))
+    return json_response(time_json(request.app[CONTEXT]))
 
 
 async def set_time(request: web.Request) -> web.Response:
     ctx = request.app[CONTEXT]
-    body = await _parse(request, TimeBody)
+    body = await parse_body(request, TimeBody)
     if isinstance(body, web.Response):
         return body
     ctx.clock.set_time_scale(body.time_scale)
-    return json_response(_time_json(ctx))
+    return json_response(time_json(ctx))
 
 
 async def advance_time(request: web.Request) -> web.Response:
     ctx = request.app[CONTEXT]
-    body = await _parse(request, AdvanceBody)
+    body = await parse_body(request, AdvanceBody)
     if isinstance(body, web.Response):
         return body
     ctx.clock.advance(body.seconds)
     ctx.settle()
-    return json_response(_time_json(ctx))
+    return json_response(time_json(ctx))
 
 
 async def get_faults(request: web.Request) -> web.Response:
@@ -252,7 +146,7 @@ async def get_faults(request: web.Request) -> web.Response:
 
 async def set_faults(request: web.Request) -> web.Response:
     ctx = request.app[CONTEXT]
-    body = await _parse(request, FaultConfig)
+    body = await parse_body(request, FaultConfig)
     if isinstance(body, web.Response):
         return body
     ctx.faults.configure(body)
@@ -265,11 +159,45 @@ async def get_rate_limits(request: web.Request) -> web.Response:
 
 async def set_rate_limits(request: web.Request) -> web.Response:
     ctx = request.app[CONTEXT]
-    body = await _parse(request, RateLimitConfig)
+    body = await parse_body(request, RateLimitConfig)
     if isinstance(body, web.Response):
         return body
     ctx.rate_limiter.configure(body)
     return json_response(body.model_dump(mode="json", by_alias=True))
+
+
+def _behaviour_json(ctx: SandboxContext) -> dict[str, Any]:
+    return ctx.behaviour.model_dump(mode="json", by_alias=True)
+
+
+async def get_behaviour(request: web.Request) -> web.Response:
+    return json_response(_behaviour_json(request.app[CONTEXT]))
+
+
+async def set_behaviour(request: web.Request) -> web.Response:
+    """PUT replaces every switch (those not given go back to the documented defaults); PATCH
+    changes only the switches given."""
+    ctx = request.app[CONTEXT]
+    data = await read_json(request)
+    if isinstance(data, web.Response):
+        return data
+    if not isinstance(data, dict):
+        return admin_error(400, "the behaviour is a JSON object")
+    base = ctx.behaviour.model_dump(by_alias=True) if request.method == "PATCH" else {}
+    given = {to_camel(str(key)): value for key, value in data.items()}  # snake_case names are accepted too
+    try:
+        behaviour = BehaviourConfig.model_validate({**base, **given})
+    except ValidationError as error:
+        return admin_error(400, error.json(include_url=False))
+    ctx.set_behaviour(behaviour)
+    return json_response(_behaviour_json(ctx))
+
+
+async def reset_behaviour(request: web.Request) -> web.Response:
+    """Back to what the sandbox was started with (the documented defaults unless flags said otherwise)."""
+    ctx = request.app[CONTEXT]
+    ctx.set_behaviour(ctx.config.behaviour.model_copy(deep=True))
+    return json_response(_behaviour_json(ctx))
 
 
 async def get_account(request: web.Request) -> web.Response:
@@ -278,7 +206,7 @@ async def get_account(request: web.Request) -> web.Response:
 
 async def set_account(request: web.Request) -> web.Response:
     ctx = request.app[CONTEXT]
-    body = await _parse(request, AccountBody)
+    body = await parse_body(request, AccountBody)
     if isinstance(body, web.Response):
         return body
     ctx.state.import_enabled = body.import_enabled
@@ -300,7 +228,7 @@ async def webhooks(request: web.Request) -> web.Response:
 async def save(request: web.Request) -> web.Response:
     path = request.app[CONTEXT].save_state()
     if path is None:
-        return _error(409, "no state file configured (--state-file)")
+        return admin_error(409, "no state file configured (--state-file)")
     return json_response({"saved": str(path)})
 
 
@@ -311,13 +239,8 @@ def add_routes(app: web.Application) -> None:
     r.add_post(f"{PREFIX}/reset", reset, name="admin.reset")
     r.add_get(f"{PREFIX}/ledger", ledger, name="admin.ledger")
     r.add_get(f"{PREFIX}/counters", counters, name="admin.counters")
+    r.add_get(f"{PREFIX}/attempts", attempts, name="admin.attempts")
     r.add_get(f"{PREFIX}/state", state, name="admin.state")
-    r.add_get(f"{PREFIX}/campaigns", campaigns, name="admin.campaigns")
-    r.add_get(f"{PREFIX}/campaigns/{{tcrId}}", campaign, name="admin.campaign")
-    r.add_put(f"{PREFIX}/campaigns/{{tcrId}}/scenario", set_scenario, name="admin.set_scenario")
-    r.add_delete(f"{PREFIX}/campaigns/{{tcrId}}/scenario", clear_scenario, name="admin.clear_scenario")
-    r.add_post(f"{PREFIX}/campaigns/{{tcrId}}/osr-updated", osr_updated, name="admin.osr_updated")
-    r.add_post(f"{PREFIX}/campaigns/{{tcrId}}/stage", force_stage, name="admin.force_stage")
     r.add_get(f"{PREFIX}/time", get_time, name="admin.time")
     r.add_put(f"{PREFIX}/time", set_time, name="admin.set_time")
     r.add_post(f"{PREFIX}/time/advance", advance_time, name="admin.advance_time")
@@ -325,6 +248,10 @@ def add_routes(app: web.Application) -> None:
     r.add_put(f"{PREFIX}/faults", set_faults, name="admin.set_faults")
     r.add_get(f"{PREFIX}/rate-limits", get_rate_limits, name="admin.rate_limits")
     r.add_put(f"{PREFIX}/rate-limits", set_rate_limits, name="admin.set_rate_limits")
+    r.add_get(f"{PREFIX}/behaviour", get_behaviour, name="admin.behaviour")
+    r.add_put(f"{PREFIX}/behaviour", set_behaviour, name="admin.set_behaviour")
+    r.add_patch(f"{PREFIX}/behaviour", set_behaviour, name="admin.patch_behaviour")
+    r.add_post(f"{PREFIX}/behaviour/reset", reset_behaviour, name="admin.reset_behaviour")
     r.add_get(f"{PREFIX}/account", get_account, name="admin.account")
     r.add_put(f"{PREFIX}/account", set_account, name="admin.set_account")
     r.add_get(f"{PREFIX}/webhooks", webhooks, name="admin.webhooks")

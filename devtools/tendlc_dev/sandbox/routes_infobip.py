@@ -1,7 +1,10 @@
-"""Infobip's routes, served under `/infobip`: number import, migration, campaigns, subscriptions.
+"""Infobip's Number Registration routes under `/infobip`: migration, campaigns, add-numbers.
 
 Handlers parse, validate (nothing changes on a 400), call `SandboxState`, and answer in Infobip's
-shapes from `views.py`. Authentication, rate limits, faults and the ledger are the middleware's
+shapes from `views.py`, bent by the behaviour switches where the partner is silent (migrate 200 or
+201, extra campaign fields, accept-duplicates, a campaign list that lags a create: D30, D31).
+Number import and the owned-numbers list live in `routes_numbers.py`, subscriptions in
+`routes_subscriptions.py`. Authentication, rate limits, faults and the ledger are the middleware's
 job (`app.py`), so a handler here only ever sees an authenticated, admitted request.
 """
 
@@ -14,27 +17,22 @@ from typing import Any
 from aiohttp import web
 
 from tendlc_dev.sandbox.context import CONTEXT
-from tendlc_dev.sandbox.model import IMPORT_FORBIDDEN_PREFIX, InfobipCampaign, Profile, Security, Subscription
-from tendlc_dev.sandbox.state import subscription_key
+from tendlc_dev.sandbox.model import REGISTERED, InfobipCampaign
 from tendlc_dev.sandbox.validation import (
-    CHANNELS,
+    CAMPAIGN_MAX_NUMBERS_WITH_POOL,
+    CAMPAIGN_MAX_NUMBERS_WITHOUT_POOL,
     BadJson,
-    ProfileRequest,
-    SubscriptionRequest,
     parse_json,
-    validate_import,
+    validate_add_numbers,
     validate_migrate,
-    validate_subscription,
 )
 from tendlc_dev.sandbox.views import (
     campaign_json,
-    id_only_profile,
     infobip_bad_request,
     infobip_error,
     json_response,
     network_statuses_json,
     number_previews,
-    subscription_json,
 )
 
 PREFIX = "/infobip"
@@ -49,22 +47,8 @@ def _malformed(error: BadJson) -> web.Response:
     return infobip_bad_request("Malformed JSON request body", {"body": [str(error)]})
 
 
-async def import_numbers(request: web.Request) -> web.Response:
-    ctx = request.app[CONTEXT]
-    try:
-        parsed = validate_import(await _json_body(request))
-    except BadJson as error:
-        return _malformed(error)
-    if isinstance(parsed, dict):
-        return infobip_bad_request("Invalid number import request", parsed)
-    if not ctx.state.import_enabled or any(n.startswith(IMPORT_FORBIDDEN_PREFIX) for n in parsed.numbers):
-        return infobip_error(403, "FORBIDDEN", "Account is not enabled for self-service number import")
-    results = ctx.state.import_numbers(
-        parsed.numbers, parsed.country, parsed.type, parsed.capabilities, parsed.skip_osr_update
-    )
-    if any(status == "IMPORTED" for _, status in results):
-        ctx.took_effect(request)
-    return json_response({"results": [{"number": n, "status": s} for n, s in results]})
+def _campaign(request: web.Request, campaign: InfobipCampaign) -> dict[str, Any]:
+    return campaign_json(campaign, extra_fields=request.app[CONTEXT].behaviour.extra_campaign_fields)
 
 
 async def migrate(request: web.Request) -> web.Response:
@@ -76,7 +60,7 @@ async def migrate(request: web.Request) -> web.Response:
     if isinstance(parsed, dict):
         return infobip_bad_request("Invalid migration request", parsed)
     existing = ctx.state.open_migration(parsed.external_campaign_id)
-    if existing is not None:
+    if existing is not None and not ctx.behaviour.accept_duplicates:
         return infobip_bad_request(
             f"Campaign {parsed.external_campaign_id} is already in migration (id {existing.id})",
             {"externalCampaignId": ["already in migration"]},
@@ -85,7 +69,7 @@ async def migrate(request: web.Request) -> web.Response:
         missing = {
             f"numbers[{i}]": [f"number {n} is not imported into this account"]
             for i, n in enumerate(parsed.numbers)
-            if n not in ctx.state.numbers
+            if not ctx.state.is_owned(n)
         }
         if missing:
             return infobip_bad_request("Numbers must be imported before migration", missing)
@@ -97,7 +81,7 @@ async def migrate(request: web.Request) -> web.Response:
         parsed.client_manages_nnid,
     )
     ctx.took_effect(request)
-    return json_response(campaign_json(campaign))
+    return json_response(_campaign(request, campaign), ctx.behaviour.migrate_status)
 
 
 def _campaign_or_error(request: web.Request) -> InfobipCampaign | web.Response:
@@ -115,7 +99,7 @@ def _campaign_or_error(request: web.Request) -> InfobipCampaign | web.Response:
 
 async def get_campaign(request: web.Request) -> web.Response:
     found = _campaign_or_error(request)
-    return found if isinstance(found, web.Response) else json_response(campaign_json(found))
+    return found if isinstance(found, web.Response) else json_response(_campaign(request, found))
 
 
 async def get_campaign_numbers(request: web.Request) -> web.Response:
@@ -199,210 +183,74 @@ async def list_campaigns(request: web.Request) -> web.Response:
             and (entity_id is None or entity_id in c.entity_id)
         )
 
-    found = sorted((c for c in ctx.state.campaigns.values() if matches(c)), key=lambda c: (c.created, c.id))
+    lag = ctx.behaviour.list_lag_seconds
+    visible_before = ctx.clock.now() - lag
+    found = sorted(
+        (c for c in ctx.state.campaigns.values() if matches(c) and (lag <= 0 or c.created <= visible_before)),
+        key=lambda c: (c.created, c.id),
+    )
     for field, descending in reversed(sorts):
         found.sort(key=lambda c, f=field: _sort_key(f, c), reverse=descending)  # type: ignore[misc]
     total = len(found)
     chunk = found[page * size : (page + 1) * size]
     return json_response(
         {
-            "results": [campaign_json(c) for c in chunk],
+            "results": [_campaign(request, c) for c in chunk],
             "paging": {"page": page, "size": size, "totalPages": math.ceil(total / size), "totalResults": total},
         }
     )
 
 
-# -- subscriptions --------------------------------------------------------------------------
-
-
-def _channel_error(channel: str) -> web.Response | None:
-    if channel not in CHANNELS:
-        return infobip_bad_request("Bad request", {"channel": [f"unknown channel {channel}"]})
-    if channel != "REGISTRATION":
-        return infobip_bad_request("Bad request", {"channel": ["the sandbox only serves the REGISTRATION channel"]})
-    return None
-
-
-def _apply_profile(request: web.Request, wanted: ProfileRequest) -> dict[str, list[str]]:
-    """Create the inline profile/security, or check the referenced ones exist. Checks come first."""
-    state = request.app[CONTEXT].state
-    errors: dict[str, list[str]] = {}
-    security = wanted.security
-    new_security: Security | None = None
-    if security is not None:
-        existing = state.securities.get(security.auth_id)
-        if security.type is not None:
-            new_security = Security(auth_id=security.auth_id, type=security.type, credentials=security.credentials)
-            if existing is not None and existing != new_security:
-                errors["profile.security.authId"] = [f"security {security.auth_id} already exists with other settings"]
-        elif existing is None:
-            errors["profile.security.authId"] = [f"security {security.auth_id} not found"]
-    existing_profile = state.profiles.get(wanted.profile_id)
-    new_profile: Profile | None = None
-    if wanted.notify_url is not None:
-        new_profile = Profile(
-            profile_id=wanted.profile_id,
-            notify_url=wanted.notify_url,
-            content_type=wanted.content_type,
-            headers=wanted.headers,
-            auth_id=security.auth_id if security is not None else None,
-        )
-        if existing_profile is not None and existing_profile != new_profile:
-            errors["profile.profileId"] = [f"profile {wanted.profile_id} already exists with other settings"]
-    elif existing_profile is None:
-        errors["profile.webhook.notifyUrl"] = ["must not be null for a new profile"]
-    if errors:
-        return errors
-    if new_security is not None:
-        state.securities[new_security.auth_id] = new_security
-    if new_profile is not None:
-        state.profiles[new_profile.profile_id] = new_profile
-    return {}
-
-
-async def create_subscription(request: web.Request) -> web.Response:
+async def add_numbers(request: web.Request) -> web.Response:
+    """`add-numbers` (D34): only on a REGISTERED campaign; 202, the numbers appear later."""
     ctx = request.app[CONTEXT]
-    channel = request.match_info["channel"]
-    if (problem := _channel_error(channel)) is not None:
-        return problem
+    found = _campaign_or_error(request)
+    if isinstance(found, web.Response):
+        return found
     try:
-        parsed = validate_subscription(await _json_body(request), with_id=True)
+        parsed = validate_add_numbers(await _json_body(request))
     except BadJson as error:
         return _malformed(error)
     if isinstance(parsed, dict):
-        return infobip_bad_request("Bad request", parsed)
-    assert parsed.subscription_id is not None
-    assert parsed.profile is not None
-    key = subscription_key(channel, parsed.subscription_id)
-    if key in ctx.state.subscriptions:
+        return infobip_bad_request("Invalid add-numbers request", parsed)
+    if found.stage != REGISTERED:
         return infobip_bad_request(
-            "Bad request", {"subscriptionId": [f"subscription {parsed.subscription_id} already exists"]}
+            f"Campaign {found.id} registration has not been completed (stage {found.stage})",
+            {"campaignId": ["numbers can only be added to a REGISTERED campaign"]},
         )
-    errors = _apply_profile(request, parsed.profile)
-    if errors:
-        return infobip_bad_request("Bad request", errors)
-    subscription = Subscription(
-        channel=channel,
-        subscription_id=parsed.subscription_id,
-        name=parsed.name,
-        events=parsed.events,
-        criteria=parsed.criteria,
-        resources=parsed.resources,
-        users=parsed.users,
-        profile_id=parsed.profile.profile_id,
-        created=ctx.clock.now(),
-    )
-    ctx.state.subscriptions[key] = subscription
-    ctx.state.touch()
-    ctx.took_effect(request)
-    location = f"{PREFIX}/subscriptions/1/subscription/{channel}/{subscription.subscription_id}"
-    return json_response(_id_only(request, subscription), 201, headers={"Location": location})
-
-
-def _id_only(request: web.Request, subscription: Subscription) -> dict[str, Any]:
-    profile = request.app[CONTEXT].state.profiles.get(subscription.profile_id)
-    return {
-        "subscriptionId": subscription.subscription_id,
-        "profile": id_only_profile(subscription.profile_id, profile),
-    }
-
-
-def _subscription_or_error(request: web.Request) -> Subscription | web.Response:
-    channel = request.match_info["channel"]
-    if channel not in CHANNELS:
-        return infobip_bad_request("Bad request", {"channel": [f"unknown channel {channel}"]})
-    key = subscription_key(channel, request.match_info["subscriptionId"])
-    found = request.app[CONTEXT].state.subscriptions.get(key)
-    return found if found is not None else infobip_error(404, "NOT_FOUND", "Not found")
-
-
-async def list_subscriptions(request: web.Request) -> web.Response:
-    ctx = request.app[CONTEXT]
-    channel = request.match_info["channel"]
-    if channel not in CHANNELS:
-        return infobip_bad_request("Bad request", {"channel": [f"unknown channel {channel}"]})
+    field_name = "numberKeys" if parsed.number_keys else "numbers"
     errors: dict[str, list[str]] = {}
-    page = _int_param(request, "page", 0, 0, 2**31 - 1, errors)
-    size = _int_param(request, "size", 20, 1, 100, errors)
+    numbers: list[str] = []
+    for index, given in enumerate(parsed.number_keys or parsed.numbers):
+        owned = ctx.state.number_by_key(given) if parsed.number_keys else ctx.state.numbers.get(given)
+        if owned is None or not ctx.state.is_owned(owned.number):
+            errors[f"{field_name}[{index}]"] = [f"{given} is not a number imported into this account"]
+        else:
+            numbers.append(owned.number)
     if errors:
-        return infobip_bad_request("Bad request", errors)
-    found = sorted(
-        (s for s in ctx.state.subscriptions.values() if s.channel == channel),
-        key=lambda s: (s.created, s.subscription_id),
-    )
-    chunk = found[page * size : (page + 1) * size]
-    return json_response(
-        {
-            "results": [subscription_json(s, ctx.state.profiles.get(s.profile_id)) for s in chunk],
-            "paging": {
-                "page": page,
-                "size": size,
-                "totalPages": math.ceil(len(found) / size),
-                "totalResults": len(found),
-            },
+        return infobip_bad_request("Numbers must be imported before they are added", errors)
+    held = ctx.state.numbers_with_pending(found)
+    if not ctx.behaviour.accept_duplicates:
+        already = {
+            f"{field_name}[{i}]": [f"{n} is already in campaign {found.id}"] for i, n in enumerate(numbers) if n in held
         }
-    )
-
-
-async def get_subscription(request: web.Request) -> web.Response:
-    found = _subscription_or_error(request)
-    if isinstance(found, web.Response):
-        return found
-    return json_response(subscription_json(found, request.app[CONTEXT].state.profiles.get(found.profile_id)))
-
-
-async def update_subscription(request: web.Request) -> web.Response:
-    ctx = request.app[CONTEXT]
-    found = _subscription_or_error(request)
-    if isinstance(found, web.Response):
-        return found
-    try:
-        parsed = validate_subscription(await _json_body(request), with_id=False)
-    except BadJson as error:
-        return _malformed(error)
-    if isinstance(parsed, dict):
-        return infobip_bad_request("Bad request", parsed)
-    if parsed.profile is not None:
-        errors = _apply_profile(request, parsed.profile)
-        if errors:
-            return infobip_bad_request("Bad request", errors)
-    _update(found, parsed)
-    ctx.state.touch()
+        if already:
+            return infobip_bad_request("Numbers already in the campaign", already)
+    limit = CAMPAIGN_MAX_NUMBERS_WITH_POOL if found.number_pool_id else CAMPAIGN_MAX_NUMBERS_WITHOUT_POOL
+    total = len(held | set(numbers))
+    if total > limit:
+        pooling = "with" if found.number_pool_id else "without"
+        return infobip_bad_request(
+            f"Campaign would hold {total} numbers; at most {limit} {pooling} number pooling",
+            {field_name: [f"campaign number limit {limit} exceeded"]},
+        )
+    ctx.state.add_numbers(found, numbers)
     ctx.took_effect(request)
-    return json_response(_id_only(request, found))
-
-
-def _update(subscription: Subscription, parsed: SubscriptionRequest) -> None:
-    given = parsed.fields_given
-    if "name" in given:
-        subscription.name = parsed.name
-    if "events" in given:
-        subscription.events = parsed.events
-    if "criteria" in given:
-        subscription.criteria = parsed.criteria
-    if "resources" in given:
-        subscription.resources = parsed.resources
-    if "users" in given:
-        subscription.users = parsed.users
-    if parsed.profile is not None:
-        subscription.profile_id = parsed.profile.profile_id
-
-
-async def delete_subscription(request: web.Request) -> web.Response:
-    ctx = request.app[CONTEXT]
-    found = _subscription_or_error(request)
-    if isinstance(found, web.Response):
-        return found
-    del ctx.state.subscriptions[subscription_key(found.channel, found.subscription_id)]
-    ctx.state.touch()
-    ctx.took_effect(request)
-    return json_response(_id_only(request, found))
+    return web.Response(status=202)
 
 
 def add_routes(app: web.Application) -> None:
     campaigns = f"{PREFIX}/number-registration/1/campaigns"
-    subscriptions = f"{PREFIX}/subscriptions/1/subscription"
-    app.router.add_post(f"{PREFIX}/numbers/2/numbers/import", import_numbers, name="infobip.import_numbers")
     app.router.add_post(f"{campaigns}/migrate", migrate, name="infobip.migrate")
     app.router.add_get(campaigns, list_campaigns, name="infobip.campaigns", allow_head=False)
     app.router.add_get(f"{campaigns}/{{campaignId}}", get_campaign, name="infobip.campaign", allow_head=False)
@@ -415,14 +263,4 @@ def add_routes(app: web.Application) -> None:
         name="infobip.network_statuses",
         allow_head=False,
     )
-    app.router.add_post(f"{subscriptions}/{{channel}}", create_subscription, name="subscriptions.create")
-    app.router.add_get(f"{subscriptions}/{{channel}}", list_subscriptions, name="subscriptions.list", allow_head=False)
-    app.router.add_get(
-        f"{subscriptions}/{{channel}}/{{subscriptionId}}", get_subscription, name="subscriptions.get", allow_head=False
-    )
-    app.router.add_put(
-        f"{subscriptions}/{{channel}}/{{subscriptionId}}", update_subscription, name="subscriptions.update"
-    )
-    app.router.add_delete(
-        f"{subscriptions}/{{channel}}/{{subscriptionId}}", delete_subscription, name="subscriptions.delete"
-    )
+    app.router.add_post(f"{campaigns}/{{campaignId}}/add-numbers", add_numbers, name="infobip.add_numbers")

@@ -18,6 +18,10 @@ Errors = dict[str, list[str]]
 
 IMPORT_MAX_NUMBERS = 100
 MIGRATE_MAX_NUMBERS = 200
+ADD_NUMBERS_MAX_PER_CALL = 5000
+CAMPAIGN_MAX_NUMBERS_WITHOUT_POOL = 49
+CAMPAIGN_MAX_NUMBERS_WITH_POOL = 35_000
+NUMBER_KEY = re.compile(r"^[0-9A-F]{32}$")
 NUMBER_PATTERN_MESSAGE = 'must match "^1\\d{10}$"'
 CAPABILITIES = ("SMS", "MMS", "VOICE")
 REGISTRATION_EVENTS = frozenset(
@@ -165,6 +169,48 @@ def validate_migrate(body: Any) -> MigrateRequest | Errors:
     assert isinstance(name, str)
     assert isinstance(external, str)
     return MigrateRequest(name, external, pool if isinstance(pool, str) else None, numbers, own_nnid)
+
+
+@dataclass(frozen=True)
+class AddNumbersRequest:
+    numbers: list[str]
+    number_keys: list[str]
+    """When given, these take precedence over `numbers` (UpdateCampaignRegistrationRequest)."""
+
+
+def _list_of(errors: Errors, name: str, value: Any, pattern: re.Pattern[str], message: str) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        _add(errors, name, "must be an array of strings")
+        return []
+    if len(value) > ADD_NUMBERS_MAX_PER_CALL:
+        _add(errors, name, f"size must be at most {ADD_NUMBERS_MAX_PER_CALL}")
+    seen: set[str] = set()
+    for index, item in enumerate(value):
+        if not isinstance(item, str) or not pattern.match(item):
+            _add(errors, f"{name}[{index}]", message)
+        elif item in seen:
+            _add(errors, f"{name}[{index}]", f"duplicate {item}")
+        else:
+            seen.add(item)
+    return [v for v in value if isinstance(v, str)]
+
+
+def validate_add_numbers(body: Any) -> AddNumbersRequest | Errors:
+    """`UpdateCampaignRegistrationRequest`: `numberKeys` or `numbers`, each at most 5,000, unique."""
+    if not isinstance(body, dict):
+        return {"body": ["must be a JSON object"]}
+    errors: Errors = {}
+    keys = _list_of(errors, "numberKeys", body.get("numberKeys"), NUMBER_KEY, "must be a 32-hex-digit numberKey")
+    numbers: list[str] = []
+    if not body.get("numberKeys"):  # numberKeys take precedence: numbers beside them are ignored
+        numbers = _list_of(errors, "numbers", body.get("numbers"), US_NUMBER, NUMBER_PATTERN_MESSAGE)
+    if not errors and not keys and not numbers:
+        _add(errors, "numbers", "numbers or numberKeys must name at least one number")
+    if errors:
+        return errors
+    return AddNumbersRequest(numbers, keys)
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,9 @@ subscription's security says: BASIC (`Authorization: Basic …`) or HMAC (D5:
 `X-Infobip-Signature: sha256=<hex>` over the raw body). Deliveries to one subscription leave in
 order, one at a time; anything but HTTP 200 is retried a bounded number of times with backoff on
 the sandbox clock (Infobip's own policy is unknown). Loss, duplicates and reordering are injected
-here from `faults.py`. Every attempt is recorded for the admin API.
+here from `faults.py`; the webhook-duplicates behaviour alternative sends every delivery twice
+(reversed order is arranged before delivery, in `context.py`). Every attempt is recorded for the
+admin API.
 """
 
 from __future__ import annotations
@@ -128,7 +130,7 @@ class WebhookDispatcher:
             if self.faults.lose_webhook():
                 self._record(delivery, None, "lost")
                 continue
-            duplicate = self.faults.duplicate_webhook()
+            duplicate = self.faults.duplicate_webhook() or self.state.behaviour.webhook_duplicates
             if self.faults.reorder_webhook():
                 hold_until = time.monotonic() + self.faults.config.webhook_reorder_max_hold_seconds
                 self._held.setdefault(delivery.subscription_key, []).append(
