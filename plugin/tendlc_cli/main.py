@@ -7,6 +7,8 @@ them and maps the outcome to an exit code (tendlc_cli.errors.ExitCode).
 
 from __future__ import annotations
 
+import logging
+
 import click
 
 from tendlc_cli.commands.controls import confirm_osr, resume, retry, suspend
@@ -40,4 +42,7 @@ for command in (plan, status, why, retry, suspend, resume, confirm_osr, report):
 
 
 def main() -> None:
+    # urllib3 logs each connection retry as a WARNING, which Python prints when nothing configured
+    # logging: the plugin reports an unreachable server itself, in one line.
+    logging.getLogger("urllib3").setLevel(logging.ERROR)
     cli.main(prog_name="kubectl tendlc")

@@ -74,7 +74,7 @@ def cluster_options(*, all_namespaces: bool = False) -> Callable[[F], F]:
 
 
 def _wave(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
-    if value is not None and not valid_label_value(value):
+    if value is not None and (not value or not valid_label_value(value)):
         raise click.BadParameter("a wave name is a label value: at most 63 letters, digits, '-', '_' or '.', "
                                  "starting and ending with a letter or digit")
     return value

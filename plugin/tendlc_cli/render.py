@@ -22,8 +22,3 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]], indent: str = "
         lines.append((indent + GAP.join([*cells, row[-1]])).rstrip())
     return lines
 
-
-def shorten(text: str, limit: int) -> str:
-    """One line of at most `limit` characters (an ellipsis says something was cut)."""
-    single = " ".join(text.split())
-    return single if len(single) <= limit else single[: limit - 1] + "…"
