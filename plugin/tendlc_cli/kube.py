@@ -161,6 +161,17 @@ class Kube:
         except (urllib3.exceptions.HTTPError, OSError) as error:
             raise ClusterUnreachable(f"{what}: cannot reach the API server at {self.server}: {error}") from None
 
+    @contextmanager
+    def _missing_crd(self) -> Iterator[None]:
+        """A list answered 404 means the resource type is unknown (a missing namespace lists as empty)."""
+        try:
+            yield
+        except NotFound:
+            raise ClusterRefused(
+                f"the cluster at {self.server} has no CampaignMigration CRD ({PLURAL}.{GROUP}): install it "
+                "from crds/ or with the Helm chart"
+            ) from None
+
     def _custom(self) -> client.CustomObjectsApi:
         return client.CustomObjectsApi(self._load())
 
@@ -179,7 +190,7 @@ class Kube:
     def list_migrations(self, namespace: str | None, selector: str | None = None) -> tuple[list[dict[str, Any]], str]:
         """CampaignMigrations in one namespace (None: all) and the list's resourceVersion (to watch from)."""
         custom = self._custom()
-        with self._calling("listing CampaignMigrations"):
+        with self._missing_crd(), self._calling("listing CampaignMigrations"):
             if namespace is None:
                 result: Any = custom.list_cluster_custom_object(
                     GROUP, VERSION, PLURAL, label_selector=selector or None, _request_timeout=self.timeout,

@@ -21,7 +21,7 @@ from typing import Any
 import yaml
 
 from tendlc_cli import schema
-from tendlc_cli.errors import ClusterRefused, ClusterUnreachable
+from tendlc_cli.errors import CliError, ClusterRefused, ClusterUnreachable
 from tendlc_cli.inventory import InventoryRow, RowError, parse_inventory
 from tendlc_cli.kube import ApiRejected, Kube
 from tendlc_cli.manifests import loa_secret_manifest, migration_manifest, resource_name
@@ -177,7 +177,15 @@ def write(kube: Kube | None, request: PlanRequest, result: PlanResult) -> None:
     if request.apply_secrets and result.planned:
         assert kube is not None
         for item in result.planned:
-            kube.apply(item.secret, kube.namespace, dry_run=False)
+            suffix = (f" ({result.secrets_applied} of {len(result.planned)} LOA Secrets were applied before this; "
+                      "no file was written; running plan again is safe)")
+            try:
+                kube.apply(item.secret, kube.namespace, dry_run=False)
+            except ApiRejected as rejected:
+                name = item.secret["metadata"]["name"]
+                raise ClusterRefused(f"the API server refused Secret {name}: {rejected.message}{suffix}") from None
+            except CliError as error:
+                raise type(error)(error.message + suffix) from None
             result.secrets_applied += 1
     files: dict[Path, tuple[str, int]] = {}
     done: list[str] = []
@@ -225,7 +233,7 @@ def run(request: PlanRequest, kube: Kube | None) -> PlanResult:
         except (ClusterUnreachable, ClusterRefused) as error:
             if request.server_check:
                 raise
-            result.server_check += f"no cluster answered ({error.message})"
+            result.server_check += f"the server-side dry run could not be done ({error.message})"
             server_errors = []
         bad_lines = {e.line for e in server_errors}
         result.errors = sorted([*errors, *server_errors], key=lambda e: e.line)

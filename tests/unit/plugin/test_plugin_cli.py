@@ -136,7 +136,7 @@ def test_plan_without_a_cluster_checks_offline_and_says_so(inventory: Path, unre
     assert "2 rows, 2 valid, 0 invalid" in result.output
     assert "checked: the CRD schema, offline" in result.output
     assert "not checked: the CEL rules (" in result.output
-    assert "because no cluster answered" in result.output
+    assert "because the server-side dry run could not be done (" in result.output
     assert "nothing written: check only" in result.output
 
 
