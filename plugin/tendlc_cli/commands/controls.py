@@ -95,7 +95,7 @@ def _selection(function: Callable[..., Any]) -> Callable[..., Any]:
 def retry(target: Target, names: tuple[str, ...], selector: str | None, wave: str | None) -> None:
     """Skip the current wait once and clear a problem that waits for a fix (tendlc.io/retry).
 
-    Refused for a migration that is Registered (nothing to retry), Failed (permanent: a retry does
+    Acts on the NAMEs in the namespace, or on every migration -l / --wave selects. Refused for a migration that is Registered (nothing to retry), Failed (permanent: a retry does
     not change it), suspended (resume first) or not started yet.
     """
     now = utc_now()
@@ -105,7 +105,11 @@ def retry(target: Target, names: tuple[str, ...], selector: str | None, wave: st
 @click.command(context_settings=CONTEXT_SETTINGS, epilog=EPILOG)
 @_selection
 def suspend(target: Target, names: tuple[str, ...], selector: str | None, wave: str | None) -> None:
-    """Stop every partner call until resumed (tendlc.io/suspend=true). Refused once Registered or Failed."""
+    """Stop every partner call until resumed (tendlc.io/suspend=true).
+
+    Acts on the NAMEs in the namespace, or on every migration -l / --wave selects. Refused once
+    Registered or Failed.
+    """
     run_control(target, names, label_selector(selector, wave), decide_suspend)
 
 
@@ -114,7 +118,7 @@ def suspend(target: Target, names: tuple[str, ...], selector: str | None, wave: 
 def resume(target: Target, names: tuple[str, ...], selector: str | None, wave: str | None) -> None:
     """Remove tendlc.io/suspend: the migration goes on where it stopped.
 
-    Refused when spec.suspend is true (change the manifest instead: the annotation cannot override it).
+    Acts on the NAMEs in the namespace, or on every migration -l / --wave selects. Refused when spec.suspend is true (change the manifest instead: the annotation cannot override it).
     """
     run_control(target, names, label_selector(selector, wave), decide_resume)
 
@@ -137,7 +141,8 @@ def confirm_osr(
 ) -> None:
     """Own NNID: confirm that the OSR records now point at Infobip (tendlc.io/osr-updated=TIME).
 
-    TIME is recorded as the downtime start. Only for nnid Own in phase AwaitingOsrConfirmation;
+    Acts on the NAMEs in the namespace, or on every migration -l / --wave selects. TIME is
+    recorded as the downtime start. Only for nnid Own in phase AwaitingOsrConfirmation;
     refused for a time in the future or before the migration was submitted.
     """
     now = utc_now()
