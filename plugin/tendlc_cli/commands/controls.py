@@ -95,8 +95,9 @@ def _selection(function: Callable[..., Any]) -> Callable[..., Any]:
 def retry(target: Target, names: tuple[str, ...], selector: str | None, wave: str | None) -> None:
     """Skip the current wait once and clear a problem that waits for a fix (tendlc.io/retry).
 
-    Acts on the NAMEs in the namespace, or on every migration -l / --wave selects. Refused for a migration that is Registered (nothing to retry), Failed (permanent: a retry does
-    not change it), suspended (resume first) or not started yet.
+    Acts on the NAMEs in the namespace, or on every migration -l / --wave selects. Refused for a
+    migration that is Registered (nothing to retry), Failed (permanent: a retry does not change
+    it), suspended (resume first) or not started yet.
     """
     now = utc_now()
     run_control(target, names, label_selector(selector, wave), lambda obj: decide_retry(obj, now))
@@ -118,7 +119,8 @@ def suspend(target: Target, names: tuple[str, ...], selector: str | None, wave: 
 def resume(target: Target, names: tuple[str, ...], selector: str | None, wave: str | None) -> None:
     """Remove tendlc.io/suspend: the migration goes on where it stopped.
 
-    Acts on the NAMEs in the namespace, or on every migration -l / --wave selects. Refused when spec.suspend is true (change the manifest instead: the annotation cannot override it).
+    Acts on the NAMEs in the namespace, or on every migration -l / --wave selects. Refused when
+    spec.suspend is true (change the manifest instead: the annotation cannot override it).
     """
     run_control(target, names, label_selector(selector, wave), decide_resume)
 
