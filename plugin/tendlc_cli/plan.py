@@ -215,7 +215,11 @@ def write(kube: Kube | None, request: PlanRequest, result: PlanResult) -> None:
 
 def run(request: PlanRequest, kube: Kube | None) -> PlanResult:
     """The whole plan: check everything, then write everything (or nothing)."""
-    text = request.csv_path.read_text(encoding="utf-8-sig")
+    try:
+        text = request.csv_path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise CliError(f"{request.csv_path} is not UTF-8 (byte {error.start} is {error.object[error.start]:#04x}): "
+                       "save the inventory as UTF-8 CSV") from None
     rows, planned, errors = build(request, text)
     rules = ", ".join(f'"{rule}"' for rule in schema.cel_rules())
     result = PlanResult(

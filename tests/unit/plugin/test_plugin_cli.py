@@ -184,3 +184,12 @@ def test_plan_to_stdout_keeps_the_report_on_stderr(inventory: Path, unreachable:
     assert [d["kind"] for d in yaml.safe_load_all(result.stdout)] == ["CampaignMigration", "CampaignMigration"]
     assert "2 rows, 2 valid" in result.stderr
     assert "kind: Secret" not in result.stdout
+
+
+def test_an_inventory_that_is_not_utf8_is_named_not_a_traceback(tmp_path: Path, unreachable: Path) -> None:
+    path = tmp_path / "latin1.csv"
+    path.write_bytes("campaignId,numbers,loaFile,loaSignedDate,campaignName\nCOJD655,19546899283,a.pdf,2026-11-20,"
+                     "Caf\u00e9\n".encode("latin-1"))
+    result = run("plan", "--csv", str(path), env={"KUBECONFIG": str(unreachable)})
+    assert result.exit_code == 1
+    assert "is not UTF-8 (byte 94 is 0xe9): save the inventory as UTF-8 CSV" in result.output
