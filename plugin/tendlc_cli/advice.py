@@ -173,6 +173,10 @@ ADVICE: Mapping[str, Advice] = MappingProxyType({
     Reason.CAMPAIGN_DEREGISTERED: Advice(
         _F, "nothing: the campaign was deregistered", "Ask the Infobip Registrations team why it was deregistered."
     ),
+    Reason.RECONCILE_ERROR: Advice(
+        _P, "the operator's next pass (its last one failed: a Warning Event holds the error)",
+        "Nothing if it passes; if the Event repeats, read the operator's log and report the error.",
+    ),
     Reason.PARTNER_UNAVAILABLE: Advice(
         _P, "the partner to answer again (retried with backoff)", "Nothing: temporary trouble is retried by itself."
     ),

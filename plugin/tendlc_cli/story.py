@@ -56,7 +56,10 @@ def _identity(spec: CampaignMigrationSpec | None, raw_spec: Mapping[str, Any]) -
         return [f"  campaign      {raw_spec.get('campaignId', '?')} (the spec does not parse; see the Ready condition)"]
     parts = [
         spec.campaign_id, f"{len(spec.numbers)} number{'s' if len(spec.numbers) != 1 else ''}",
-        f"NNID {spec.nnid.value}", f"CNP {spec.upstream_cnp_id}", f"Infobip name {spec.campaign_name_or_default}",
+        f"NNID {spec.nnid.value}",
+        # Unset, the operator elects its TENDLC_UPSTREAM_CNP_ID, which only the operator knows.
+        f"CNP {raw_spec['upstreamCnpId']}" if raw_spec.get("upstreamCnpId") else "CNP (operator's default)",
+        f"Infobip name {spec.campaign_name_or_default}",
     ]
     if spec.number_pool_id:
         parts.append(f"pool {spec.number_pool_id}")
