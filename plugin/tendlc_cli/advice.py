@@ -177,6 +177,16 @@ ADVICE: Mapping[str, Advice] = MappingProxyType({
         _P, "the operator's next pass (its last one failed: a Warning Event holds the error)",
         "Nothing if it passes; if the Event repeats, read the operator's log and report the error.",
     ),
+    Reason.UNREADABLE_STATUS: Advice(
+        _P, "nothing: unreadable status fields (written by another operator version) are rebuilt from the partners",
+        "Nothing now; run one operator version everywhere (a rollback or a mixed rollout wrote them).",
+    ),
+    Reason.STATUS_READABLE: Advice(_D, "nothing (every status field readable)", _NOTHING),
+    Reason.UNKNOWN_PENDING_OPERATION: Advice(
+        _A, "an operator version that knows the pending operation (a newer one wrote the exactly-once marker)",
+        "Run the operator version that wrote it; or, once you checked at TCR and Infobip whether that request "
+        "landed, remove status.pendingOperation (kubectl patch --subresource=status).",
+    ),
     Reason.PARTNER_UNAVAILABLE: Advice(
         _P, "the partner to answer again (retried with backoff)", "Nothing: temporary trouble is retried by itself."
     ),

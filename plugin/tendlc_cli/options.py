@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from importlib import metadata
 from typing import Any, TypeVar
 
 import click
 
+import tendlc
 from tendlc_cli.kube import Target
 from tendlc_cli.manifests import WAVE_LABEL, valid_label_value
 
@@ -24,8 +24,8 @@ CONTEXT_SETTINGS: dict[str, Any] = {"help_option_names": ["-h", "--help"], "max_
 
 
 def project_version() -> str:
-    """The project's version: the installed `tendlc` distribution's (one source for package, chart and image)."""
-    return metadata.version("tendlc")
+    """The project's one version, `tendlc.__version__` (package, chart, image and this plugin follow it)."""
+    return tendlc.__version__
 
 
 def _common(all_namespaces: bool) -> list[Callable[[F], F]]:

@@ -26,6 +26,7 @@ from typing import Any
 import pytest
 import yaml
 
+import tendlc
 from support.cluster import Cluster
 from support.migration import create_partner_secrets, migration, status_of, wait_for_phase
 from support.operator import OperatorProcess, operator_env
@@ -36,7 +37,7 @@ VENV_BIN = Path(sys.executable).parent
 GOLDEN = Path(__file__).resolve().parents[1] / "data" / "plugin" / "why"
 
 
-def tendlc(cluster: Cluster, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def kubectl_tendlc(cluster: Cluster, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     """`kubectl tendlc ARGS`: kubectl finds kubectl-tendlc on PATH and runs it with the same environment."""
     return subprocess.run([cluster.kubectl_path, "tendlc", *args], env=plugin_env(cluster), capture_output=True,
                           text=True, timeout=timeout, check=False)
@@ -64,13 +65,11 @@ def loa_file(directory: Path, campaign: str) -> str:
 
 
 def test_kubectl_runs_the_plugin_and_it_reports_the_projects_version(cluster: Cluster) -> None:
-    from importlib import metadata
-
     listed = subprocess.run([cluster.kubectl_path, "plugin", "list"], env=plugin_env(cluster), capture_output=True,
                             text=True, check=False)
     assert str(VENV_BIN / "kubectl-tendlc") in listed.stdout
-    version = tendlc(cluster, "--version")
-    assert (version.returncode, version.stdout) == (0, f"kubectl tendlc {metadata.version('tendlc')}\n")
+    version = kubectl_tendlc(cluster, "--version")
+    assert (version.returncode, version.stdout) == (0, f"kubectl tendlc {tendlc.__version__}\n")
 
 
 # --- plan: 300 rows, 5 bad ---------------------------------------------------------------------------------
@@ -115,7 +114,7 @@ def test_plan_reports_exactly_the_bad_rows_and_writes_nothing_then_the_good_ones
 ) -> None:
     inventory, bad = inventory_300
     manifests, secrets = tmp_path / "out" / "cmig.yaml", tmp_path / "loa-secrets.yaml"
-    checked = tendlc(cluster, "plan", "--csv", str(inventory), "-n", namespace, "-f", str(manifests),
+    checked = kubectl_tendlc(cluster, "plan", "--csv", str(inventory), "-n", namespace, "-f", str(manifests),
                      "--secrets-out", str(secrets), "--wave", "w1", "--suspend")
     assert checked.returncode == 1, checked.stdout + checked.stderr
     found = reported_lines(checked.stdout)
@@ -131,11 +130,11 @@ def test_plan_reports_exactly_the_bad_rows_and_writes_nothing_then_the_good_ones
     assert cluster.get_json("secrets", "-n", namespace, "-l", "tendlc.io/usage=loa")["items"] == []
     assert len(cluster.get_json("cmig", "-n", namespace)["items"]) == 1  # only the one created by hand
 
-    offline = tendlc(cluster, "plan", "--csv", str(inventory), "--no-dry-run-server")
+    offline = kubectl_tendlc(cluster, "plan", "--csv", str(inventory), "--no-dry-run-server")
     assert sorted(reported_lines(offline.stdout)) == sorted(set(bad) - {250})
     assert "not checked: the CEL rules (" in offline.stdout
 
-    written = tendlc(cluster, "plan", "--csv", str(inventory), "-n", namespace, "-f", str(manifests),
+    written = kubectl_tendlc(cluster, "plan", "--csv", str(inventory), "-n", namespace, "-f", str(manifests),
                      "--apply-secrets", "--wave", "w1", "--suspend", "--skip-invalid")
     assert written.returncode == 1, written.stdout + written.stderr
     assert sorted(reported_lines(written.stdout)) == sorted(bad)
@@ -162,7 +161,7 @@ def test_plan_reports_exactly_the_bad_rows_and_writes_nothing_then_the_good_ones
             return sum((o.get("status") or {}).get("phase") == "Suspended" for o in items) == 295
 
         cluster.wait_for(all_suspended, timeout=120, interval=1, what="295 Suspended")
-        summary = tendlc(cluster, "status", "-n", namespace, "--wave", "w1")
+        summary = kubectl_tendlc(cluster, "status", "-n", namespace, "--wave", "w1")
     finally:
         operator.stop()
     assert summary.returncode == 0, summary.stdout + summary.stderr
@@ -185,7 +184,7 @@ def fleet(cluster: Cluster, crd: str, namespace: str, sandbox: Sandbox, tmp_path
              "loaSignedDate": dt.date.today().isoformat(), "nnid": "Own" if role == "own" else ""}
             for role, c in campaigns.items()]
     inventory = write_inventory(tmp_path, rows)
-    planned = tendlc(cluster, "plan", "--csv", str(inventory), "-n", namespace, "-f", str(tmp_path / "m.yaml"),
+    planned = kubectl_tendlc(cluster, "plan", "--csv", str(inventory), "-n", namespace, "-f", str(tmp_path / "m.yaml"),
                      "--apply-secrets", "--wave", "pilot")
     assert planned.returncode == 0, planned.stdout + planned.stderr
     cluster.kubectl("apply", "-f", str(tmp_path / "m.yaml"))
@@ -226,12 +225,12 @@ def check_golden(name: str, text: str) -> None:
 def test_status_why_controls_and_report_follow_real_migrations(
     cluster: Cluster, namespace: str, sandbox: Sandbox, fleet: dict[str, str]
 ) -> None:
-    summary = tendlc(cluster, "status", "-n", namespace, "--wave", "pilot")
+    summary = kubectl_tendlc(cluster, "status", "-n", namespace, "--wave", "pilot")
     assert summary.returncode == 1, summary.stdout + summary.stderr  # one failed, one waiting for the user
     for phase in ("InMigration", "AwaitingOsrConfirmation", "Registered", "Failed"):
         assert re.search(rf"^{phase}\s+1$", summary.stdout, re.MULTILINE), summary.stdout
     assert "in flight: 2   failed: 1   stalled: 0   waiting for you: 1   downtime in progress: 0" in summary.stdout
-    as_json = json.loads(tendlc(cluster, "status", "-n", namespace, "-o", "json").stdout)
+    as_json = json.loads(kubectl_tendlc(cluster, "status", "-n", namespace, "-o", "json").stdout)
     assert [f["name"] for f in as_json["failed"]] == [fleet["rejected"]]
     assert [w["name"] for w in as_json["waitingForYou"]] == [fleet["own"]]
     # The summary agrees with the partner's side.
@@ -239,19 +238,19 @@ def test_status_why_controls_and_report_follow_real_migrations(
     assert sandbox.campaign(fleet["happy-campaign"])["infobipCampaigns"][0]["stage"] == "REGISTERED"
 
     for role in ("happy", "rejected", "own"):
-        story = tendlc(cluster, "why", fleet[role], "-n", namespace)
+        story = kubectl_tendlc(cluster, "why", fleet[role], "-n", namespace)
         assert story.returncode == 0, story.stderr
         check_golden(role, normalise(story.stdout, fleet, namespace))
-    missing = tendlc(cluster, "why", "nothere", "-n", namespace)
+    missing = kubectl_tendlc(cluster, "why", "nothere", "-n", namespace)
     assert missing.returncode == 4
     assert f"cmig/nothere not found in namespace {namespace}" in missing.stderr
 
-    refused = tendlc(cluster, "retry", fleet["happy"], "-n", namespace)
+    refused = kubectl_tendlc(cluster, "retry", fleet["happy"], "-n", namespace)
     assert refused.returncode == 1
     assert "refused: Registered: nothing to retry" in refused.stdout
-    not_own = tendlc(cluster, "confirm-osr", fleet["stuck"], "-n", namespace)
+    not_own = kubectl_tendlc(cluster, "confirm-osr", fleet["stuck"], "-n", namespace)
     assert (not_own.returncode, "refused: nnid is Infobip" in not_own.stdout) == (1, True)
-    retried = tendlc(cluster, "retry", fleet["stuck"], "-n", namespace)
+    retried = kubectl_tendlc(cluster, "retry", fleet["stuck"], "-n", namespace)
     assert retried.returncode == 0, retried.stdout
     token = cluster.get_json("-n", namespace, f"cmig/{fleet['stuck']}")["metadata"]["annotations"]["tendlc.io/retry"]
     cluster.wait_for(lambda: status_of(cluster, namespace, fleet["stuck"]).get("lastHandledRetry") == token,
@@ -259,12 +258,12 @@ def test_status_why_controls_and_report_follow_real_migrations(
 
     # The confirmation goes first: once the sandbox's OSR is updated, a poll may see REGISTERED before it.
     at = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(seconds=1)
-    confirmed = tendlc(cluster, "confirm-osr", fleet["own"], "-n", namespace, "--at", at.isoformat())
+    confirmed = kubectl_tendlc(cluster, "confirm-osr", fleet["own"], "-n", namespace, "--at", at.isoformat())
     assert confirmed.returncode == 0, confirmed.stdout + confirmed.stderr
     sandbox.admin("POST", f"/campaigns/{fleet['own-campaign']}/osr-updated")
     wait_for_phase(cluster, namespace, fleet["own"], "Registered")
 
-    report = json.loads(tendlc(cluster, "report", "-n", namespace, "--wave", "pilot", "-o", "json").stdout)
+    report = json.loads(kubectl_tendlc(cluster, "report", "-n", namespace, "--wave", "pilot", "-o", "json").stdout)
     records = {r["name"]: r for r in report["campaigns"]}
     assert sorted(records) == sorted(fleet[role] for role in ("happy", "own", "rejected", "stuck"))
     for role in ("happy", "own", "rejected", "stuck"):
@@ -273,7 +272,7 @@ def test_status_why_controls_and_report_follow_real_migrations(
     assert own["downtimeStartedAt"] == at.isoformat().replace("+00:00", "Z")
     assert own["downtimeSeconds"] is not None
     assert records[fleet["rejected"]]["failedAt"]
-    as_csv = list(csv.DictReader(tendlc(cluster, "report", "-n", namespace, "-o", "csv").stdout.splitlines()))
+    as_csv = list(csv.DictReader(kubectl_tendlc(cluster, "report", "-n", namespace, "-o", "csv").stdout.splitlines()))
     assert {r["name"]: r["loaSha256"] for r in as_csv} == {name: r["loaSha256"] for name, r in records.items()}
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import socket
 import stat
+import tomllib
 from datetime import date, timedelta
 from importlib import metadata
 from pathlib import Path
@@ -16,6 +17,7 @@ import pytest
 import yaml
 from click.testing import CliRunner, Result
 
+import tendlc
 from tendlc_cli.main import cli
 
 COMMANDS = ["confirm-osr", "plan", "report", "resume", "retry", "status", "suspend", "why"]
@@ -77,11 +79,14 @@ def test_the_wave_label_is_named_in_help() -> None:
     assert "tendlc.io/wave=NAME" in run("status", "--help").output
 
 
-def test_version_is_the_projects() -> None:
+def test_version_is_the_projects_one_version() -> None:
     result = run("--version")
     assert result.exit_code == 0
-    assert result.output == f"kubectl tendlc {metadata.version('tendlc')}\n"
-    assert metadata.version("tendlc-cli") == metadata.version("tendlc")
+    assert result.output == f"kubectl tendlc {tendlc.__version__}\n"
+    project = tomllib.loads((Path(__file__).resolve().parents[3] / "plugin" / "pyproject.toml").read_text())
+    assert project["project"]["version"] == tendlc.__version__
+    assert f"tendlc=={tendlc.__version__}" in project["project"]["dependencies"]
+    assert metadata.version("tendlc-cli") == tendlc.__version__  # the installed metadata (make venv) agrees
 
 
 @pytest.mark.parametrize("args", [
