@@ -34,18 +34,18 @@ kind-demo: ## with Docker and kind: build the images, install the chart and the 
 	bash hack/kind-demo.sh
 
 venv: $(STAMP)
-$(STAMP): pyproject.toml devtools/pyproject.toml constraints.txt
+$(STAMP): pyproject.toml devtools/pyproject.toml plugin/pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	@# the operator, and beside it the development tools (sandbox, dev cluster, demo) it never ships with
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test]' -e ./devtools
+	@# the operator, and beside it what it never ships with: the dev tools (sandbox, dev cluster, demo), the kubectl plugin
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test]' -e ./devtools -e ./plugin
 	touch $@
 
 controlplane: ## build (or reuse) etcd, kube-apiserver, kube-controller-manager, kubectl, helm
 	bash hack/controlplane.sh
 
 lint: venv
-	$(BIN)/ruff check operator devtools tests hack
+	$(BIN)/ruff check operator devtools plugin tests hack
 	$(BIN)/mypy
 	$(BIN)/mypy --strict hack/chart_readme.py
 	$(BIN)/shellcheck hack/*.sh hack/k8s/*.sh
