@@ -1,122 +1,42 @@
-"""Leader election by a `coordination.k8s.io/v1` Lease, the way client-go's `tools/leaderelection` does it.
+"""The election loop: campaign for one Lease, renew it, give it up on time, release it on shutdown.
 
-This room answers one question for the rest of the operator: *may this replica act now?* A
-candidate takes the Lease when it is free or when the holder's record has not changed for the
-holder's lease duration *as measured by our own monotonic clock since we last saw it change*
-(wall-clock timestamps in the Lease are written for people and never compared across machines);
-the holder renews every retry period and gives up when no renewal has succeeded within the renew
-deadline. Every write carries the resourceVersion it read, so a 409 means "somebody else wrote
-first": re-read and decide again, never overwrite. `is_leader` is true only while this replica's
-last successful renewal *started* less than the renew deadline ago, which ends our leadership at
-least `lease_duration - renew_deadline` before any other candidate can take over — that margin is
-what tolerates clock-rate differences and slow requests. It does not fence partner calls by
-itself: callers check `is_leader` right before each one (a call already on the wire when the
-lease is lost cannot be recalled). It makes no partner calls, reads no Secrets and imports no Kopf.
-
-RBAC: in the Lease's namespace only, `get`, `create` and `update` on `leases` in the API group
-`coordination.k8s.io` (a Role, not a ClusterRole). `get` and `update` can be restricted with
-`resourceNames: [<lease name>]`; `create` cannot be (the name is not known to RBAC before the
-object exists), so it needs a rule of its own without `resourceNames`. No `watch`, `list`, `patch`
-or `delete` is used.
-
-Defaults are client-go's and controller-runtime's: lease duration 15 s, renew deadline 10 s,
-retry period 2 s; candidates retry every retry period plus up to 1.2 times it at random.
+This room runs the algorithm of client-go's `LeaderElector` over `tendlc.leader.records` and a
+`LeaseApi`: it decides from its own monotonic clock, writes only conditionally, and tells the rest
+of the operator through `is_leader`, two events and callbacks. Time (clock, sleep, jitter) is
+injected so tests run it in virtual time. It makes no partner calls and imports no Kopf.
 """
 
 from __future__ import annotations
 
 import asyncio
-import copy
 import logging
-import os
 import random
-import socket
 import time
-import uuid
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 from tendlc.kube import CONFLICT, KubeApiError
+from tendlc.leader.records import (
+    DEFAULT_TIMINGS,
+    JITTER_FACTOR,
+    LeaseApi,
+    LeaseTimings,
+    claimed,
+    declared_duration,
+    holder_of,
+    new_lease,
+    released,
+    spec_of,
+)
 
 logger = logging.getLogger("tendlc.leader")
-
-LEASE_DURATION = 15.0
-RENEW_DEADLINE = 10.0
-RETRY_PERIOD = 2.0
-JITTER_FACTOR = 1.2
-"""A candidate waits `retry_period * (1 + JITTER_FACTOR * random())` between attempts (client-go's
-`wait.JitterUntil`), so replicas started together do not hit the API server in lock step."""
 
 Clock = Callable[[], float]
 WallClock = Callable[[], datetime]
 Sleep = Callable[[float], Awaitable[None]]
 Callback = Callable[[], None]
 T = TypeVar("T")
-
-
-class LeaseApi(Protocol):
-    """The three Lease calls the elector needs (tendlc.kube.KubeApi implements them)."""
-
-    async def get_lease(self, namespace: str, name: str) -> dict[str, Any] | None: ...
-
-    async def create_lease(self, namespace: str, lease: Mapping[str, Any]) -> dict[str, Any]: ...
-
-    async def replace_lease(self, namespace: str, name: str, lease: Mapping[str, Any]) -> dict[str, Any]: ...
-
-
-@dataclass(frozen=True)
-class LeaseTimings:
-    """How long a lease lasts, how long a holder keeps trying to renew it, how often anyone tries.
-
-    Checked as client-go checks them: lease duration > renew deadline > 1.2 times the retry period > 0.
-    The lease duration is written to the Lease in whole seconds (`leaseDurationSeconds`), so it
-    must be a whole number of seconds.
-    """
-
-    lease_duration: float = LEASE_DURATION
-    renew_deadline: float = RENEW_DEADLINE
-    retry_period: float = RETRY_PERIOD
-
-    def __post_init__(self) -> None:
-        if not self.retry_period > 0:
-            raise ValueError("retry_period must be positive")
-        if not self.renew_deadline > JITTER_FACTOR * self.retry_period:
-            raise ValueError(f"renew_deadline must be greater than {JITTER_FACTOR} times retry_period")
-        if not self.lease_duration > self.renew_deadline:
-            raise ValueError("lease_duration must be greater than renew_deadline")
-        if self.lease_duration != int(self.lease_duration):
-            raise ValueError("lease_duration must be a whole number of seconds (leaseDurationSeconds)")
-
-
-def process_identity(hostname: str | None = None) -> str:
-    """A holder identity unique to this process: the Pod's name (HOSTNAME) plus a random suffix.
-
-    The suffix (controller-runtime does the same) makes a restarted container a *new* candidate:
-    it cannot mistake the lease its previous incarnation held for its own and renew it at once.
-    """
-    host = hostname or os.environ.get("POD_NAME") or os.environ.get("HOSTNAME") or socket.gethostname()
-    return f"{host}_{uuid.uuid4().hex[:12]}"
-
-
-def _micro_time(moment: datetime) -> str:
-    """A `metav1.MicroTime` as the API server writes it."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def _spec(lease: Mapping[str, Any] | None) -> dict[str, Any]:
-    spec = lease.get("spec") if lease is not None else None
-    return dict(spec) if isinstance(spec, Mapping) else {}
-
-
-def _holder(lease: Mapping[str, Any] | None) -> str:
-    holder = _spec(lease).get("holderIdentity")
-    return holder if isinstance(holder, str) else ""
-
-
-def _int(value: object, default: int) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else default
 
 
 class LeaderElector:
@@ -135,7 +55,7 @@ class LeaderElector:
         name: str,
         identity: str,
         *,
-        timings: LeaseTimings = LeaseTimings(),
+        timings: LeaseTimings = DEFAULT_TIMINGS,
         clock: Clock = time.monotonic,
         wall_clock: WallClock = lambda: datetime.now(UTC),
         sleep: Sleep = asyncio.sleep,
@@ -182,13 +102,13 @@ class LeaderElector:
             self._leading
             and self._renewed_at is not None
             and self._clock() - self._renewed_at < self.timings.renew_deadline
-            and _holder(self._lease) == self.identity
+            and holder_of(self._lease) == self.identity
         )
 
     @property
     def holder(self) -> str | None:
         """The holder identity last seen in the Lease (None when free or not read yet)."""
-        return _holder(self._lease) or None
+        return holder_of(self._lease) or None
 
     # -------------------------------------------------------------------------- the loop
 
@@ -230,7 +150,7 @@ class LeaderElector:
         return self._renewed_at + self.timings.renew_deadline - self._clock()
 
     def _still_ours(self) -> bool:
-        if _holder(self._lease) != self.identity:
+        if holder_of(self._lease) != self.identity:
             logger.warning("lease %s/%s now held by %r: stopped leading", self.namespace, self.name, self.holder)
             return False
         if self._time_left() <= 0:
@@ -252,7 +172,7 @@ class LeaderElector:
         except Exception:
             logger.exception("lease %s/%s: unexpected failure", self.namespace, self.name)
             return False
-        self._report_holder()
+        self._reportholder_of()
         return done and bool(result)
 
     async def _within(self, work: Awaitable[T], seconds: float) -> tuple[bool, T | None]:
@@ -278,7 +198,7 @@ class LeaderElector:
 
     async def _try_acquire_or_renew(self) -> bool:
         started = self._clock()
-        if self._leading and _holder(self._lease) == self.identity:
+        if self._leading and holder_of(self._lease) == self.identity:
             # Fast path: renew the version we wrote last without reading it first (one request).
             assert self._lease is not None
             try:
@@ -293,7 +213,8 @@ class LeaderElector:
         current = await self._kube.get_lease(self.namespace, self.name)
         if current is None:
             try:
-                created = await self._kube.create_lease(self.namespace, self._new_lease())
+                fresh = new_lease(self.namespace, self.name, self.identity, self.timings, self._wall_clock())
+                created = await self._kube.create_lease(self.namespace, fresh)
             except KubeApiError as error:
                 if error.status == CONFLICT:
                     return False  # another candidate created it first
@@ -303,7 +224,7 @@ class LeaderElector:
             return True
 
         self._observe(current)
-        holder = _holder(current)
+        holder = holder_of(current)
         if holder and holder != self.identity and self._observed_valid():
             return False
         try:
@@ -315,53 +236,19 @@ class LeaderElector:
         self._renewed_at = started
         return True
 
+    def _claim(self, current: dict[str, Any]) -> dict[str, Any]:
+        return claimed(current, self.identity, self.timings, self._wall_clock())
+
     def _observed_valid(self) -> bool:
-        duration = _int(_spec(self._lease).get("leaseDurationSeconds"), int(self.timings.lease_duration))
+        duration = declared_duration(self._lease, self.timings.lease_duration)
         return self._observed_at + duration > self._clock()
 
     def _observe(self, lease: dict[str, Any]) -> None:
-        spec = _spec(lease)
+        spec = spec_of(lease)
         if spec != self._observed_spec:
             self._observed_spec = spec
             self._observed_at = self._clock()
         self._lease = lease
-
-    # ---------------------------------------------------------------- building records
-
-    def _new_lease(self) -> dict[str, Any]:
-        now = _micro_time(self._wall_clock())
-        return {
-            "apiVersion": "coordination.k8s.io/v1",
-            "kind": "Lease",
-            "metadata": {"name": self.name, "namespace": self.namespace},
-            "spec": {
-                "holderIdentity": self.identity,
-                "leaseDurationSeconds": int(self.timings.lease_duration),
-                "acquireTime": now,
-                "renewTime": now,
-                "leaseTransitions": 0,
-            },
-        }
-
-    def _claim(self, current: Mapping[str, Any]) -> dict[str, Any]:
-        """`current` with us as holder: a renewal keeps acquireTime and the transition count."""
-        lease = copy.deepcopy(dict(current))
-        lease.get("metadata", {}).pop("managedFields", None)
-        old = _spec(current)
-        now = _micro_time(self._wall_clock())
-        renewing = _holder(current) == self.identity
-        spec = lease.setdefault("spec", {})
-        spec["holderIdentity"] = self.identity
-        spec["leaseDurationSeconds"] = int(self.timings.lease_duration)
-        spec["renewTime"] = now
-        transitions = _int(old.get("leaseTransitions"), 0)
-        if renewing:
-            spec.setdefault("acquireTime", now)
-            spec["leaseTransitions"] = transitions
-        else:
-            spec["acquireTime"] = now
-            spec["leaseTransitions"] = transitions + 1
-        return lease
 
     # ------------------------------------------------------------------------ releasing
 
@@ -377,13 +264,9 @@ class LeaderElector:
             await asyncio.gather(task, return_exceptions=True)
         self._set_leading(False)
         for _ in range(2):  # one re-read after a conflict
-            if self._lease is None or _holder(self._lease) != self.identity:
+            if self._lease is None or holder_of(self._lease) != self.identity:
                 return True
-            lease = copy.deepcopy(self._lease)
-            lease.get("metadata", {}).pop("managedFields", None)
-            now = _micro_time(self._wall_clock())
-            spec = lease.setdefault("spec", {})
-            spec.update(holderIdentity="", leaseDurationSeconds=1, acquireTime=now, renewTime=now)
+            lease = released(self._lease, self._wall_clock())
             try:
                 done, stored = await self._within(
                     self._kube.replace_lease(self.namespace, self.name, lease), self.timings.renew_deadline
@@ -424,8 +307,8 @@ class LeaderElector:
             self.not_leading.set()
         self._call(self._on_started if leading else self._on_stopped)
 
-    def _report_holder(self) -> None:
-        holder = _holder(self._lease)
+    def _reportholder_of(self) -> None:
+        holder = holder_of(self._lease)
         if holder == self._reported_holder:
             return
         self._reported_holder = holder
