@@ -2,8 +2,9 @@
 
 Kopf watches the resources; this room covers the rest: reading the Secrets a migration
 references, writing the status subresource *in the middle* of a reconcile pass (the exactly-once
-marker must be stored before a partner POST, not when a handler returns), and creating Events
-(queued by tendlc.events).
+marker must be stored before a partner POST, not when a handler returns), creating Events
+(queued by tendlc.events), and reading and writing the `coordination.k8s.io/v1` Lease that
+tendlc.leader elects the active replica with (every update conditional on the resourceVersion read).
 
 Two calls do not justify the official client: it is synchronous (a thread pool, one glibc malloc
 arena per thread), validates every call with pydantic, and its import alone costs ~35 MiB. The
@@ -28,6 +29,9 @@ import httpx
 import kopf
 
 from tendlc.api.constants import GROUP, PLURAL, VERSION
+
+CONFLICT = 409
+"""The server's answer to a write whose resourceVersion precondition failed (or a create of an existing object)."""
 
 
 class ResourceGone(Exception):
@@ -95,7 +99,9 @@ class KubeApi:
 
     At most `connections` requests are in flight, plus `event_connections` Event POSTs on slots of
     their own, so a burst of Events never delays a status write (the exactly-once marker gates the
-    next partner call; an Event gates nothing). Callers queue on a semaphore *before* httpx, so a
+    next partner call; an Event gates nothing), and `lease_connections` for the leader-election
+    Lease, so a storm of status writes cannot delay a renewal past its deadline (which would
+    depose the only writer). Callers queue on a semaphore *before* httpx, so a
     cancelled caller (a deleted resource, shutdown) never waits inside httpcore's pool, where a
     cancellation can leak a connection slot (docs/performance.md, F1).
     """
@@ -105,6 +111,7 @@ class KubeApi:
         login: Login = _required_login,
         connections: int = 8,
         event_connections: int = 4,
+        lease_connections: int = 2,
         secret_max_age: float = 10.0,
         timeout: float = 30.0,
         transport: httpx.AsyncBaseTransport | None = None,
@@ -115,11 +122,12 @@ class KubeApi:
         self._secret_max_age = secret_max_age
         self._secrets: dict[tuple[str, str], tuple[float, asyncio.Future[SecretData | None]]] = {}
         self._login = login
-        self._connections = connections + event_connections
+        self._connections = connections + event_connections + lease_connections
         self._timeout = timeout
         self._transport = transport
         self._slots = asyncio.Semaphore(connections)
         self._event_slots = asyncio.Semaphore(event_connections)
+        self._lease_slots = asyncio.Semaphore(lease_connections)
         self._client: httpx.AsyncClient | None = None
         self._relogin_at = -RELOGIN_INTERVAL
         self._retired: list[httpx.AsyncClient] = []
@@ -265,6 +273,53 @@ class KubeApi:
             headers={"Content-Type": "application/json"},
         )
         _raise_for_status("POST", path, response)
+
+    # --------------------------------------------------------------------------- Leases
+
+    @staticmethod
+    def _lease_path(namespace: str, name: str | None = None) -> str:
+        path = f"/apis/coordination.k8s.io/v1/namespaces/{quote(namespace, safe='')}/leases"
+        return path if name is None else f"{path}/{quote(name, safe='')}"
+
+    async def get_lease(self, namespace: str, name: str) -> dict[str, Any] | None:
+        """The Lease object (with its resourceVersion), or None when it does not exist."""
+        path = self._lease_path(namespace, name)
+        response = await self._request("GET", path, slots=self._lease_slots)
+        if response.status_code == 404:
+            return None
+        _raise_for_status("GET", path, response)
+        lease: dict[str, Any] = response.json()
+        return lease
+
+    async def create_lease(self, namespace: str, lease: Mapping[str, Any]) -> dict[str, Any]:
+        """Creates a Lease; KubeApiError with status 409 when one of that name exists already."""
+        path = self._lease_path(namespace)
+        response = await self._request(
+            "POST", path, slots=self._lease_slots, content=json.dumps(lease, separators=(",", ":")).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        _raise_for_status("POST", path, response)
+        stored: dict[str, Any] = response.json()
+        return stored
+
+    async def replace_lease(self, namespace: str, name: str, lease: Mapping[str, Any]) -> dict[str, Any]:
+        """Replaces a Lease (PUT) on condition that it is still at `metadata.resourceVersion`.
+
+        KubeApiError with status 409 when someone wrote it since it was read (re-read, never
+        overwrite), 404 when it was deleted. A lease without a resourceVersion is refused here: an
+        unconditional replace could overwrite another replica's leadership.
+        """
+        metadata = lease.get("metadata")
+        if not isinstance(metadata, Mapping) or not metadata.get("resourceVersion"):
+            raise ValueError("replace_lease needs metadata.resourceVersion (the version that was read)")
+        path = self._lease_path(namespace, name)
+        response = await self._request(
+            "PUT", path, slots=self._lease_slots, content=json.dumps(lease, separators=(",", ":")).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        _raise_for_status("PUT", path, response)
+        stored: dict[str, Any] = response.json()
+        return stored
 
     async def close(self) -> None:
         async with self._client_lock:

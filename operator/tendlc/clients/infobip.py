@@ -1,14 +1,17 @@
 """The Infobip client: number import, campaign migration, campaign reads and webhook subscriptions.
 
 This room speaks Infobip's HTTP API as documented (OpenAPI 3.210.0) and as decided where it is not
-(`docs/decisions.md` D1 to D4). Each method is one partner operation; every request waits for the
-shared rate limiter of its endpoint class and every failure surfaces as a `tendlc.partner_errors`
-error. It keeps no state between calls, never retries (the workflow owns retry policy: the migrate
+(`docs/decisions.md` D1 to D4, D40 to D42). Each method is one partner operation; every request
+waits for the shared rate limiter of its endpoint class and every failure surfaces as a
+`tendlc.partner_errors` error. Its only state is the account's owned-numbers lookups
+(`tendlc.clients.owned_numbers`), shared by every campaign using this client so that a fleet does
+not read the list once per number. It never retries (the workflow owns retry policy: the migrate
 POST in particular is not idempotent), never logs bodies or credentials, and imports no Kopf.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -17,19 +20,30 @@ import httpx
 
 from tendlc.clients.credentials import InfobipCredentials
 from tendlc.clients.http import Endpoint, OnCall, PartnerClient, PartnerDialect, path_segment
+from tendlc.clients.import_answers import (
+    ImportAnswer,
+    ImportConfirmation,
+    Verdict,
+    confirmation,
+    read_import_answer,
+    unreadable_answer,
+)
 from tendlc.clients.models import (
     CampaignNumbers,
     CampaignPage,
     InfobipCampaign,
     NumberImportResult,
+    OwnedNumbersPage,
     Subscription,
     SubscriptionPage,
     SubscriptionRequest,
 )
+from tendlc.clients.owned_numbers import PAGE_SIZE, OwnedNumbers
 from tendlc.clients.problems import parse_infobip_error
 from tendlc.clients.ratelimit import (
     INFOBIP,
     NUMBERS_IMPORT,
+    NUMBERS_READ,
     REGISTRATION_READ,
     REGISTRATION_WRITE,
     SUBSCRIPTIONS,
@@ -41,6 +55,7 @@ from tendlc.partner_requests import IMPORT_PATH, MIGRATE_PATH, MigrationRequest,
 INFOBIP_DIALECT = PartnerDialect(partner=INFOBIP, parse_error=parse_infobip_error)
 
 IMPORT_NUMBERS = Endpoint("numbers.import", "POST", IMPORT_PATH, NUMBERS_IMPORT)
+LIST_OWNED_NUMBERS = Endpoint("numbers.owned", "GET", "/numbers/1/numbers", NUMBERS_READ)
 MIGRATE_CAMPAIGN = Endpoint("campaigns.migrate", "POST", MIGRATE_PATH, REGISTRATION_WRITE)
 GET_CAMPAIGN = Endpoint("campaigns.get", "GET", "/number-registration/1/campaigns/{campaign_id}", REGISTRATION_READ)
 LIST_CAMPAIGNS = Endpoint("campaigns.list", "GET", "/number-registration/1/campaigns", REGISTRATION_READ)
@@ -91,14 +106,21 @@ class InfobipClient(PartnerClient):
         transport: httpx.AsyncBaseTransport | None = None,
         account: str | None = None,
         import_batch_size: int = IMPORT_BATCH_SIZE,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if not 1 <= import_batch_size <= IMPORT_BATCH_SIZE:
             raise ValueError(f"import_batch_size must be between 1 and {IMPORT_BATCH_SIZE}")
         self._import_batch_size = import_batch_size
+        self._clock = clock
         super().__init__(
             base_url, credentials, timeout=timeout, limiter_registry=limiter_registry, on_call=on_call,
             transport=transport, account=account,
         )
+        self._owned = OwnedNumbers(self._owned_page, clock=clock)
+
+    async def aclose(self) -> None:
+        await self._owned.aclose()
+        await super().aclose()
 
     async def _all_pages(
         self,
@@ -142,6 +164,45 @@ class InfobipClient(PartnerClient):
             data = await self._http.call(IMPORT_NUMBERS, json_body=batch.body())
             parts.append(self._http.parse(IMPORT_NUMBERS, NumberImportResult, data))
         return NumberImportResult.merge(parts)
+
+    async def import_and_confirm(self, request: NumberImport) -> ImportConfirmation:
+        """Import the numbers (batches of at most 100) and say which are imported, refused or unknown.
+
+        Any 2xx answer is read tolerantly (D40, D41): D1's shape, `numbers[]` of `{phoneNumber,
+        result}`, `{}`, 202 without a body or with a request id, or something else entirely — an
+        answer we cannot read is an unknown outcome, never an exception. Only when the answers do
+        not report every number as IMPORTED, ALREADY_IMPORTED or SUCCESS (or refuse it in explicit
+        words) is the owned-numbers list read to confirm the rest (D42): the happy path makes no
+        extra request. Non-2xx answers raise as `import_numbers` does (sending again is safe).
+        """
+        parts: list[ImportAnswer] = []
+        for batch in request.batches(self._import_batch_size):
+            try:
+                data = await self._http.call(IMPORT_NUMBERS, json_body=batch.body(), allow_empty=True)
+            except PartnerResponseInvalid:
+                parts.append(unreadable_answer(batch.numbers))  # a 2xx whose body is not JSON
+                continue
+            parts.append(read_import_answer(data, batch.numbers))
+        answer = ImportAnswer.merge(parts)
+        answered_at = self._clock()
+        to_check = answer.numbers(Verdict.MAYBE, Verdict.UNKNOWN)
+        if not to_check:
+            return confirmation(answer)
+        check = await self._owned.check(to_check, since=answered_at)
+        return confirmation(answer, owned=check.owned, calls=check.calls, read_problem=check.problem)
+
+    async def list_owned_numbers(
+        self, *, number: str | None = None, page: int = 0, limit: int = PAGE_SIZE
+    ) -> OwnedNumbersPage:
+        """One page of `GET /numbers/1/numbers` (published; `number` searches, `page` from 0)."""
+        params = [("page", str(page)), ("limit", str(limit))]
+        if number is not None:
+            params.insert(0, ("number", number))
+        data = await self._http.call(LIST_OWNED_NUMBERS, params=params)
+        return self._http.parse(LIST_OWNED_NUMBERS, OwnedNumbersPage, data)
+
+    async def _owned_page(self, number: str | None, page: int, limit: int) -> OwnedNumbersPage:
+        return await self.list_owned_numbers(number=number, page=page, limit=limit)
 
     # -------------------------------------------------------------------------- campaigns
 

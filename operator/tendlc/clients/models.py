@@ -196,6 +196,28 @@ class NumberImportResult(PartnerModel):
         return not self.failed and not self.missing(requested)
 
 
+def _count_or_none(value: object) -> object:
+    """A count as a number or a numeric string; anything else (negative, text, bool) reads as absent."""
+    text = str(value).strip() if isinstance(value, int | str) and not isinstance(value, bool) else ""
+    return int(text) if text.isdigit() else None
+
+
+class OwnedNumber(PartnerModel):
+    """One entry of the published `NumbersResponse.numbers` (`GET /numbers/1/numbers`): only what we read."""
+
+    number: Text = None
+    number_key: Text = None
+    country: Text = None
+    type: Text = None
+
+
+class OwnedNumbersPage(PartnerModel):
+    """One page of `GET /numbers/1/numbers` (published `NumbersResponse`): `numberCount` is the total."""
+
+    numbers: Annotated[tuple[OwnedNumber, ...], BeforeValidator(_none_as_empty)] = ()
+    number_count: Annotated[int | None, BeforeValidator(_count_or_none)] = None
+
+
 # ---------------------------------------------------------------------------------- Subscriptions
 
 

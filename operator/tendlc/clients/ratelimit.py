@@ -32,6 +32,7 @@ TCR = "tcr"
 REGISTRATION_READ = "registration.read"
 REGISTRATION_WRITE = "registration.write"
 NUMBERS_IMPORT = "numbers.import"
+NUMBERS_READ = "numbers.read"
 SUBSCRIPTIONS = "subscriptions"
 TCR_READ = "read"
 TCR_WRITE = "write"
@@ -83,6 +84,8 @@ DEFAULT_LIMITS: Mapping[tuple[str, str], RateLimit] = {
     (INFOBIP, REGISTRATION_READ): RateLimit.per(10, 1),
     (INFOBIP, REGISTRATION_WRITE): RateLimit.per(1, 1),
     (INFOBIP, NUMBERS_IMPORT): RateLimit.per(1, 1),
+    # Published for `GET /numbers/1/numbers` (x-throttling-info): a token bucket, 1/s, burst 2.
+    (INFOBIP, NUMBERS_READ): RateLimit.per(1, 1, burst=2),
     # Not documented; chosen like other Infobip account-management writes. Rarely used.
     (INFOBIP, SUBSCRIPTIONS): RateLimit.per(1, 1),
     (TCR, TCR_READ): RateLimit.per(20, 1),
