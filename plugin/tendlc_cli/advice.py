@@ -62,6 +62,9 @@ ADVICE: Mapping[str, Advice] = MappingProxyType({
     Reason.OBSERVING_OUTCOME: Advice(
         _P, "the partner's answer on whether an interrupted request landed (never resent while in doubt)", _NOTHING
     ),
+    Reason.CHECKING_EXISTING_CAMPAIGN: Advice(
+        _P, "searches of Infobip for an existing campaign before the migration is sent (D24)", _NOTHING
+    ),
     Reason.SUBMITTING_MIGRATION: Advice(_P, "Infobip to accept the migration", _NOTHING),
     Reason.MIGRATION_SUBMITTED: Advice(_D, "nothing (migration submitted)", _NOTHING),
     Reason.MIGRATION_ADOPTED: Advice(_D, "nothing (an earlier submission was found and adopted)", _NOTHING),
