@@ -2,7 +2,7 @@
 
 Settings come from `TENDLC_*` variables and are validated before Kopf starts, so a bad setting
 stops the process with a message naming it. Equivalent to `kopf run -m tendlc.handlers` with the
-namespaces, liveness endpoint and peering taken from those settings; logs are JSON lines (or
+namespaces and liveness endpoint taken from those settings; logs are JSON lines (or
 text) with every known credential redacted. The command line takes no settings (one source of
 configuration, the environment): only `--help` and `--version`, which exit without starting.
 """
@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import hashlib
-import os
 import sys
 from collections.abc import Sequence
 
@@ -47,12 +45,6 @@ def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def peering_priority() -> int:
-    """Distinct per Pod (Kopf freezes peers of equal priority): derived from the Pod's name."""
-    identity = os.environ.get("POD_ID") or os.environ.get("HOSTNAME") or str(os.getpid())
-    return int(hashlib.sha256(identity.encode()).hexdigest()[:6], 16)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parse_arguments(sys.argv[1:] if argv is None else argv)
     try:
@@ -67,9 +59,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     liveness = f"http://{config.bind_address}:{config.liveness_port}/healthz" if config.liveness_port else None
     asyncio.run(
         kopf.operator(
-            standalone=config.peering_name is None,
-            peering_name=config.peering_name,
-            priority=peering_priority(),
+            # Every replica watches (a standby stays warm); which one acts is the Lease's answer
+            # (tendlc.leader), not Kopf peering, whose pause stops Kopf's watch but not our loops.
+            standalone=True,
             clusterwide=not config.watch_namespaces,
             namespaces=config.watch_namespaces,
             liveness_endpoint=liveness,

@@ -19,6 +19,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from tendlc.api.spec import SecretRef
 from tendlc.clients.infobip import IMPORT_BATCH_SIZE
 from tendlc.clients.ratelimit import DEFAULT_LIMITS, RateLimit
+from tendlc.leader.records import LeaseTimings
 from tendlc.workflow import Policy
 
 
@@ -120,8 +121,24 @@ class Settings(BaseSettings):
         default="default", pattern=r"^[a-z0-9-]{1,40}$",
         description="Names this installation's subscription (tendlc:<owner>) so several clusters can share an account.",
     )
+    leader_election: bool = Field(
+        default=False,
+        description="Run as one of several replicas: only the holder of a coordination.k8s.io Lease in the "
+        "operator's namespace calls the partners and accepts webhooks; the others follow the watch (D43).",
+    )
+    leader_election_lease_name: str = Field(
+        default="tendlc", pattern=r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$",
+        description="Name of the Lease (in TENDLC_OPERATOR_NAMESPACE).",
+    )
+    leader_election_identity: str | None = Field(
+        default=None,
+        description="This replica's name in the Lease; default: POD_NAME or HOSTNAME plus a random suffix.",
+    )
+    leader_election_lease_duration_seconds: float = Field(default=15.0, gt=0)
+    leader_election_renew_deadline_seconds: float = Field(default=10.0, gt=0)
+    leader_election_retry_period_seconds: float = Field(default=2.0, gt=0)
     peering_name: str | None = Field(
-        default=None, description="Kopf peering object for standby replicas; unset runs standalone."
+        default=None, description="Deprecated: use TENDLC_LEADER_ELECTION. Set, it turns leader election on."
     )
 
     @field_validator("webhook_public_url")
@@ -154,6 +171,26 @@ class Settings(BaseSettings):
             partner, endpoint_class = key.split(".", 1)
             overrides[(partner, endpoint_class)] = limit
         return overrides
+
+    @model_validator(mode="after")
+    def _lease_timings(self) -> Settings:
+        try:
+            self.lease_timings()
+        except ValueError as error:
+            raise ValueError(f"TENDLC_LEADER_ELECTION_*: {error}") from None
+        return self
+
+    def lease_timings(self) -> LeaseTimings:
+        return LeaseTimings(
+            lease_duration=self.leader_election_lease_duration_seconds,
+            renew_deadline=self.leader_election_renew_deadline_seconds,
+            retry_period=self.leader_election_retry_period_seconds,
+        )
+
+    @property
+    def elects_leader(self) -> bool:
+        """Leader election on: by its own setting, or by the deprecated peering name."""
+        return self.leader_election or self.peering_name is not None
 
     @model_validator(mode="after")
     def _backoff_bounds(self) -> Settings:

@@ -9,6 +9,7 @@ Events with stable reasons.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from typing import Any
 
@@ -18,9 +19,11 @@ from tendlc.api.constants import GROUP, PLURAL, VERSION
 from tendlc.clients.ratelimit import RateLimiterRegistry
 from tendlc.config import Settings
 from tendlc.controller import build_controller, utc_now
+from tendlc.controller.leadership import Gate
 from tendlc.events import EventPoster
 from tendlc.kube import KubeApi
 from tendlc.kube import login as kube_login
+from tendlc.leader import LeaderElector, process_identity
 from tendlc.metrics import Metrics
 from tendlc.partners import Partners
 from tendlc.services import Services
@@ -55,20 +58,41 @@ async def start(settings: kopf.OperatorSettings, memo: kopf.Memo, logger: kopf.L
     memo.metrics = metrics
     memo.partners = Partners(config, kube, limiters, on_call=metrics.on_call)
     memo.events = EventPoster(kube, clock=utc_now)
-    memo.registry, inbox = build_controller(config, kube, memo.partners, post_event=memo.events.post, metrics=metrics)
+    memo.elector, memo.elector_task, gate = start_leader_election(config, kube, metrics, logger)
+    memo.registry, inbox = build_controller(config, kube, memo.partners, post_event=memo.events.post, metrics=metrics,
+                                            gate=gate)
     memo.services = Services(config, metrics)
-    await memo.services.start(kube, memo.partners, inbox.deliver)
+    await memo.services.start(kube, memo.partners, inbox.deliver, gate)
     logger.info("tendlc started: infobip=%s tcr=%s dry_run=%s", config.infobip_base_url, config.tcr_base_url,
                 config.dry_run)
 
 
+def start_leader_election(
+    config: Settings, kube: KubeApi, metrics: Metrics, logger: kopf.Logger
+) -> tuple[LeaderElector | None, asyncio.Task[None] | None, Gate]:
+    """With leader election on, campaign for the Lease in the background; the gate follows it."""
+    if not config.elects_leader:
+        return None, None, Gate()
+    if config.peering_name is not None:
+        logger.warning("TENDLC_PEERING_NAME is deprecated: leader election by a Lease is on (TENDLC_LEADER_ELECTION)")
+    elector = LeaderElector(
+        kube, config.operator_namespace, config.peering_name or config.leader_election_lease_name,
+        config.leader_election_identity or process_identity(), timings=config.lease_timings(),
+        on_started_leading=lambda: metrics.set_leader(True), on_stopped_leading=lambda: metrics.set_leader(False),
+    )
+    metrics.set_leader(False)
+    return elector, asyncio.create_task(elector.run(), name="leader election"), Gate(elector)
+
+
 @kopf.on.cleanup()
 async def stop(memo: kopf.Memo, **_: Any) -> None:
-    # In order (webhooks, loops, queued Events, clients); a failing step must not skip the rest.
+    # In order (webhooks, loops, the Lease, queued Events, clients); a failing step must not skip the rest.
     async with contextlib.AsyncExitStack() as stack:
         stack.push_async_callback(memo.kube.close)
         stack.push_async_callback(memo.partners.aclose)
         stack.push_async_callback(memo.events.close, 5.0)
+        if memo.elector is not None:
+            stack.push_async_callback(memo.elector.release)  # the successor need not wait out the lease
         stack.push_async_callback(memo.registry.shutdown, 5.0)
         await memo.services.stop()
 

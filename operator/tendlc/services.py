@@ -16,6 +16,7 @@ import logging
 from dataclasses import dataclass, field
 
 from tendlc.config import Settings
+from tendlc.controller.leadership import Gate
 from tendlc.kube import KubeApi
 from tendlc.logs import register_secret
 from tendlc.metrics import Metrics, MetricsServer
@@ -80,7 +81,10 @@ class Services:
     metrics_url: str | None = None
     webhook_url: str | None = None
 
-    async def start(self, kube: KubeApi, partners: Partners, dispatch: Dispatch) -> None:
+    async def start(self, kube: KubeApi, partners: Partners, dispatch: Dispatch, gate: Gate | None = None) -> None:
+        """Metrics, the webhook receiver (503 while another replica leads) and the subscription (kept
+        by the leader only: creating it is a POST that must not happen once per replica)."""
+        gate = gate or Gate()
         settings = self.settings
         if settings.metrics_port:
             self.metrics_server = MetricsServer(self.metrics)
@@ -94,13 +98,16 @@ class Services:
             logger.warning("webhook receiver off: set TENDLC_WEBHOOK_AUTH_SECRET__NAME to receive Infobip webhooks")
             return
         if settings.webhook_port:
-            self.webhook_server = WebhookServer.for_receiver(auth, dispatch, observer=self.metrics)
+            self.webhook_server = WebhookServer.for_receiver(auth, dispatch, observer=self.metrics,
+                                                             accepting=gate.is_open)
             self.webhook_url = await self.webhook_server.start(settings.bind_address, settings.webhook_port)
             logger.info("webhook receiver listening on port %d", settings.webhook_port)
         if settings.webhook_public_url:
-            self.tasks.append(asyncio.create_task(self._keep_subscription(partners, auth), name="subscription"))
+            task = asyncio.create_task(self._keep_subscription(partners, auth, gate), name="subscription")
+            self.tasks.append(task)
 
-    async def _keep_subscription(self, partners: Partners, auth: WebhookAuth) -> None:
+    async def _keep_subscription(self, partners: Partners, auth: WebhookAuth, gate: Gate) -> None:
+        await gate.wait_open()
         delay = self.settings.backoff_initial_seconds
         while True:
             try:

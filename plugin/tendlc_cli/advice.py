@@ -181,8 +181,9 @@ ADVICE: Mapping[str, Advice] = MappingProxyType({
         "Nothing if it passes; if the Event repeats, read the operator's log and report the error.",
     ),
     Reason.UNREADABLE_STATUS: Advice(
-        _P, "nothing: unreadable status fields (written by another operator version) are rebuilt from the partners",
-        "Nothing now; run one operator version everywhere (a rollback or a mixed rollout wrote them).",
+        Category.ACTION,
+        "nothing: unreadable status fields (written by another operator version) are rebuilt from the partners",
+        "Run one operator version everywhere (a rollback or a mixed rollout wrote them).",
     ),
     Reason.STATUS_READABLE: Advice(_D, "nothing (every status field readable)", _NOTHING),
     Reason.UNKNOWN_PENDING_OPERATION: Advice(

@@ -243,8 +243,9 @@ def test_chaos_run_loses_duplicates_and_leaks_nothing(
         "infobip": {"baseUrl": sandbox.infobip_url, "credentialsSecret": "partner-infobip"},
         "tcr": {"baseUrl": sandbox.tcr_url, "credentialsSecret": "partner-tcr"},
         "watchNamespaces": [namespace],
+        "allowedPartnerHosts": [sandbox.url],  # exactly the sandbox: the credentials go nowhere else
         "webhook": {"port": webhook_port, "publicUrl": f"http://127.0.0.1:{webhook_port}/webhooks/infobip",
-                    "authSecret": "webhook-auth"},
+                    "authSecret": "webhook-auth", "allowInsecurePublicUrl": True},
         "log": {"level": "DEBUG", "format": "json"},
         "rateLimits": {"scale": 10},  # above the sandbox x3: bursts meet real 429s
         "backoff": {"initialSeconds": 0.3, "maxSeconds": 2},

@@ -8,6 +8,7 @@ Rooms, each with one job and imports that only point down this list:
 - `inbox` — routes webhooks to resources and answers only once they are recorded;
 - `reconcile` — one pass, observe → decide → act → record, against the ports above;
 - `transitions` — duration metrics from what a write changed;
+- `leadership` — whether this replica may act now (always alone; while it holds the Lease otherwise);
 - `registry` — one task per resource, driven by the watch; uses the pass, the inbox and the store.
 
 `build_controller` wires them for the operator; tests wire their own fakes into `Pass`.
@@ -22,6 +23,7 @@ from tendlc.api.status import MigrationStatus
 from tendlc.config import Settings
 from tendlc.controller.facts import FactGatherer
 from tendlc.controller.inbox import WebhookInbox
+from tendlc.controller.leadership import Gate
 from tendlc.controller.performer import PartnerPerformer
 from tendlc.controller.reconcile import EventSink, Pass, PassResult
 from tendlc.controller.registry import Registry
@@ -43,6 +45,7 @@ def build_controller(
     metrics: Metrics | None = None,
     clock: Clock = utc_now,
     logger: logging.Logger | None = None,
+    gate: Gate | None = None,
 ) -> tuple[Registry, WebhookInbox]:
     """The operator's registry and webhook inbox, wired to the API server and the partners."""
     inbox = WebhookInbox(clock=clock, logger=logger)
@@ -67,8 +70,9 @@ def build_controller(
         policy=settings.policy(),
         default_upstream_cnp_id=settings.upstream_cnp_id,
         on_retry=retried,
+        gate=gate,
     )
-    registry = Registry(reconcile, store, inbox, post_event, metrics=metrics, logger=logger)
+    registry = Registry(reconcile, store, inbox, post_event, metrics=metrics, logger=logger, gate=gate)
     if metrics is not None:
         metrics.set_phase_source(registry.phase_counts)
         metrics.set_status_source(lambda: [resource.status for resource in registry.resources.values()])

@@ -25,6 +25,7 @@ from typing import Any
 from tendlc.api.constants import Reason
 from tendlc.api.status import MigrationStatus
 from tendlc.controller.inbox import WebhookInbox
+from tendlc.controller.leadership import Gate
 from tendlc.controller.reconcile import EventSink, Pass
 from tendlc.controller.resource import Key, Resource, slim_body, wake_key
 from tendlc.controller.store import StatusStore, version_of
@@ -46,7 +47,9 @@ class Registry:
         *,
         metrics: Metrics | None = None,
         logger: logging.Logger | None = None,
+        gate: Gate | None = None,
     ) -> None:
+        self._gate = gate or Gate()
         self._pass = reconcile
         self._store = store
         self._inbox = inbox
@@ -145,8 +148,11 @@ class Registry:
         self.resources.clear()
 
     async def _run(self, resource: Resource) -> None:
-        """Drives one resource until it is deleted or the operator stops."""
+        """Drives one resource until it is deleted or the operator stops; only while this replica leads."""
         while not resource.stopping:
+            if not self._gate.is_open():
+                await self._gate.wait_open()  # another replica acts; the watch keeps the status current
+                continue
             resource.wake.clear()
             started = time.monotonic()
             error: BaseException | None = None

@@ -42,8 +42,15 @@ DISPATCH_RESULTS: Final = frozenset({"applied", "duplicate", "stale", "unknown_c
 Dispatch = Callable[[WebhookEvent], Awaitable[DispatchResult]]
 """Records one event on its resource and says what happened; raises if it could not (→ 500)."""
 
-DeliveryOutcome = Literal["accepted", "unauthorized", "malformed", "too_large", "timeout", "dispatch_failed"]
-DELIVERY_OUTCOMES: Final = ("accepted", "unauthorized", "malformed", "too_large", "timeout", "dispatch_failed")
+DeliveryOutcome = Literal[
+    "accepted", "unauthorized", "malformed", "too_large", "timeout", "dispatch_failed", "not_leader"
+]
+DELIVERY_OUTCOMES: Final = (
+    "accepted", "unauthorized", "malformed", "too_large", "timeout", "dispatch_failed", "not_leader"
+)
+Accepting = Callable[[], bool]
+"""Whether this process may act on deliveries now (False on a replica that does not lead: 503)."""
+NOT_LEADER_RETRY_AFTER: Final = 5
 
 
 class WebhookObserver(Protocol):
@@ -92,9 +99,10 @@ def create_webhook_app(
     observer: WebhookObserver | None = None,
     limits: ReceiverLimits | None = None,
     path: str = WEBHOOK_PATH,
+    accepting: Accepting | None = None,
 ) -> web.Application:
     """An aiohttp application serving `POST {path}` and `GET /healthz` (add more routes before starting)."""
-    receiver = _Receiver(auth, dispatch, observer, limits or ReceiverLimits())
+    receiver = _Receiver(auth, dispatch, observer, limits or ReceiverLimits(), accepting)
     app = web.Application(client_max_size=receiver.limits.max_body_bytes)
     app.router.add_post(path, receiver.handle)
     app.router.add_get(HEALTH_PATH, _healthz)
@@ -107,12 +115,14 @@ async def _healthz(request: web.Request) -> web.Response:
 
 class _Receiver:
     def __init__(
-        self, auth: WebhookAuth, dispatch: Dispatch, observer: WebhookObserver | None, limits: ReceiverLimits
+        self, auth: WebhookAuth, dispatch: Dispatch, observer: WebhookObserver | None, limits: ReceiverLimits,
+        accepting: Accepting | None = None,
     ) -> None:
         self.auth = auth
         self.dispatch = dispatch
         self.observer = observer
         self.limits = limits
+        self.accepting = accepting
 
     def _observe_delivery(self, outcome: DeliveryOutcome, started: float) -> None:
         if self.observer is None:
@@ -146,13 +156,19 @@ class _Receiver:
             response = web.json_response({"error": refused.error, "message": refused.message}, status=refused.status)
             if refused.outcome == "unauthorized" and self.auth.challenge:
                 response.headers["WWW-Authenticate"] = self.auth.challenge
-            if refused.outcome in {"too_large", "timeout"}:
+            if refused.outcome == "not_leader":
+                response.headers["Retry-After"] = str(NOT_LEADER_RETRY_AFTER)
+            if refused.outcome in {"too_large", "timeout", "not_leader"}:
                 response.force_close()  # the rest of the body is not read; do not reuse the connection
             return response
         self._observe_delivery("accepted", started)
         return response
 
     async def _handle(self, request: web.Request) -> web.Response:
+        if self.accepting is not None and not self.accepting():
+            # Another replica leads and acts on the campaigns: Infobip's retry reaches it. Not a 200
+            # for an event nobody recorded, and nothing of the request is read.
+            raise _Refused("not_leader", 503, "not_leader", "this replica does not lead; retry")
         self._check_declared_length(request)
         if not self.auth.needs_body:
             self._authenticate(request, b"")  # BASIC: refuse before reading a byte of the body
@@ -268,9 +284,11 @@ class WebhookServer(AppServer):
         *,
         observer: WebhookObserver | None = None,
         limits: ReceiverLimits | None = None,
+        accepting: Accepting | None = None,
     ) -> WebhookServer:
         limits = limits or ReceiverLimits()
-        return cls(create_webhook_app(auth, dispatch, observer=observer, limits=limits), limits=limits)
+        app = create_webhook_app(auth, dispatch, observer=observer, limits=limits, accepting=accepting)
+        return cls(app, limits=limits)
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
         url = await super().start(host, port)
