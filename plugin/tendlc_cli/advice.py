@@ -180,6 +180,10 @@ ADVICE: Mapping[str, Advice] = MappingProxyType({
         _P, "the operator's next pass (its last one failed: a Warning Event holds the error)",
         "Nothing if it passes; if the Event repeats, read the operator's log and report the error.",
     ),
+    Reason.PARTNER_ANSWER_UNEXPECTED: Advice(
+        _A, "the import to be confirmed by Infobip's owned-numbers list (retried with backoff)",
+        "Ask Infobip whether the account's number import is asynchronous or enabled; the operator keeps trying.",
+    ),
     Reason.UNREADABLE_STATUS: Advice(
         Category.ACTION,
         "nothing: unreadable status fields (written by another operator version) are rebuilt from the partners",

@@ -85,6 +85,8 @@ class Reason:
     OUTCOME_UNKNOWN: Final = "OutcomeUnknown"
     CAMPAIGN_NOT_FOUND: Final = "CampaignNotFound"
     PARTNER_REJECTED: Final = "PartnerRejected"
+    PARTNER_ANSWER_UNEXPECTED: Final = "PartnerAnswerUnexpected"
+    """Answers that could neither be read nor confirmed by a documented read; retried with backoff (D40)."""
     DRY_RUN: Final = "DryRun"
     # Permanent failures (phase Failed).
     IMPORT_REJECTED: Final = "ImportRejected"
@@ -125,6 +127,7 @@ WARNING_REASONS: Final = frozenset(
         Reason.OUTCOME_UNKNOWN,
         Reason.CAMPAIGN_NOT_FOUND,
         Reason.PARTNER_REJECTED,
+        Reason.PARTNER_ANSWER_UNEXPECTED,
         Reason.IMPORT_REJECTED,
         Reason.ELECTION_REJECTED,
         Reason.ELECTION_DECLINED,

@@ -145,6 +145,8 @@ class MigrationStatus(_Model):
     downtime_started_at: Timestamp | None = Field(default=None, alias="downtimeStartedAt")
     downtime_ended_at: Timestamp | None = Field(default=None, alias="downtimeEndedAt")
     attempts: int = 0
+    unexpected_answers: int = Field(default=0, alias="unexpectedAnswers")
+    """Answers in a row the operator could neither read nor confirm through a documented read (D40)."""
     last_error: str | None = Field(default=None, alias="lastError")
     last_checked_at: Timestamp | None = Field(default=None, alias="lastCheckedAt")
     next_check_at: Timestamp | None = Field(default=None, alias="nextCheckAt")

@@ -32,7 +32,6 @@ from tendlc.clients.models import (
     CampaignNumbers,
     CampaignPage,
     InfobipCampaign,
-    NumberImportResult,
     OwnedNumbersPage,
     Subscription,
     SubscriptionPage,
@@ -152,19 +151,6 @@ class InfobipClient(PartnerClient):
 
     # ---------------------------------------------------------------------------- numbers
 
-    async def import_numbers(self, request: NumberImport) -> NumberImportResult:
-        """Import numbers into the account, in batches of at most 100 (D1), results merged.
-
-        Idempotent: a number imported before comes back as ALREADY_IMPORTED, which is success.
-        Batches are sent one after another; if one fails the error is raised and the earlier
-        batches stay imported (sending everything again is safe).
-        """
-        parts: list[NumberImportResult] = []
-        for batch in request.batches(self._import_batch_size):
-            data = await self._http.call(IMPORT_NUMBERS, json_body=batch.body())
-            parts.append(self._http.parse(IMPORT_NUMBERS, NumberImportResult, data))
-        return NumberImportResult.merge(parts)
-
     async def import_and_confirm(self, request: NumberImport) -> ImportConfirmation:
         """Import the numbers (batches of at most 100) and say which are imported, refused or unknown.
 
@@ -173,7 +159,7 @@ class InfobipClient(PartnerClient):
         answer we cannot read is an unknown outcome, never an exception. Only when the answers do
         not report every number as IMPORTED, ALREADY_IMPORTED or SUCCESS (or refuse it in explicit
         words) is the owned-numbers list read to confirm the rest (D42): the happy path makes no
-        extra request. Non-2xx answers raise as `import_numbers` does (sending again is safe).
+        extra request. Non-2xx answers raise the partner error (sending again is safe: D1).
         """
         parts: list[ImportAnswer] = []
         for batch in request.batches(self._import_batch_size):

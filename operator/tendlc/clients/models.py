@@ -10,7 +10,6 @@ I/O or imports Kopf; secrets sent to partners (webhook credentials) are `SecretS
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
@@ -151,49 +150,6 @@ class CampaignNumbers(PartnerModel):
     @property
     def numbers(self) -> tuple[str, ...]:
         return tuple(preview.number for preview in self.number_previews if preview.number)
-
-
-IMPORT_SUCCESS_STATUSES = frozenset({"IMPORTED", "ALREADY_IMPORTED"})
-
-
-class NumberImportStatus(PartnerModel):
-    """The outcome for one number (decisions.md D1): IMPORTED, ALREADY_IMPORTED or another string."""
-
-    number: str
-    status: str
-
-    @property
-    def succeeded(self) -> bool:
-        return self.status in IMPORT_SUCCESS_STATUSES
-
-
-class NumberImportResult(PartnerModel):
-    """`POST /numbers/2/numbers/import` answer (D1), or several batches merged."""
-
-    results: tuple[NumberImportStatus, ...]
-
-    @classmethod
-    def merge(cls, parts: Iterable[NumberImportResult]) -> NumberImportResult:
-        return cls(results=tuple(status for part in parts for status in part.results))
-
-    @property
-    def succeeded(self) -> tuple[str, ...]:
-        """Numbers imported now or before (ALREADY_IMPORTED is success: import is idempotent)."""
-        return tuple(status.number for status in self.results if status.succeeded)
-
-    @property
-    def failed(self) -> tuple[NumberImportStatus, ...]:
-        """Entries whose status is anything but IMPORTED / ALREADY_IMPORTED."""
-        return tuple(status for status in self.results if not status.succeeded)
-
-    def missing(self, requested: Iterable[str]) -> tuple[str, ...]:
-        """Requested numbers the partner did not report on at all."""
-        reported = {status.number for status in self.results}
-        return tuple(number for number in requested if number not in reported)
-
-    def all_succeeded(self, requested: Iterable[str]) -> bool:
-        requested = tuple(requested)
-        return not self.failed and not self.missing(requested)
 
 
 def _count_or_none(value: object) -> object:

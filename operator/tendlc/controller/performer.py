@@ -9,8 +9,8 @@ outcome means is the workflow's job.
 
 from __future__ import annotations
 
-from tendlc.clients.models import InfobipCampaign, NumberImportResult
-from tendlc.partner_errors import PartnerError, PartnerProblem, PartnerRejected
+from tendlc.clients.models import InfobipCampaign
+from tendlc.partner_errors import PartnerError
 from tendlc.partners import PartnerClients
 from tendlc.workflow import (
     Action,
@@ -52,18 +52,6 @@ def campaign_observed(campaign: InfobipCampaign, *, created: bool = False) -> Ca
     )
 
 
-def import_incomplete(result: NumberImportResult, requested: tuple[str, ...]) -> PartnerRejected:
-    """A 2xx import that did not take every number is a refusal the user must see, number by number."""
-    problems = [PartnerProblem(code=entry.status, description=f"{entry.number}: {entry.status}", field="numbers")
-                for entry in result.failed]
-    problems += [PartnerProblem(code="NOT_REPORTED", description=f"{number}: not in Infobip's answer",
-                                field="numbers") for number in result.missing(requested)]
-    shown = "; ".join(problem.description for problem in problems[:5])
-    more = f" and {len(problems) - 5} more" if len(problems) > 5 else ""
-    return PartnerRejected("Infobip", "numbers.import", f"numbers not imported: {shown}{more}",
-                           problems=tuple(problems))
-
-
 class PartnerPerformer:
     """Performs actions against the real partner clients (see the module docstring)."""
 
@@ -76,10 +64,15 @@ class PartnerPerformer:
     async def _perform(self, action: Action, clients: PartnerClients) -> Outcome:
         match action:
             case ImportNumbers():
-                result = await clients.infobip.import_numbers(action.request)
-                if not result.all_succeeded(action.numbers):
-                    return import_incomplete(result, action.numbers)
-                return ImportResult(count=len(result.succeeded))
+                # Refused numbers come back as PartnerRejected (the user fixes spec.numbers); numbers
+                # whose outcome neither the answer nor the owned-numbers list shows, as
+                # PartnerResponseInvalid (retried with backoff; D40-D42).
+                confirmation = await clients.infobip.import_and_confirm(action.request)
+                error = confirmation.error()
+                if error is not None:
+                    return error
+                by_list = len(confirmation.confirmed_by_list)
+                return ImportResult(count=len(confirmation.confirmed), confirmed_by_list=by_list)
             case ObserveElection():
                 sharing = await clients.tcr.get_sharing(action.campaign_id)
                 mine = sharing.shared_by_me

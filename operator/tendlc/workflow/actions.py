@@ -154,9 +154,11 @@ NonIdempotentAction = ElectCnp | SubmitMigration
 
 @dataclass(frozen=True)
 class ImportResult:
-    """All batches of an import answered (IMPORTED or ALREADY_IMPORTED): `count` numbers."""
+    """Every number of the import is imported: `count` numbers, `confirmed_by_list` of them only by
+    the owned-numbers list because the answer did not say so in words we know (D40-D42)."""
 
     count: int
+    confirmed_by_list: int = 0
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from tendlc.partner_errors import (
     PartnerForbidden,
     PartnerNotFound,
     PartnerRejected,
+    PartnerResponseInvalid,
     PartnerUnavailable,
 )
 from tendlc.workflow.actions import (
@@ -140,6 +141,8 @@ def apply_partner_error(
         # PartnerUnavailable, PartnerResponseInvalid, or anything unclassified: the outcome of a POST is
         # unknown, so the marker stays and the next round observes before any resend.
         s.last_error = words
+        if isinstance(error, PartnerResponseInvalid):
+            s.unexpected_answers += 1
         if marker is not None and isinstance(action, ObserveElection | ObserveMigration):
             marker.observe_attempts += 1
         retry_after = error.retry_after if isinstance(error, PartnerUnavailable) else None

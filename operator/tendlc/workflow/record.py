@@ -67,6 +67,7 @@ def record(
 
 def _progress(s: MigrationStatus) -> None:
     s.attempts = 0
+    s.unexpected_answers = 0
     s.next_check_at = None
     s.last_error = None
 

@@ -25,13 +25,23 @@ from tendlc.workflow.errors import election_unknown_hint, outcome_unknown_hint
 from tendlc.workflow.progress import Step, numbers_digest
 from tendlc.workflow.round import Round, act_when_due, clear_stalled, outcome_unknown
 
+UNEXPECTED_AFTER = 3
+"""Answers in a row neither readable nor confirmed before the import turns into a Warning (D40)."""
+
 
 def import_step(r: Round) -> Decision:
-    spec = r.spec
-    r.status.phase = Phase.IMPORTING_NUMBERS
-    message = f"Importing {len(spec.numbers)} numbers into the Infobip account."
-    r.condition(ConditionType.NUMBERS_IMPORTED, "False", Reason.IMPORTING_NUMBERS, message)
-    r.ready("False", Reason.IMPORTING_NUMBERS, message)
+    spec, s = r.spec, r.status
+    s.phase = Phase.IMPORTING_NUMBERS
+    reason, message = Reason.IMPORTING_NUMBERS, f"Importing {len(spec.numbers)} numbers into the Infobip account."
+    if s.unexpected_answers >= UNEXPECTED_AFTER:
+        reason = Reason.PARTNER_ANSWER_UNEXPECTED
+        message = (
+            f"{s.unexpected_answers} import answers in a row could not be read, and Infobip's owned-numbers list "
+            f"did not confirm them either: {s.last_error}. The import is sent again with backoff (it is "
+            "idempotent); if this lasts, ask Infobip whether the account's import is asynchronous or enabled."
+        )
+    r.condition(ConditionType.NUMBERS_IMPORTED, "False", reason, message)
+    r.ready("False", reason, message)
     action = ImportNumbers(spec.numbers, spec.skip_osr_update, r.policy.import_batch_size)
     return act_when_due(r, Step.IMPORT, action)
 

@@ -13,8 +13,6 @@ from tendlc.clients.models import (
     CampaignPage,
     CampaignSharing,
     InfobipCampaign,
-    NumberImportResult,
-    NumberImportStatus,
     Subscription,
 )
 
@@ -70,25 +68,6 @@ def test_a_page_without_paging_is_a_single_page(campaign_json: Callable[..., dic
     page = CampaignPage.model_validate({"results": [campaign_json()]})
     assert page.paging is None
     assert len(page.results) == 1
-
-
-def test_import_results_merge_in_order_and_classify() -> None:
-    first = NumberImportResult(results=(NumberImportStatus(number="1", status="IMPORTED"),))
-    second = NumberImportResult(
-        results=(
-            NumberImportStatus(number="2", status="ALREADY_IMPORTED"),
-            NumberImportStatus(number="3", status="REJECTED"),
-        )
-    )
-    merged = NumberImportResult.merge([first, second])
-    assert [status.number for status in merged.results] == ["1", "2", "3"]
-    assert merged.succeeded == ("1", "2")
-    assert [status.number for status in merged.failed] == ["3"]
-
-
-def test_an_import_answer_without_results_is_refused() -> None:
-    with pytest.raises(ValueError, match="results"):
-        NumberImportResult.model_validate({})
 
 
 def test_sharing_tolerates_unknown_statuses_and_flags() -> None:

@@ -41,7 +41,7 @@ def import_answer(request: httpx.Request) -> httpx.Response:
 
 async def test_import_sends_the_guides_body_with_app_key_authorization(infobip: InfobipClient, partner: Any) -> None:
     partner.handler = import_answer
-    await infobip.import_numbers(NumberImport(tuple(["19546899283"]), True))
+    await infobip.import_and_confirm(NumberImport(tuple(["19546899283"]), True))
     [request] = partner.requests
     assert request.method == "POST"
     assert request.url.path == "/numbers/2/numbers/import"
@@ -62,12 +62,13 @@ async def test_import_of_250_numbers_is_sent_as_100_100_50_and_merged(
 ) -> None:
     partner.handler = import_answer
     wanted = numbers(250)
-    result = await infobip.import_numbers(NumberImport(tuple(wanted), False))
+    result = await infobip.import_and_confirm(NumberImport(tuple(wanted), False))
     assert [len(body["numbers"]) for body in partner.bodies()] == [100, 100, 50]
     assert [number for body in partner.bodies() for number in body["numbers"]] == wanted
     assert {body["skipOsrUpdate"] for body in partner.bodies()} == {False}
-    assert [status.number for status in result.results] == wanted
-    assert result.all_succeeded(wanted)
+    assert set(result.confirmed) == set(wanted)
+    assert result.complete
+    assert result.owned_number_calls == 0
     assert [seen[:3] for seen in calls.seen] == [("infobip", "numbers.import", "2xx")] * 3
 
 
@@ -81,9 +82,10 @@ async def test_already_imported_numbers_count_as_success(infobip: InfobipClient,
             ]
         },
     )
-    result = await infobip.import_numbers(NumberImport(tuple(["19546899283", "19168361160"]), True))
-    assert result.succeeded == ("19546899283", "19168361160")
-    assert result.failed == ()
+    result = await infobip.import_and_confirm(NumberImport(tuple(["19546899283", "19168361160"]), True))
+    assert set(result.confirmed) == {"19546899283", "19168361160"}
+    assert result.refused == ()
+    assert result.owned_number_calls == 0
 
 
 async def test_import_reports_numbers_with_other_statuses_and_missing_numbers(
@@ -92,17 +94,17 @@ async def test_import_reports_numbers_with_other_statuses_and_missing_numbers(
     partner.handler = lambda request: httpx.Response(
         200, json={"results": [{"number": "19546899283", "status": "NOT_PORTABLE", "reason": "unknown extra"}]}
     )
-    result = await infobip.import_numbers(NumberImport(tuple(["19546899283", "19168361160"]), True))
-    assert [status.status for status in result.failed] == ["NOT_PORTABLE"]
-    assert result.missing(["19546899283", "19168361160"]) == ("19168361160",)
-    assert not result.all_succeeded(["19546899283", "19168361160"])
+    result = await infobip.import_and_confirm(NumberImport(tuple(["19546899283", "19168361160"]), True))
+    assert [refused.word for refused in result.refused] == ["NOT_PORTABLE"]
+    assert "19168361160" in result.unconfirmed  # not in the answer, and the owned list (empty here) lacks it
+    assert not result.complete
 
 
 async def test_import_sends_each_number_once_and_nothing_for_no_numbers(infobip: InfobipClient, partner: Any) -> None:
     partner.handler = import_answer
-    assert (await infobip.import_numbers(NumberImport(tuple([]), True))).results == ()
+    assert (await infobip.import_and_confirm(NumberImport(tuple([]), True))).confirmed == ()
     assert partner.requests == []
-    await infobip.import_numbers(NumberImport(tuple(["19546899283", "19546899283"]), True))
+    await infobip.import_and_confirm(NumberImport(tuple(["19546899283", "19546899283"]), True))
     assert partner.bodies()[0]["numbers"] == ["19546899283"]
 
 
@@ -115,7 +117,7 @@ async def test_import_forbidden_for_the_account_is_partner_forbidden(
     infobip_schema(body, "ApiException")
     partner.handler = lambda request: httpx.Response(403, json=body)
     with pytest.raises(PartnerForbidden, match="Import is not enabled"):
-        await infobip.import_numbers(NumberImport(tuple(["19546899283"]), True))
+        await infobip.import_and_confirm(NumberImport(tuple(["19546899283"]), True))
 
 
 # --------------------------------------------------------------------------------- migrate

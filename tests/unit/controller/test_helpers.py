@@ -5,13 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from tendlc.api.status import MigrationStatus
-from tendlc.clients.models import InfobipCampaign, NumberImportResult
+from tendlc.clients.models import InfobipCampaign
 from tendlc.controller.facts import parse_annotations
-from tendlc.controller.performer import campaign_observed, import_incomplete
+from tendlc.controller.performer import campaign_observed
 from tendlc.controller.resource import slim_body, wake_key
 from tendlc.controller.transitions import record_transition
 from tendlc.metrics import Metrics
-from tendlc.partner_errors import PartnerRejected
 
 
 def test_control_annotations_are_parsed() -> None:
@@ -44,16 +43,6 @@ def test_rejection_details_become_one_readable_message() -> None:
     observed = campaign_observed(campaign)
     assert observed.rejection_message == "Age gate; 1001: Age-gated content (recommended action: Select the attribute)"
     assert campaign_observed(InfobipCampaign.model_validate({"id": "u2"})).stage == "UNKNOWN"
-
-
-def test_an_import_that_left_numbers_out_is_a_rejection_naming_them() -> None:
-    result = NumberImportResult.model_validate({"results": [
-        {"number": "19546899283", "status": "IMPORTED"}, {"number": "19168361160", "status": "NOT_OWNED"}]})
-    error = import_incomplete(result, ("19546899283", "19168361160", "13055550101"))
-    assert isinstance(error, PartnerRejected)
-    assert "19168361160: NOT_OWNED" in error.message
-    assert "13055550101: not in Infobip's answer" in error.message
-    assert "19546899283" not in error.message
 
 
 def test_durations_are_observed_once_when_a_step_completes() -> None:
