@@ -26,6 +26,7 @@ from tendlc.api import (
     Nnid,
 )
 from tendlc.api.spec import BASE_URL_PATTERN, MAX_NUMBERS, LoaSecretRef
+from tendlc.api.status import MigrationSearch, PendingOperation, Problem
 
 ROOT = Path(__file__).resolve().parents[3]
 CRD_PATH = ROOT / "crds" / "campaignmigrations.tendlc.io.yaml"
@@ -133,6 +134,16 @@ def test_every_status_field_exists_in_both(schema: dict[str, Any]) -> None:
     properties = schema["properties"]["status"]["properties"]
     aliases = {(f.alias or n) for n, f in MigrationStatus.model_fields.items()}
     assert set(properties) == aliases
+
+
+@pytest.mark.parametrize(
+    ("field", "model"),
+    [("pendingOperation", PendingOperation), ("migrationSearch", MigrationSearch), ("problem", Problem)],
+)
+def test_nested_status_objects_have_the_models_fields_exactly(schema: dict[str, Any], field: str, model: Any) -> None:
+    """A field the CRD does not declare is pruned by the API server: the marker would lose parts."""
+    properties = schema["properties"]["status"]["properties"][field]["properties"]
+    assert set(properties) == {(f.alias or n) for n, f in model.model_fields.items()}
 
 
 def test_cel_rules_guard_immutability_and_uniqueness(schema: dict[str, Any]) -> None:
