@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -59,6 +60,38 @@ def test_campaign_id_cannot_change_after_creation(cluster: Cluster, crd: str, na
     assert result.returncode != 0
     assert "campaignId is immutable" in result.stderr
     assert cluster.get_json("-n", namespace, "cmig/cojd655")["spec"]["campaignId"] == "COJD655"
+
+
+@pytest.mark.parametrize(
+    ("status", "fixed"),
+    [
+        ({"pendingOperation": {"operation": "SubmitMigration", "startedAt": "2026-12-01T00:00:00Z"}}, True),
+        ({"infobipCampaignId": "44e8c5fc-0000-4000-8000-000000000001"}, True),
+        ({"pendingOperation": {"operation": "ElectCnp", "startedAt": "2026-12-01T00:00:00Z"}}, False),
+        ({}, False),
+    ],
+    ids=["submission-in-flight", "submitted", "only-elected", "not-started"],
+)
+def test_what_a_submission_sent_is_fixed_once_it_was_attempted(
+    cluster: Cluster, crd: str, namespace: str, status: dict[str, object], fixed: bool
+) -> None:
+    cluster.kubectl("apply", "-n", namespace, "-f", str(DATA / "valid" / "basic.yaml"))
+    if status:
+        cluster.kubectl("patch", "-n", namespace, "cmig/cojd655", "--subresource=status", "--type=merge",
+                        "-p", json.dumps({"status": status}))
+    for change, words in (
+        ({"numbers": ["19546899299"]}, "numbers are fixed once the Infobip migration was submitted"),
+        ({"campaignName": "another"}, "campaignName is fixed"),
+        ({"nnid": "Own"}, "nnid is fixed"),
+        ({"numberPoolId": "pool-7"}, "numberPoolId is fixed"),
+    ):
+        result = cluster.kubectl("patch", "-n", namespace, "cmig/cojd655", "--type=merge",
+                                 "-p", json.dumps({"spec": change}), "--dry-run=server", check=False)
+        assert (result.returncode != 0) is fixed, (change, result.stderr)
+        if fixed:
+            assert words in result.stderr
+    # What does not define the submission stays editable (suspend, the LOA reference).
+    cluster.kubectl("patch", "-n", namespace, "cmig/cojd655", "--type=merge", "-p", '{"spec": {"suspend": true}}')
 
 
 def test_kubectl_explain_teaches_the_numbers_field(cluster: Cluster, crd: str) -> None:
