@@ -9,17 +9,23 @@ rate limits tighter than the operator's client-side limits (→ 429s), and fault
 591/630, dropped connections (half of them after the request took effect), answers held past the
 client timeout, lost, duplicated and reordered webhooks.
 
-During the run campaigns of every scenario are applied in waves; the operator is SIGKILLed at
-random moments — every third kill while a migrate/migrateCnp POST is held in flight by a slow
-fault (the request took effect, the operator never hears the answer) — and restarted; once,
-kube-apiserver is restarted under the running operator. Own-NNID campaigns are confirmed by the
-test (sandbox OSR update + `tendlc.io/osr-updated`) when they wait for it.
+During the run campaigns of every scenario are applied in waves; the operator is SIGKILLed — the
+first three kills (at least) while a migrate/migrateCnp POST is held in flight by a slow fault
+(the request took effect, the operator never hears the answer), the rest at random moments — and
+restarted; once, kube-apiserver is restarted under the running operator (asserted, not assumed).
+The sandbox accepts duplicates, so a resent POST shows up as a second campaign or election, and
+the verdict counts requests *received*. Own-NNID campaigns are confirmed by the test (sandbox OSR
+update + `tendlc.io/osr-updated`) when they wait for it.
+
+A second run has **two operator processes active at once** (no leader election: both watch and
+act on the same resources), one of them SIGKILLed and restarted midway: fenced status writes and
+the search before every submit must keep every POST single.
 
 Size and seed (printed, and in the figures line of the terminal summary):
 
-    TENDLC_CHAOS_CAMPAIGNS (default 12)   TENDLC_CHAOS_KILLS (default 3)
+    TENDLC_CHAOS_CAMPAIGNS (default 12)   TENDLC_CHAOS_KILLS (default 5, of which 3 with a POST in flight)
     TENDLC_CHAOS_SEED (default: random)   TENDLC_CHAOS_APISERVER_RESTARTS (default 1; 0 skips it)
-    TENDLC_CHAOS_REPORT=path.json         also write the figures there
+    TENDLC_CHAOS_DUAL_CAMPAIGNS (default 8) TENDLC_CHAOS_REPORT=path.json (also write the figures there)
 """
 
 from __future__ import annotations
@@ -48,12 +54,14 @@ from support.chaos import (
 from support.cluster import Cluster
 from support.helm import Helm, helm_binary, install_chart, service_account_kubeconfig
 from support.migration import apply, create_partner_secrets
-from support.operator import OperatorProcess
+from support.operator import OperatorProcess, operator_env
 from support.sandbox import Sandbox
 from tendlc_dev.devcluster import free_port
 
 CAMPAIGNS = int(os.environ.get("TENDLC_CHAOS_CAMPAIGNS", "12"))
-KILLS = int(os.environ.get("TENDLC_CHAOS_KILLS", "3"))
+KILLS = int(os.environ.get("TENDLC_CHAOS_KILLS", "5"))
+IN_FLIGHT_KILLS = min(3, KILLS)
+DUAL_CAMPAIGNS = int(os.environ.get("TENDLC_CHAOS_DUAL_CAMPAIGNS", "8"))
 APISERVER_RESTARTS = int(os.environ.get("TENDLC_CHAOS_APISERVER_RESTARTS", "1"))
 SEED = int(os.environ["TENDLC_CHAOS_SEED"]) if os.environ.get("TENDLC_CHAOS_SEED") else random.SystemRandom().randrange(
     1, 2**31)
@@ -210,7 +218,7 @@ class Run:
 @pytest.fixture
 def chaos_sandbox(tmp_path: Path) -> Any:
     own = Sandbox(args=[
-        "--time-scale", "600", "--rate-limit-scale", "3", "--seed", str(SEED),
+        "--time-scale", "600", "--rate-limit-scale", "3", "--seed", str(SEED), "--accept-duplicates",
         "--infobip-api-key", CANARIES["infobip_api_key"], "--infobip-password", CANARIES["infobip_password"],
         "--tcr-api-key", CANARIES["tcr_api_key"], "--tcr-api-secret", CANARIES["tcr_api_secret"],
     ], log_path=tmp_path / "sandbox.log").start()
@@ -263,9 +271,12 @@ def test_chaos_run_loses_duplicates_and_leaks_nothing(
         tally.configure(general_faults(SEED))
 
         plans = plan_campaigns(CAMPAIGNS, rng)
-        waves = max(1, min(len(plans), (KILLS + 1) // 2))
+        waves = max(1, min(len(plans), KILLS))
         batches = [plans[i::waves] for i in range(waves)]
-        restart_at = KILLS // 2 if APISERVER_RESTARTS and apiserver.supported() else -1
+        restart_at = KILLS // 2 if APISERVER_RESTARTS else -1
+        if APISERVER_RESTARTS:
+            assert apiserver.supported(), ("this cluster cannot restart its kube-apiserver "
+                                           "(TENDLC_TEST_KUBECONFIG? set TENDLC_CHAOS_APISERVER_RESTARTS=0)")
         apiserver_seconds: float | None = None
         run.start_operator()
         run.apply(batches[0])
@@ -273,10 +284,7 @@ def test_chaos_run_loses_duplicates_and_leaks_nothing(
             run.check_operator()
             if 0 < kill < len(batches):
                 run.apply(batches[kill])
-            phases = run.phases()
-            targeted = kill % 3 == 1 and any(phases.get(p.name) in BEFORE_SUBMISSION and p.expected.migrate_cnp
-                                             for p in run.plans.values())
-            if targeted:
+            if kill < IN_FLIGHT_KILLS:  # each wave brings fresh campaigns, so a POST is coming
                 since = sandbox.last_seq()
                 tally.configure(in_flight_faults(SEED + kill))
                 caught = run.wait_for_in_flight_post(since, timeout=20)
@@ -355,9 +363,70 @@ def test_chaos_run_loses_duplicates_and_leaks_nothing(
     assert leaks == [], leaks
     assert run.unexpected_exits == 0, "the operator exited by itself; see operator-*.log in " + str(tmp_path)
     assert run.kills == KILLS
+    assert run.in_flight_kills >= IN_FLIGHT_KILLS, "kills with a migrate/migrateCnp POST held in flight"
+    if APISERVER_RESTARTS:
+        assert result["apiserver_restarts"] == 1, "kube-apiserver was not restarted under the operator"
     configured = general_faults(SEED)
     assert configured["errorProbability"] + configured["dropProbability"] + configured["slowProbability"] >= 0.10
     assert "Infobip webhook subscription" in seen["operator logs"]  # the webhook secret was in use
+
+
+def test_two_active_operators_never_send_a_post_twice(
+    cluster: Cluster, crd: str, namespace: str, chaos_sandbox: Sandbox, figures: list[dict[str, Any]],
+    tmp_path: Path,
+) -> None:
+    """Two operator processes, both active (no leader election), on the same resources, with faults."""
+    print(f"\ndual-writer seed: {SEED}")
+    started = time.monotonic()
+    rng = random.Random(SEED + 1)
+    sandbox = chaos_sandbox
+    create_partner_secrets(cluster, namespace, infobip_key=CANARIES["infobip_api_key"],
+                           tcr_key=CANARIES["tcr_api_key"], tcr_secret=CANARIES["tcr_api_secret"])
+    tally = FaultTally(sandbox)
+    tally.configure(general_faults(SEED + 1))
+
+    def env() -> dict[str, str]:
+        return operator_env(sandbox, namespace, TENDLC_REQUEST_TIMEOUT_SECONDS="2",
+                            TENDLC_BACKOFF_INITIAL_SECONDS="0.3", TENDLC_BACKOFF_MAX_SECONDS="2")
+
+    runs = [Run(cluster, sandbox, namespace, env(), tmp_path / name, rng) for name in ("a", "b")]
+    for run in runs:
+        run.logs.mkdir()
+        run.start_operator()
+    plans = plan_campaigns(DUAL_CAMPAIGNS, rng)
+    for run in runs:
+        run.plans = {plan.name: plan for plan in plans}
+    runs[0].apply(plans[: len(plans) // 2])
+    runs[0].pause(rng.uniform(2.0, 5.0))
+    runs[0].kill_operator()  # one writer dies mid-flight; the other keeps going meanwhile
+    runs[1].apply(plans[len(plans) // 2 :])
+    runs[1].pause(rng.uniform(1.0, 3.0))
+    runs[0].start_operator()
+    resources = runs[1].wait_until_final(timeout=180 + 6 * DUAL_CAMPAIGNS)
+    for run in runs:
+        if run.operator is not None:
+            run.operator.stop()
+    injected = tally.finish()
+    verdict = check_invariants(plans, resources, sandbox)
+    logs = "\n".join(p.read_text(errors="replace") for p in sorted(tmp_path.glob("*/operator-*.log")))
+    result = {
+        "run": "two active operators",
+        "seed": SEED,
+        "campaigns": len(plans),
+        "final_phases": verdict.final,
+        "kills": runs[0].kills,
+        "status_conflicts_seen": logs.count("status changed by another writer"),
+        "faults_injected": injected,
+        "duplicates_found": verdict.duplicates,
+        "lost": verdict.lost,
+        "invariant_problems": len(verdict.problems),
+        "seconds": round(time.monotonic() - started, 1),
+    }
+    figures.append(result)
+    print("CHAOS FIGURES " + json.dumps(result))
+    assert not verdict.problems, f"seed {SEED}:\n" + "\n".join(verdict.problems)
+    assert (verdict.duplicates, verdict.lost) == (0, 0)
+    assert all(run.unexpected_exits == 0 for run in runs)
 
 
 def test_plans_are_reproducible_from_the_seed() -> None:

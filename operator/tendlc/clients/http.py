@@ -284,8 +284,16 @@ class PartnerHttp:
             headers={"Authorization": self._authorization()},
             timeout=httpx.Timeout(request_timeout),
         )
+        bucket = self._limiters.limiter(self.partner, self._account, endpoint.limit_class)
         async with self._slots:
-            return await self._exchange(endpoint, request, request_timeout, redact, allow_empty)
+            try:
+                return await self._exchange(endpoint, request, request_timeout, redact, allow_empty)
+            except PartnerUnavailable as error:
+                if error.rate_limited:
+                    bucket.penalize()
+                raise
+            finally:
+                bucket.answered()
 
     async def _exchange(
         self, endpoint: Endpoint, request: httpx.Request, request_timeout: float, redact: Redactor, allow_empty: bool

@@ -93,6 +93,21 @@ DEFAULT_LIMITS: Mapping[tuple[str, str], RateLimit] = {
 }
 
 
+SAFETY_MARGIN = 0.03
+"""The client paces each endpoint class 3 % under the partner's documented rate (D44).
+
+A request granted a token exactly one interval after the previous one reaches the partner a few
+milliseconds earlier or later (event-loop latency, waiting for a connection slot, the network),
+and a partner bucket that is empty at that moment answers 429. Thirty milliseconds of slack at
+1/s absorb that jitter at the cost of 3 % of the ceiling."""
+PACED_INTERVAL = 0.5
+"""Classes without a burst whose requests are at least this far apart (the 1/s writes) also wait one interval after
+the previous request's answer: the partner took its token somewhere between our send and that
+answer, so only then is a full interval certain — the first request on a new connection, slowed by
+the connect, is otherwise followed too closely (D44). Faster classes rely on the margin: an answer's
+latency would be a large share of their interval."""
+
+
 class TokenBucket:
     """An asyncio token bucket with first-come-first-served waiting.
 
@@ -108,6 +123,9 @@ class TokenBucket:
         self._tokens = limit.burst
         self._updated = clock()
         self._waiting = 0
+        self._paced = limit.burst <= 1 and 1.0 / limit.rate >= PACED_INTERVAL
+        self._interval = 1.0 / limit.rate
+        self._not_before = 0.0
 
     @property
     def limit(self) -> RateLimit:
@@ -132,18 +150,35 @@ class TokenBucket:
             return 0.0
         return -self._tokens / self._limit.rate
 
+    def penalize(self) -> None:
+        """The partner answered 429: its bucket is emptier than ours, so ours is emptied too.
+
+        The next caller waits a full interval from now, whatever tokens ours had saved up: the
+        partner's window, not our bookkeeping, decides when it may take the next request.
+        """
+        self._refill()
+        self._tokens = min(self._tokens, 0.0)
+
     def _give_back(self) -> None:
         self._refill()
         self._tokens = min(self._limit.burst, self._tokens + 1.0)
 
+    def answered(self) -> None:
+        """The request that took the last token has its answer (or failed): see PACED_INTERVAL."""
+        if self._paced:
+            self._not_before = max(self._not_before, self._clock() + self._interval)
+
     async def acquire(self) -> None:
         """Wait (without polling) until this caller may send one request."""
-        delay = self.reserve()
+        delay = max(self.reserve(), self._not_before - self._clock())
         if delay <= 0:
             return
         self._waiting += 1
         try:
             await self._sleep(delay)
+            late = self._not_before - self._clock()  # an answer came in while we slept
+            if late > 0:
+                await self._sleep(late)
         except BaseException:
             self._give_back()
             raise
@@ -175,7 +210,8 @@ class RateLimiterRegistry:
             raise ValueError(f"scale factor must be positive, got {scale!r}")
         merged = dict(DEFAULT_LIMITS)
         merged.update(limits or {})
-        self._limits = {key: limit.scaled(scale) for key, limit in merged.items()}
+        # `limits` are the partners' own limits; the buckets run SAFETY_MARGIN under them.
+        self._limits = {key: limit.scaled(scale * (1 - SAFETY_MARGIN)) for key, limit in merged.items()}
         self._clock = clock
         self._sleep = sleep
         self._buckets: dict[tuple[str, str, str], TokenBucket] = {}

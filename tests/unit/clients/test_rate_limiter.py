@@ -13,11 +13,13 @@ from tendlc.clients.credentials import InfobipCredentials, TcrCredentials
 from tendlc.clients.infobip import InfobipClient
 from tendlc.clients.ratelimit import (
     DEFAULT_LIMITS,
+    SAFETY_MARGIN,
     RateLimit,
     RateLimiterRegistry,
     TokenBucket,
 )
 from tendlc.clients.tcr import TcrClient
+from tendlc.partner_errors import PartnerUnavailable
 from tendlc.partner_requests import MigrationRequest
 
 
@@ -124,6 +126,9 @@ def test_default_limits_are_the_documented_ones() -> None:
     assert DEFAULT_LIMITS[("tcr", "write")] == RateLimit(2.0)
 
 
+PACE = 1 - SAFETY_MARGIN
+
+
 async def test_a_burst_of_one_keeps_tcr_writes_within_20_in_any_10_seconds(virtual_time: Any) -> None:
     registry = RateLimiterRegistry(clock=virtual_time.clock, sleep=virtual_time.sleep)
     limiter = registry.limiter("tcr", "https://csp-api.campaignregistry.com/v2", "write")
@@ -134,13 +139,13 @@ async def test_a_burst_of_one_keeps_tcr_writes_within_20_in_any_10_seconds(virtu
         moments.append(virtual_time.now - start)
     for first in moments:
         assert sum(1 for moment in moments if first <= moment < first + 10 - 1e-9) <= 20
-    assert moments[-1] == pytest.approx(49.5)  # and it runs at the full 2/s ceiling
+    assert moments[-1] == pytest.approx(49.5 / PACE)  # and it runs at the 2/s ceiling, less the safety margin
 
 
 def test_scale_multiplies_every_rate_and_overrides_replace_defaults() -> None:
     registry = RateLimiterRegistry({("tcr", "write"): RateLimit.per(20, 10, burst=20)}, scale=100)
-    assert registry.limit_for("infobip", "registration.write") == RateLimit(100.0)
-    assert registry.limit_for("tcr", "write") == RateLimit(200.0, 20)
+    assert registry.limit_for("infobip", "registration.write") == RateLimit(100.0 * PACE)
+    assert registry.limit_for("tcr", "write") == RateLimit(200.0 * PACE, 20)
     with pytest.raises(KeyError, match="no rate limit"):
         registry.limit_for("infobip", "unknown.class")
     with pytest.raises(ValueError, match="scale"):
@@ -174,7 +179,7 @@ async def test_clients_of_the_same_account_share_one_limiter(virtual_time: Any) 
         )
         await client.get_campaign("x")  # another class: no wait
         await client.aclose()
-    assert virtual_time.sleeps == [1.0]
+    assert virtual_time.sleeps == pytest.approx([1.0 / PACE])
 
 
 async def test_every_request_acquires_its_class_limiter(virtual_time: Any) -> None:
@@ -185,4 +190,36 @@ async def test_every_request_acquires_its_class_limiter(virtual_time: Any) -> No
     ) as client:
         for _ in range(21):
             await client.get_sharing("COJD655")
-    assert virtual_time.sleeps == pytest.approx([0.05] * 20)
+    assert virtual_time.sleeps == pytest.approx([0.05 / PACE] * 20)
+
+
+async def test_a_429_empties_the_bucket_so_the_next_request_waits_a_full_interval(virtual_time: Any) -> None:
+    registry = RateLimiterRegistry({("infobip", "registration.read"): RateLimit.per(10, 1, burst=5)},
+                                   clock=virtual_time.clock, sleep=virtual_time.sleep)
+    refused = iter([429, 200, 200])
+    transport = httpx.MockTransport(lambda request: httpx.Response(next(refused), json={"id": "x"}))
+    async with InfobipClient("https://acme.api.infobip.test", InfobipCredentials.from_api_key("k-429"),
+                             limiter_registry=registry, transport=transport) as client:
+        with pytest.raises(PartnerUnavailable):
+            await client.get_campaign("x")  # our bucket had 4 tokens left; the partner's had none
+        await client.get_campaign("x")
+    assert virtual_time.sleeps == pytest.approx([0.1 / PACE])
+
+
+async def test_a_slow_first_answer_pushes_the_next_one_second_write_past_it(virtual_time: Any) -> None:
+    """The partner took the token somewhere before the answer: the next 1/s write waits a full
+    interval from the answer, not from the grant (D44)."""
+    registry = RateLimiterRegistry(clock=virtual_time.clock, sleep=virtual_time.sleep)
+    bucket = registry.limiter("infobip", "https://acme.api.infobip.test", "registration.write")
+    await bucket.acquire()
+    virtual_time.now += 0.2  # the first request's connect and answer took 200 ms
+    bucket.answered()
+    started = virtual_time.now
+    await bucket.acquire()
+    assert virtual_time.now - started == pytest.approx(1.0 / PACE)
+    fast = registry.limiter("infobip", "https://acme.api.infobip.test", "registration.read")
+    await fast.acquire()
+    fast.answered()
+    before = virtual_time.now
+    await fast.acquire()
+    assert virtual_time.now - before == pytest.approx(0.1 / PACE)  # 10/s: the margin alone
