@@ -52,6 +52,11 @@ BASE_RULES = [
 ]
 
 
+TIMING_FIELDS = {"leaseDurationSeconds": "lease_duration", "renewDeadlineSeconds": "renew_deadline",
+                 "retryPeriodSeconds": "retry_period"}
+CHART_TIMINGS = {key: yaml.safe_load((CHART_DIR / "values.yaml").read_text())["ha"][key] for key in TIMING_FIELDS}
+
+
 def lease_rules(lease: str) -> list[dict[str, Any]]:
     """The leader elector's calls (tendlc.leader): get+update of its Lease by name, create apart."""
     return [
@@ -183,9 +188,8 @@ def test_rbac_rules_name_exact_verbs_and_never_a_wildcard(
             if "secrets" in rule["resources"]:
                 assert rule["verbs"] == ["get"], "Secrets are read one by one, never listed or written"
             if "update" in rule["verbs"]:
-                assert rule["resources"] == ["leases"] and len(rule.get("resourceNames", [])) == 1, (
-                    "update is for the leader-election Lease only, by name"
-                )
+                assert rule["resources"] == ["leases"], "update is for the leader-election Lease only"
+                assert len(rule.get("resourceNames", [])) == 1, "update of the Lease by its name only"
 
 
 def test_all_namespaces_grants_one_cluster_role_with_the_operators_calls(
@@ -252,8 +256,8 @@ def test_ha_runs_standby_replicas_that_elect_a_leader_by_a_lease(rendered: dict[
     assert role["rules"] == lease_rules(fullname)
     [binding] = [b for b in _objects(objects, "RoleBinding") if b["roleRef"]["name"] == role["metadata"]["name"]]
     assert binding["metadata"]["namespace"] == RELEASE_NAMESPACE
-    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": _one(objects, "ServiceAccount")["metadata"]["name"],
-                                    "namespace": RELEASE_NAMESPACE}]
+    service_account = _one(objects, "ServiceAccount")["metadata"]["name"]
+    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": service_account, "namespace": RELEASE_NAMESPACE}]
     # With a namespaces list the watched Roles carry the resource rules only; the Lease stays home.
     namespaced = rendered["ha-namespaces-list"]
     for watched in _objects(namespaced, "Role"):
@@ -308,7 +312,8 @@ def test_lease_timings_reach_the_operator_and_default_to_its_own(helm: Helm, mon
 @pytest.mark.parametrize(
     ("ha", "expected"),
     [
-        ({"leaseDurationSeconds": 10}, "ha.leaseDurationSeconds (10) must be greater than ha.renewDeadlineSeconds (10)"),
+        ({"leaseDurationSeconds": 10},
+         "ha.leaseDurationSeconds (10) must be greater than ha.renewDeadlineSeconds (10)"),
         ({"leaseDurationSeconds": 8, "renewDeadlineSeconds": 9}, "must be greater than ha.renewDeadlineSeconds"),
         ({"renewDeadlineSeconds": 2.4}, "ha.renewDeadlineSeconds (2.4) must be greater than 1.2 times "
                                         "ha.retryPeriodSeconds (2)"),
@@ -328,13 +333,11 @@ def test_lease_values_the_operator_would_refuse_fail_the_install(
     result = helm.template({"ha": {"enabled": True, **ha}}, check=False)
     assert result.returncode != 0, f"accepted {ha}"
     assert expected in result.stderr, result.stderr
-
-
-def test_lease_timings_refused_by_the_chart_are_refused_by_the_operator_too() -> None:
-    """The template's rule is the operator's (LeaseTimings): what the chart refuses would stop the operator."""
-    for lease, renew, retry in [(10, 10, 2), (8, 9, 2), (15, 2.4, 2), (15, 10, 9)]:
-        with pytest.raises(ValueError):
-            LeaseTimings(lease_duration=lease, renew_deadline=renew, retry_period=retry)
+    # The chart's rule is the operator's (LeaseTimings): each timing it refuses would stop the operator.
+    if set(ha) <= set(TIMING_FIELDS):
+        timings = {TIMING_FIELDS[key]: value for key, value in {**CHART_TIMINGS, **ha}.items()}
+        with pytest.raises(ValueError, match=r"must be (greater than|positive|a whole number)"):
+            LeaseTimings(**timings)
 
 
 def test_without_ha_one_replica_recreated_and_no_leader_election(rendered: dict[str, list[dict[str, Any]]]) -> None:
@@ -871,3 +874,29 @@ def test_install_notes_name_the_lease_and_warn_about_peering_name(
         assert f"get lease {expected} " in notes, notes
     else:
         assert "High availability" not in notes, notes
+
+
+def test_turning_ha_on_recreates_once_then_rolls(
+    cluster: Cluster, cluster_helm: Helm, namespace: str, release_name: str, installs: list[InstalledChart],
+) -> None:
+    """A rolling update is safe only if the Pods it replaces elect too: the upgrade that turns HA on
+    replaces a Pod that acts without a Lease, so it is a Recreate; later upgrades roll."""
+    rolling = {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}}
+    chart = install_chart(cluster, cluster_helm, release=release_name, namespace=namespace)
+    installs.append(chart)
+    assert chart.deployment()["spec"]["strategy"]["type"] == "Recreate"
+    chart.upgrade({"ha": {"enabled": True}})
+    deployment = chart.deployment()
+    assert deployment["spec"]["replicas"] == 2
+    assert deployment["spec"]["strategy"]["type"] == "Recreate"  # the old Pod did not elect
+    assert chart.operator_environment()["TENDLC_LEADER_ELECTION"] == "true"
+    chart.upgrade({"ha": {"enabled": True}, "log": {"level": "DEBUG"}})
+    assert chart.deployment()["spec"]["strategy"] == rolling
+    chart.upgrade({"ha": {"enabled": False}})  # (an empty values file would make Helm reuse the last values)
+    assert chart.deployment()["spec"]["strategy"] == {"type": "Recreate"}
+    assert "TENDLC_LEADER_ELECTION" not in chart.operator_environment()
+    # A first install with HA has nothing to overlap with: it rolls from the start.
+    fresh = install_chart(cluster, cluster_helm, release=f"{release_name}-ha", namespace=namespace,
+                          values={"ha": {"enabled": True}})
+    installs.append(fresh)
+    assert fresh.deployment()["spec"]["strategy"] == rolling

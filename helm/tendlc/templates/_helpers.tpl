@@ -98,6 +98,30 @@ TENDLC_LEADER_ELECTION_LEASE_NAME and the Role's resourceNames both come from he
 {{- end -}}
 
 {{/*
+"true" when the Deployment may roll (RollingUpdate): with ha.enabled, and only if the Pods being
+replaced elect a leader too. A rolling update overlaps old and new Pods; that is safe only when the
+old ones take part in the Lease (the new Pod waits as a standby, the old releases the Lease when it
+stops). Upgrading from Pods that do not elect (ha.enabled was off, or a version that used Kopf
+peering) would run one of them beside the new leader, so that one upgrade is a Recreate. `lookup`
+sees the cluster only during install/upgrade: `helm template` (and GitOps tools rendering with
+it) sees no Deployment and renders RollingUpdate; docs/install.md says how to switch safely there.
+*/}}
+{{- define "tendlc.rollingUpdate" -}}
+{{- if .Values.ha.enabled -}}
+{{- $current := lookup "apps/v1" "Deployment" .Release.Namespace (include "tendlc.fullname" .) -}}
+{{- $elects := not $current -}}
+{{- range (dig "spec" "template" "spec" "containers" list ($current | default dict)) -}}
+{{- range (.env | default list) -}}
+{{- if and (eq .name "TENDLC_LEADER_ELECTION") (eq (toString .value) "true") -}}
+{{- $elects = true -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- if $elects }}true{{ end -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
 Fails the install when the lease timings break the operator's rule (client-go's): lease duration
 > renew deadline > 1.2 x retry period. The schema already requires positive numbers and a whole
 number of seconds for the lease duration; the relation between them only a template can check.
