@@ -113,6 +113,14 @@ def test_pod_disruption_budget_only_with_more_than_one_replica(helm: Helm) -> No
     off = helm.render({"ha": {"enabled": True}, "podDisruptionBudget": {"enabled": False}})
     assert not _kind(off, "PodDisruptionBudget")
     _fails(helm, {"podDisruptionBudget": {"minAvailable": "half"}}, "at '/podDisruptionBudget/minAvailable'")
+    # Any Pod counts (an evicted leader hands the Lease over), but a budget that keeps every Pod
+    # would block every node drain.
+    for blocking in (2, "100%"):
+        _fails(helm, {"ha": {"enabled": True}, "podDisruptionBudget": {"minAvailable": blocking}},
+               f"podDisruptionBudget.minAvailable ({blocking}) must be below the 2 replicas")
+    [half] = _kind(helm.render({"ha": {"enabled": True}, "podDisruptionBudget": {"minAvailable": "50%"}}),
+                   "PodDisruptionBudget")
+    assert half["spec"]["minAvailable"] == "50%"
 
 
 # --- the CRD through the chart -----------------------------------------------------------------
@@ -293,14 +301,10 @@ def test_api_server_accepts_every_new_object_and_admits_both_pods_as_restricted(
 ) -> None:
     cluster.kubectl("label", "namespace", namespace, "pod-security.kubernetes.io/enforce=restricted",
                     "pod-security.kubernetes.io/enforce-version=latest")
-    peering = REPO_ROOT / "helm" / "tendlc" / "crds" / "kopfpeerings.kopf.dev.yaml"
-    cluster.kubectl("apply", "--server-side", "--force-conflicts", "-f", str(peering))
-    for name in ("kopfpeerings.kopf.dev", "clusterkopfpeerings.kopf.dev"):
-        cluster.kubectl("wait", "--for=condition=Established", f"crd/{name}", "--timeout=60s")
     objects = helm.render({**EVERYTHING, "crds": {"enabled": True}}, release=f"conv-{uuid.uuid4().hex[:5]}",
                           namespace=namespace)
     kinds = {obj["kind"] for obj in objects}
-    assert {"NetworkPolicy", "PodDisruptionBudget", "ConfigMap", "CustomResourceDefinition", "Pod"} <= kinds
+    assert {"NetworkPolicy", "PodDisruptionBudget", "ConfigMap", "CustomResourceDefinition", "Pod", "Role"} <= kinds
     result = cluster.kubectl("apply", "--dry-run=server", "--validate=strict", "-f", "-",
                              input=yaml.safe_dump_all(objects), check=False)
     assert result.returncode == 0, result.stderr

@@ -37,10 +37,10 @@ from support.helm import (
 )
 from tendlc.clients.ratelimit import DEFAULT_LIMITS
 from tendlc.config import Settings
+from tendlc.leader import LEASE_DURATION, RENEW_DEADLINE, RETRY_PERIOD, LeaseTimings
 
 TOP_LEVEL_CRDS = REPO_ROOT / "crds"
 CHART_CRDS = CHART_DIR / "crds"
-PEERING_CRDS = CHART_CRDS / "kopfpeerings.kopf.dev.yaml"
 RELEASE_NAMESPACE = "tendlc-system"
 WATCHED = ["team-a", "team-b"]
 
@@ -50,6 +50,21 @@ BASE_RULES = [
     {"apiGroups": [""], "resources": ["events"], "verbs": ["create"]},
     {"apiGroups": [""], "resources": ["secrets"], "verbs": ["get"]},
 ]
+
+
+TIMING_FIELDS = {"leaseDurationSeconds": "lease_duration", "renewDeadlineSeconds": "renew_deadline",
+                 "retryPeriodSeconds": "retry_period"}
+CHART_TIMINGS = {key: yaml.safe_load((CHART_DIR / "values.yaml").read_text())["ha"][key] for key in TIMING_FIELDS}
+
+
+def lease_rules(lease: str) -> list[dict[str, Any]]:
+    """The leader elector's calls (tendlc.leader): get+update of its Lease by name, create apart."""
+    return [
+        {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "resourceNames": [lease],
+         "verbs": ["get", "update"]},
+        {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["create"]},
+    ]
+
 # Settings the chart passes that tendlc.config.Settings may not define yet (the tenant-safety work
 # adds them; until then the operator ignores them). Once Settings has one, its value is checked below.
 PENDING_SETTINGS = {"TENDLC_ALLOWED_PARTNER_HOSTS", "TENDLC_METRICS_BIND_ADDRESS", "TENDLC_WEBHOOK_BIND_ADDRESS",
@@ -141,11 +156,9 @@ def test_chart_ships_the_top_level_crd_byte_for_byte(name: str) -> None:
     )
 
 
-def test_chart_crds_are_the_top_level_ones_plus_kopf_peering_only() -> None:
-    extra = {path.name for path in CHART_CRDS.iterdir()} - {path.name for path in TOP_LEVEL_CRDS.glob("*.yaml")}
-    assert extra == {PEERING_CRDS.name}
-    groups = {doc["spec"]["group"] for doc in yaml.safe_load_all(PEERING_CRDS.read_text())}
-    assert groups == {"kopf.dev"}
+def test_chart_crds_are_exactly_the_top_level_ones() -> None:
+    # Kopf's peering CRDs are gone: leader election uses a coordination.k8s.io Lease (D43).
+    assert {path.name for path in CHART_CRDS.iterdir()} == {path.name for path in TOP_LEVEL_CRDS.glob("*.yaml")}
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS)
@@ -162,7 +175,7 @@ def test_helm_lint_is_clean_even_when_strict(helm: Helm, scenario: str) -> None:
 def test_rbac_rules_name_exact_verbs_and_never_a_wildcard(
     rendered: dict[str, list[dict[str, Any]]], scenario: str
 ) -> None:
-    allowed_verbs = {"get", "list", "watch", "patch", "create"}
+    allowed_verbs = {"get", "list", "watch", "patch", "create", "update"}
     roles = _objects(rendered[scenario], "ClusterRole") + _objects(rendered[scenario], "Role")
     assert roles
     for role in roles:
@@ -171,8 +184,12 @@ def test_rbac_rules_name_exact_verbs_and_never_a_wildcard(
             for key in ("apiGroups", "resources", "verbs", "resourceNames"):
                 assert not any("*" in item for item in rule.get(key, [])), f"wildcard in {role['kind']}: {rule}"
             assert set(rule["verbs"]) <= allowed_verbs, rule
+            assert "kopf.dev" not in rule["apiGroups"], "Kopf peering is not used any more"
             if "secrets" in rule["resources"]:
                 assert rule["verbs"] == ["get"], "Secrets are read one by one, never listed or written"
+            if "update" in rule["verbs"]:
+                assert rule["resources"] == ["leases"], "update is for the leader-election Lease only"
+                assert len(rule.get("resourceNames", [])) == 1, "update of the Lease by its name only"
 
 
 def test_all_namespaces_grants_one_cluster_role_with_the_operators_calls(
@@ -209,34 +226,129 @@ def test_namespaces_list_grants_roles_only_there_and_own_secrets_by_name(
     assert bound == set(roles)
 
 
-def test_ha_runs_standby_replicas_that_join_kopf_peering(rendered: dict[str, list[dict[str, Any]]]) -> None:
+def _lease_role(objects: list[dict[str, Any]]) -> dict[str, Any]:
+    [role] = [role for role in _objects(objects, "Role") if role["metadata"]["name"].endswith("-leader-election")]
+    return role
+
+
+def test_ha_runs_standby_replicas_that_elect_a_leader_by_a_lease(rendered: dict[str, list[dict[str, Any]]]) -> None:
     objects = rendered["ha-ingress-service-monitor"]
     deployment = _one(objects, "Deployment")
     assert deployment["spec"]["replicas"] == 3
-    assert deployment["spec"]["strategy"] == {"type": "Recreate"}
-    peering = _one(objects, "ClusterKopfPeering")
+    # A new Pod starts as a standby; the old one releases the Lease when it stops.
+    assert deployment["spec"]["strategy"] == {
+        "type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1},
+    }
     env = _env(objects)
-    assert env["TENDLC_PEERING_NAME"]["value"] == peering["metadata"]["name"]
-    assert env["POD_ID"]["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.name"
-    assert _one(objects, "ClusterRole")["rules"] == [
-        *BASE_RULES,
-        {"apiGroups": ["kopf.dev"], "resources": ["clusterkopfpeerings"], "verbs": ["list", "watch"]},
-        {"apiGroups": ["kopf.dev"], "resources": ["clusterkopfpeerings"],
-         "resourceNames": [peering["metadata"]["name"]], "verbs": ["patch"]},
-    ]
+    fullname = deployment["metadata"]["name"]
+    assert env["TENDLC_LEADER_ELECTION"]["value"] == "true"
+    assert env["TENDLC_LEADER_ELECTION_LEASE_NAME"]["value"] == fullname
+    assert env["POD_NAME"]["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.name"
+    assert "POD_ID" not in env  # Kopf's peering identity
+    assert "TENDLC_PEERING_NAME" not in env
+    # Readiness is Kopf's health, never leadership: a standby must become ready for a rollout to go on.
+    container = _container(objects)
+    assert container["readinessProbe"]["httpGet"] == container["livenessProbe"]["httpGet"]
+    # RBAC: the resource rules are unchanged cluster-wide; the Lease only in the release namespace.
+    assert _one(objects, "ClusterRole")["rules"] == BASE_RULES
+    role = _lease_role(objects)
+    assert role["metadata"]["namespace"] == RELEASE_NAMESPACE
+    assert role["rules"] == lease_rules(fullname)
+    [binding] = [b for b in _objects(objects, "RoleBinding") if b["roleRef"]["name"] == role["metadata"]["name"]]
+    assert binding["metadata"]["namespace"] == RELEASE_NAMESPACE
+    service_account = _one(objects, "ServiceAccount")["metadata"]["name"]
+    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": service_account, "namespace": RELEASE_NAMESPACE}]
+    # With a namespaces list the watched Roles carry the resource rules only; the Lease stays home.
     namespaced = rendered["ha-namespaces-list"]
-    assert sorted(p["metadata"]["namespace"] for p in _objects(namespaced, "KopfPeering")) == WATCHED
-    assert not _objects(namespaced, "ClusterKopfPeering")
+    for watched in _objects(namespaced, "Role"):
+        if watched["metadata"]["namespace"] in WATCHED:
+            assert watched["rules"] == BASE_RULES
+    assert _lease_role(namespaced)["metadata"]["namespace"] == RELEASE_NAMESPACE
 
 
-def test_without_ha_one_replica_recreated_and_no_peering(rendered: dict[str, list[dict[str, Any]]]) -> None:
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_no_kopf_peering_objects_in_any_scenario(rendered: dict[str, list[dict[str, Any]]], scenario: str) -> None:
+    kinds = {obj["kind"] for obj in rendered[scenario]}
+    assert not kinds & {"KopfPeering", "ClusterKopfPeering"}
+
+
+@pytest.mark.parametrize(
+    ("ha", "lease"),
+    [
+        ({}, "tendlc"),  # the release's full name
+        ({"leaseName": "tendlc-leader"}, "tendlc-leader"),
+        ({"peeringName": "tendlc-peering"}, "tendlc-peering"),  # deprecated, still the Lease's name
+        ({"leaseName": "tendlc-leader", "peeringName": "tendlc-peering"}, "tendlc-leader"),
+    ],
+    ids=["default", "leaseName", "peeringName-fallback", "leaseName-wins"],
+)
+def test_lease_name_is_one_name_for_the_operator_and_its_role(helm: Helm, ha: dict[str, Any], lease: str) -> None:
+    objects = helm.render({"ha": {"enabled": True, **ha}}, namespace=RELEASE_NAMESPACE)
+    assert _env(objects)["TENDLC_LEADER_ELECTION_LEASE_NAME"]["value"] == lease
+    assert _lease_role(objects)["rules"] == lease_rules(lease)
+
+
+def test_lease_timings_reach_the_operator_and_default_to_its_own(helm: Helm, monkeypatch: pytest.MonkeyPatch) -> None:
+    defaults = _env(helm.render({"ha": {"enabled": True}}, namespace=RELEASE_NAMESPACE))
+    assert [float(defaults[f"TENDLC_LEADER_ELECTION_{name}_SECONDS"]["value"])
+            for name in ("LEASE_DURATION", "RENEW_DEADLINE", "RETRY_PERIOD")] == [
+        LEASE_DURATION, RENEW_DEADLINE, RETRY_PERIOD]
+    env = _env(helm.render({"ha": {"enabled": True, "leaseDurationSeconds": 5, "renewDeadlineSeconds": 3,
+                                   "retryPeriodSeconds": 0.5}}, namespace=RELEASE_NAMESPACE))
+    for name in list(os.environ):
+        if name.startswith("TENDLC_"):
+            monkeypatch.delenv(name)
+    for name, variable in env.items():
+        if name.startswith("TENDLC_") and "value" in variable:
+            monkeypatch.setenv(name, variable["value"])
+    monkeypatch.setenv("TENDLC_OPERATOR_NAMESPACE", RELEASE_NAMESPACE)
+    settings = Settings()  # the operator accepts what the chart accepted
+    assert settings.elects_leader
+    assert settings.leader_election_lease_name == "tendlc"
+    timings = settings.lease_timings()
+    assert (timings.lease_duration, timings.renew_deadline, timings.retry_period) == (5, 3, 0.5)
+
+
+@pytest.mark.parametrize(
+    ("ha", "expected"),
+    [
+        ({"leaseDurationSeconds": 10},
+         "ha.leaseDurationSeconds (10) must be greater than ha.renewDeadlineSeconds (10)"),
+        ({"leaseDurationSeconds": 8, "renewDeadlineSeconds": 9}, "must be greater than ha.renewDeadlineSeconds"),
+        ({"renewDeadlineSeconds": 2.4}, "ha.renewDeadlineSeconds (2.4) must be greater than 1.2 times "
+                                        "ha.retryPeriodSeconds (2)"),
+        ({"retryPeriodSeconds": 9}, "must be greater than 1.2 times ha.retryPeriodSeconds (9)"),
+        ({"leaseDurationSeconds": 15.5}, "at '/ha/leaseDurationSeconds'"),  # whole seconds (leaseDurationSeconds)
+        ({"leaseDurationSeconds": 0}, "at '/ha/leaseDurationSeconds'"),
+        ({"retryPeriodSeconds": 0}, "at '/ha/retryPeriodSeconds'"),
+        ({"renewDeadlineSeconds": -1}, "at '/ha/renewDeadlineSeconds'"),
+        ({"leaseName": "Tendlc_Leader"}, "at '/ha/leaseName'"),
+        ({"peeringName": "Bad_Name"}, "at '/ha/peeringName'"),
+    ],
+    ids=lambda item: json.dumps(item, separators=(",", ":")) if isinstance(item, dict) else None,
+)
+def test_lease_values_the_operator_would_refuse_fail_the_install(
+    helm: Helm, ha: dict[str, Any], expected: str
+) -> None:
+    result = helm.template({"ha": {"enabled": True, **ha}}, check=False)
+    assert result.returncode != 0, f"accepted {ha}"
+    assert expected in result.stderr, result.stderr
+    # The chart's rule is the operator's (LeaseTimings): each timing it refuses would stop the operator.
+    if set(ha) <= set(TIMING_FIELDS):
+        timings = {TIMING_FIELDS[key]: value for key, value in {**CHART_TIMINGS, **ha}.items()}
+        with pytest.raises(ValueError, match=r"must be (greater than|positive|a whole number)"):
+            LeaseTimings(**timings)
+
+
+def test_without_ha_one_replica_recreated_and_no_leader_election(rendered: dict[str, list[dict[str, Any]]]) -> None:
     objects = rendered["all-namespaces"]
     deployment = _one(objects, "Deployment")
     assert deployment["spec"]["replicas"] == 1
     assert deployment["spec"]["strategy"] == {"type": "Recreate"}
-    assert "TENDLC_PEERING_NAME" not in _env(objects)
-    assert not _objects(objects, "ClusterKopfPeering")
-    assert not _objects(objects, "KopfPeering")
+    env = _env(objects)
+    assert not [name for name in env if name.startswith(("TENDLC_LEADER_ELECTION", "TENDLC_PEERING"))]
+    assert not [role for role in _objects(objects, "Role") if role["metadata"]["name"].endswith("-leader-election")]
+    assert not _objects(objects, "PodDisruptionBudget")
     assert not _objects(objects, "Ingress")
     assert not _objects(objects, "ServiceMonitor")
 
@@ -323,7 +435,8 @@ def test_every_value_reaches_the_operator_as_its_tendlc_setting(
         "loaMaxAgeDays": 20,
         "recheckParkedSeconds": 15,
         "maxObserveAttempts": 4,
-        "ha": {"enabled": True, "peeringName": "tendlc-peering"},
+        "ha": {"enabled": True, "leaseName": "tendlc-leader", "leaseDurationSeconds": 20,
+               "renewDeadlineSeconds": 12, "retryPeriodSeconds": 3},
     }
     env = _env(helm.render(values, namespace=RELEASE_NAMESPACE))
     assert env["TENDLC_OPERATOR_NAMESPACE"]["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.namespace"
@@ -370,7 +483,10 @@ def test_every_value_reaches_the_operator_as_its_tendlc_setting(
     assert settings.webhook_auth_secret.name == "webhook-auth"
     assert settings.metrics_port == 9191
     assert settings.log_level == "DEBUG"
-    assert settings.peering_name == "tendlc-peering"
+    assert settings.leader_election is True
+    assert settings.peering_name is None
+    assert settings.leader_election_lease_name == "tendlc-leader"
+    assert settings.lease_timings() == LeaseTimings(lease_duration=20, renew_deadline=12, retry_period=3)
     fields = Settings.model_fields
     if "allowed_partner_hosts" in fields:
         assert settings.allowed_partner_hosts == values["allowedPartnerHosts"]
@@ -468,13 +584,6 @@ def installs(cluster: Cluster, cluster_helm: Helm) -> Iterator[list[InstalledCha
         release.uninstall()
 
 
-@pytest.fixture(scope="module")
-def peering_crds(cluster: Cluster) -> None:
-    cluster.kubectl("apply", "-f", str(PEERING_CRDS))
-    for name in ("kopfpeerings.kopf.dev", "clusterkopfpeerings.kopf.dev"):
-        cluster.kubectl("wait", "--for=condition=Established", f"crd/{name}", "--timeout=60s")
-
-
 def _campaign_migration_crd(cluster: Cluster) -> None:
     cluster.kubectl("apply", "-f", str(TOP_LEVEL_CRDS / "campaignmigrations.tendlc.io.yaml"))
     cluster.kubectl("wait", "--for=condition=Established", "crd/campaignmigrations.tendlc.io", "--timeout=60s")
@@ -501,14 +610,14 @@ def _forbidden(cluster: Cluster, kubeconfig: Path, *args: str) -> None:
 
 @pytest.mark.parametrize("scenario", SCENARIOS)
 def test_api_server_accepts_every_rendered_object(
-    cluster: Cluster, cluster_helm: Helm, namespace: str, make_namespace: Any, peering_crds: None, scenario: str,
+    cluster: Cluster, cluster_helm: Helm, namespace: str, make_namespace: Any, scenario: str,
 ) -> None:
     watched = [make_namespace("a"), make_namespace("b")] if "namespaces-list" in scenario else None
     objects = cluster_helm.render(scenario_values(scenario, watched), release=f"tendlc-{scenario}",
                                   namespace=namespace)
     # The ServiceMonitor's CRD (Prometheus Operator) is not in this cluster; it is checked above.
     checked = [obj for obj in objects if obj["kind"] != "ServiceMonitor"]
-    cluster_scoped = {"ClusterRole", "ClusterRoleBinding", "ClusterKopfPeering"}
+    cluster_scoped = {"ClusterRole", "ClusterRoleBinding"}
     for obj in checked:
         assert obj["kind"] in cluster_scoped or obj["metadata"].get("namespace"), f"no namespace: {obj['kind']}"
     crds = [doc for path in sorted(CHART_CRDS.glob("*.yaml")) for doc in yaml.safe_load_all(path.read_text())]
@@ -704,3 +813,90 @@ def test_operator_pod_is_admitted_under_the_restricted_pod_security_standard(
     result = cluster.kubectl("create", "--dry-run=server", "-f", "-", input=json.dumps(pod), check=False)
     assert result.returncode == 0, result.stderr
     assert "violate" not in result.stderr, result.stderr
+
+
+def test_ha_chart_identity_may_elect_with_its_own_lease_only(
+    cluster: Cluster, cluster_helm: Helm, namespace: str, make_namespace: Any, release_name: str,
+    installs: list[InstalledChart], tmp_path: Path,
+) -> None:
+    other = make_namespace("other")
+    chart = install_chart(cluster, cluster_helm, release=release_name, namespace=namespace,
+                          values={"ha": {"enabled": True, "leaseName": "tendlc-leader"}})
+    installs.append(chart)
+    kubeconfig = service_account_kubeconfig(cluster, namespace, chart.service_account, tmp_path / "sa.kubeconfig")
+    lease = "leases.coordination.k8s.io"
+
+    for verb in ("get", "update"):
+        assert _can(cluster, kubeconfig, verb, f"{lease}/tendlc-leader", "-n", namespace)
+        assert not _can(cluster, kubeconfig, verb, f"{lease}/kube-scheduler", "-n", namespace)
+    assert _can(cluster, kubeconfig, "create", lease, "-n", namespace)
+    for verb in ("list", "watch", "patch", "delete", "deletecollection"):
+        assert not _can(cluster, kubeconfig, verb, f"{lease}/tendlc-leader", "-n", namespace), verb
+    for verb in ("get", "create", "update"):
+        assert not _can(cluster, kubeconfig, verb, f"{lease}/tendlc-leader", "-n", other), verb
+        assert not _can(cluster, kubeconfig, verb, f"{lease}/tendlc-leader", "-n", "kube-system"), verb
+    assert not _can(cluster, kubeconfig, "list", "kopfpeerings.kopf.dev", "--all-namespaces")
+    # For real: the create the first replica makes, and the update a renewal makes.
+    created = {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+               "metadata": {"name": "tendlc-leader", "namespace": namespace},
+               "spec": {"holderIdentity": "rbac-check", "leaseDurationSeconds": 15}}
+    cluster.kubectl("create", "-f", "-", input=json.dumps(created), kubeconfig=kubeconfig)
+    stored = json.loads(cluster.kubectl("get", "lease", "tendlc-leader", "-n", namespace, "-o", "json",
+                                        kubeconfig=kubeconfig).stdout)
+    stored["spec"]["holderIdentity"] = ""
+    cluster.kubectl("replace", "-f", "-", input=json.dumps(stored), kubeconfig=kubeconfig)
+    _forbidden(cluster, kubeconfig, "delete", "lease", "tendlc-leader", "-n", namespace, "--dry-run=server")
+    _forbidden(cluster, kubeconfig, "get", "leases", "-n", namespace)
+
+
+@pytest.mark.parametrize(
+    ("ha", "warned", "lease"),
+    [
+        ({"enabled": True}, False, None),
+        ({"enabled": True, "peeringName": "tendlc-peering"}, True, "tendlc-peering"),
+        ({"enabled": True, "leaseName": "tendlc-leader", "peeringName": "tendlc-peering"}, True, "tendlc-leader"),
+        ({"enabled": False, "peeringName": "tendlc-peering"}, True, None),
+    ],
+    ids=["ha", "peeringName-fallback", "both-set", "peeringName-without-ha"],
+)
+def test_install_notes_name_the_lease_and_warn_about_peering_name(
+    cluster_helm: Helm, namespace: str, release_name: str, ha: dict[str, Any], warned: bool, lease: str | None,
+) -> None:
+    """NOTES.txt is rendered only by install/upgrade (not `helm template`): a server-side dry run."""
+    values = cluster_helm.values_file({"ha": ha}, f"notes-{release_name}")
+    notes = cluster_helm.run("install", release_name, str(CHART_DIR), "-n", namespace, "-f", str(values),
+                             "--dry-run=server").stdout
+    notes = notes[notes.index("NOTES:"):]
+    assert ("ha.peeringName is deprecated" in notes) is warned, notes
+    if ha["enabled"]:
+        expected = lease or release_name
+        assert f'only the holder of Lease "{expected}" acts' in notes, notes
+        assert f"get lease {expected} " in notes, notes
+    else:
+        assert "High availability" not in notes, notes
+
+
+def test_turning_ha_on_recreates_once_then_rolls(
+    cluster: Cluster, cluster_helm: Helm, namespace: str, release_name: str, installs: list[InstalledChart],
+) -> None:
+    """A rolling update is safe only if the Pods it replaces elect too: the upgrade that turns HA on
+    replaces a Pod that acts without a Lease, so it is a Recreate; later upgrades roll."""
+    rolling = {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}}
+    chart = install_chart(cluster, cluster_helm, release=release_name, namespace=namespace)
+    installs.append(chart)
+    assert chart.deployment()["spec"]["strategy"]["type"] == "Recreate"
+    chart.upgrade({"ha": {"enabled": True}})
+    deployment = chart.deployment()
+    assert deployment["spec"]["replicas"] == 2
+    assert deployment["spec"]["strategy"]["type"] == "Recreate"  # the old Pod did not elect
+    assert chart.operator_environment()["TENDLC_LEADER_ELECTION"] == "true"
+    chart.upgrade({"ha": {"enabled": True}, "log": {"level": "DEBUG"}})
+    assert chart.deployment()["spec"]["strategy"] == rolling
+    chart.upgrade({"ha": {"enabled": False}})  # (an empty values file would make Helm reuse the last values)
+    assert chart.deployment()["spec"]["strategy"] == {"type": "Recreate"}
+    assert "TENDLC_LEADER_ELECTION" not in chart.operator_environment()
+    # A first install with HA has nothing to overlap with: it rolls from the start.
+    fresh = install_chart(cluster, cluster_helm, release=f"{release_name}-ha", namespace=namespace,
+                          values={"ha": {"enabled": True}})
+    installs.append(fresh)
+    assert fresh.deployment()["spec"]["strategy"] == rolling

@@ -47,7 +47,7 @@ app.kubernetes.io/part-of: tendlc
 {{- end -}}
 {{- end -}}
 
-{{/* Replicas of the Deployment: one worker, plus the standbys with ha.enabled. */}}
+{{/* Replicas of the Deployment: one, plus the standbys with ha.enabled (one of them leads). */}}
 {{- define "tendlc.replicas" -}}
 {{- if .Values.ha.enabled }}{{ add 1 .Values.ha.standbyReplicas }}{{ else }}1{{ end -}}
 {{- end -}}
@@ -88,8 +88,54 @@ host, where an entry host `*.example.com` stands for exactly one more DNS label.
 {{- end -}}
 {{- end -}}
 
-{{- define "tendlc.peeringName" -}}
-{{- default (include "tendlc.fullname" .) .Values.ha.peeringName -}}
+{{/*
+Name of the leader-election Lease (release namespace): ha.leaseName, else the deprecated
+ha.peeringName (NOTES.txt warns), else the release's full name. The operator's
+TENDLC_LEADER_ELECTION_LEASE_NAME and the Role's resourceNames both come from here.
+*/}}
+{{- define "tendlc.leaseName" -}}
+{{- .Values.ha.leaseName | default .Values.ha.peeringName | default (include "tendlc.fullname" .) -}}
+{{- end -}}
+
+{{/*
+"true" when the Deployment may roll (RollingUpdate): with ha.enabled, and only if the Pods being
+replaced elect a leader too. A rolling update overlaps old and new Pods; that is safe only when the
+old ones take part in the Lease (the new Pod waits as a standby, the old releases the Lease when it
+stops). Upgrading from Pods that do not elect (ha.enabled was off, or a version that used Kopf
+peering) would run one of them beside the new leader, so that one upgrade is a Recreate. `lookup`
+sees the cluster only during install/upgrade: `helm template` (and GitOps tools rendering with
+it) sees no Deployment and renders RollingUpdate; docs/install.md says how to switch safely there.
+*/}}
+{{- define "tendlc.rollingUpdate" -}}
+{{- if .Values.ha.enabled -}}
+{{- $current := lookup "apps/v1" "Deployment" .Release.Namespace (include "tendlc.fullname" .) -}}
+{{- $elects := not $current -}}
+{{- range (dig "spec" "template" "spec" "containers" list ($current | default dict)) -}}
+{{- range (.env | default list) -}}
+{{- if and (eq .name "TENDLC_LEADER_ELECTION") (eq (toString .value) "true") -}}
+{{- $elects = true -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- if $elects }}true{{ end -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+Fails the install when the lease timings break the operator's rule (client-go's): lease duration
+> renew deadline > 1.2 x retry period. The schema already requires positive numbers and a whole
+number of seconds for the lease duration; the relation between them only a template can check.
+*/}}
+{{- define "tendlc.checkLeaseTimings" -}}
+{{- $lease := float64 .Values.ha.leaseDurationSeconds -}}
+{{- $renew := float64 .Values.ha.renewDeadlineSeconds -}}
+{{- $retry := float64 .Values.ha.retryPeriodSeconds -}}
+{{- if not (gt $lease $renew) -}}
+{{- fail (printf "ha.leaseDurationSeconds (%v) must be greater than ha.renewDeadlineSeconds (%v): the difference is the margin that keeps two leaders apart" .Values.ha.leaseDurationSeconds .Values.ha.renewDeadlineSeconds) -}}
+{{- end -}}
+{{- if not (gt $renew (mulf 1.2 $retry)) -}}
+{{- fail (printf "ha.renewDeadlineSeconds (%v) must be greater than 1.2 times ha.retryPeriodSeconds (%v): the leader needs room for a retry (with jitter) before its deadline" .Values.ha.renewDeadlineSeconds .Values.ha.retryPeriodSeconds) -}}
+{{- end -}}
 {{- end -}}
 
 {{/*
