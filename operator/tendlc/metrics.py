@@ -273,16 +273,15 @@ class Metrics:
 
     @classmethod
     def for_settings(cls, settings: Settings) -> Metrics:
-        """The operator's metrics: the ceilings its rate limiters use, and its role.
+        """The operator's metrics: the partners' ceilings its rate limiters pace under, and its role.
 
-        Running standalone (no peering name), this process is the only worker: `tendlc_leader` is 1.
-        With peering the role is left unknown (no `tendlc_leader` series) until leader election
-        calls `set_leader`.
+        Running alone (no leader election), this process is the only worker: `tendlc_leader` is 1.
+        With leader election the role follows the Lease (`set_leader`, from the elector).
         """
         metrics = cls()
         limiters = RateLimiterRegistry(settings.limiter_overrides(), scale=settings.rate_limit_scale)
-        metrics.set_rate_limits({key: limiters.limit_for(*key) for key in DEFAULT_LIMITS})
-        if settings.peering_name is None:
+        metrics.set_rate_limits({key: limiters.partner_limit(*key) for key in DEFAULT_LIMITS})
+        if not settings.elects_leader:
             metrics.set_leader(True)
         return metrics
 

@@ -259,6 +259,8 @@ def test_chaos_run_loses_duplicates_and_leaks_nothing(
         "backoff": {"initialSeconds": 0.3, "maxSeconds": 2},
         "requestTimeoutSeconds": 2,
         "recheckParkedSeconds": 1,
+        # The sandbox runs 600 times faster: the D24 search window too (60 s / 600).
+        "extraEnv": [{"name": "TENDLC_ABSENCE_WINDOW_SECONDS", "value": "0.1"}],
     })
     try:
         kubeconfig = service_account_kubeconfig(cluster, namespace, chart.service_account, tmp_path / "sa.kubeconfig")

@@ -211,16 +211,23 @@ class RateLimiterRegistry:
         merged = dict(DEFAULT_LIMITS)
         merged.update(limits or {})
         # `limits` are the partners' own limits; the buckets run SAFETY_MARGIN under them.
+        self._partner_limits = {key: limit.scaled(scale) for key, limit in merged.items()}
         self._limits = {key: limit.scaled(scale * (1 - SAFETY_MARGIN)) for key, limit in merged.items()}
         self._clock = clock
         self._sleep = sleep
         self._buckets: dict[tuple[str, str, str], TokenBucket] = {}
 
     def limit_for(self, partner: str, endpoint_class: str) -> RateLimit:
+        """The limit our bucket runs at (SAFETY_MARGIN under the partner's)."""
         try:
             return self._limits[(partner, endpoint_class)]
         except KeyError:
             raise KeyError(f"no rate limit configured for {partner} endpoint class {endpoint_class!r}") from None
+
+    def partner_limit(self, partner: str, endpoint_class: str) -> RateLimit:
+        """The partner's own limit (documented or configured, scaled): the ceiling metrics compare with."""
+        self.limit_for(partner, endpoint_class)  # the same error for an unknown class
+        return self._partner_limits[(partner, endpoint_class)]
 
     def limiter(self, partner: str, account: str, endpoint_class: str) -> TokenBucket:
         """The bucket shared by every caller of this partner account's endpoint class."""
