@@ -62,6 +62,13 @@ ADVICE: Mapping[str, Advice] = MappingProxyType({
     Reason.OBSERVING_OUTCOME: Advice(
         _P, "the partner's answer on whether an interrupted request landed (never resent while in doubt)", _NOTHING
     ),
+    Reason.HELD_BY_WAVE: Advice(
+        _C, "its MigrationWave to release it (canary first, then within maxInFlight)",
+        "Nothing, or see the wave: kubectl get mwave; a halted wave needs its failures fixed.",
+    ),
+    Reason.WAITING_FOR_WINDOW: Advice(
+        _P, "the wave's next maintenance window (the submission waits for it)", _NOTHING
+    ),
     Reason.CHECKING_EXISTING_CAMPAIGN: Advice(
         _P, "searches of Infobip for an existing campaign before the migration is sent (D24)", _NOTHING
     ),
@@ -179,6 +186,10 @@ ADVICE: Mapping[str, Advice] = MappingProxyType({
     Reason.RECONCILE_ERROR: Advice(
         _P, "the operator's next pass (its last one failed: a Warning Event holds the error)",
         "Nothing if it passes; if the Event repeats, read the operator's log and report the error.",
+    ),
+    Reason.LOA_EXPIRES_BEFORE_SUBMISSION: Advice(
+        _A, "a LOA that is still valid when the wave's next window opens",
+        "Have the LOA signed again and update its Secret before the window; the migration continues by itself.",
     ),
     Reason.PARTNER_ANSWER_UNEXPECTED: Advice(
         _A, "the import to be confirmed by Infobip's owned-numbers list (retried with backoff)",

@@ -57,6 +57,10 @@ class Reason:
     IN_MIGRATION: Final = "InMigration"
     AWAITING_OSR_CONFIRMATION: Final = "AwaitingOsrConfirmation"
     OBSERVING_OUTCOME: Final = "ObservingOutcome"
+    HELD_BY_WAVE: Final = "HeldByWave"
+    """A MigrationWave selects the resource and has not released it yet (canary, maxInFlight, halt)."""
+    WAITING_FOR_WINDOW: Final = "WaitingForWindow"
+    """Ready to submit; the wave's next maintenance window is not open yet."""
     CHECKING_EXISTING_CAMPAIGN: Final = "CheckingExistingCampaign"
     """MigrationSubmitted: Infobip is searched for the campaign before the migration is sent (D24)."""
     # Step conditions turned True.
@@ -77,6 +81,8 @@ class Reason:
     LOA_SIGNED_DATE_INVALID: Final = "LoaSignedDateInvalid"
     LOA_EXPIRED: Final = "LoaExpired"
     LOA_DATED_IN_FUTURE: Final = "LoaDatedInFuture"
+    LOA_EXPIRES_BEFORE_SUBMISSION: Final = "LoaExpiresBeforeSubmission"
+    """Valid today, too old at the planned submission (the wave's next window): sign it again first."""
     # Needs a human (Park).
     CREDENTIALS_MISSING: Final = "CredentialsMissing"
     CREDENTIALS_REJECTED: Final = "CredentialsRejected"
@@ -120,6 +126,7 @@ WARNING_REASONS: Final = frozenset(
         Reason.LOA_SIGNED_DATE_INVALID,
         Reason.LOA_EXPIRED,
         Reason.LOA_DATED_IN_FUTURE,
+        Reason.LOA_EXPIRES_BEFORE_SUBMISSION,
         Reason.CREDENTIALS_MISSING,
         Reason.CREDENTIALS_REJECTED,
         Reason.IMPORT_NOT_ENABLED,

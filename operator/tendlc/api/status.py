@@ -81,6 +81,13 @@ class PendingOperation(_Model):
     """SubmitMigration: a digest of the numbers sent (`numbers_digest` of the workflow)."""
 
 
+class WaveRelease(_Model):
+    """The MigrationWave that let this resource start, and when: once set, the resource keeps going."""
+
+    wave: str
+    at: Timestamp
+
+
 class MigrationSearch(_Model):
     """Searches of Infobip that found no campaign of this externalCampaignId (docs/decisions.md D24).
 
@@ -152,6 +159,7 @@ class MigrationStatus(_Model):
     next_check_at: Timestamp | None = Field(default=None, alias="nextCheckAt")
     pending_operation: PendingOperation | None = Field(default=None, alias="pendingOperation")
     migration_search: MigrationSearch | None = Field(default=None, alias="migrationSearch")
+    release: WaveRelease | None = None
     problem: Problem | None = None
     last_handled_retry: str | None = Field(default=None, alias="lastHandledRetry")
     planned_calls: list[str] | None = Field(default=None, alias="plannedCalls")

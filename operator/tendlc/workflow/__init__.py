@@ -33,7 +33,16 @@ from tendlc.workflow.conditions import get_condition, set_condition
 from tendlc.workflow.decide import decide
 from tendlc.workflow.decisions import Act, Decision, Done, Event, Fail, Park, Wait
 from tendlc.workflow.errors import apply_partner_error
-from tendlc.workflow.facts import Annotations, Facts, LoaFacts, LoaProblem, OsrConfirmation, Policy, human_duration
+from tendlc.workflow.facts import (
+    Annotations,
+    Facts,
+    LoaFacts,
+    LoaProblem,
+    OsrConfirmation,
+    Policy,
+    WaveGate,
+    human_duration,
+)
 from tendlc.workflow.progress import Step, current_step, numbers_digest
 from tendlc.workflow.record import record
 
@@ -64,6 +73,7 @@ __all__ = [
     "Step",
     "SubmitMigration",
     "Wait",
+    "WaveGate",
     "apply_partner_error",
     "current_step",
     "decide",

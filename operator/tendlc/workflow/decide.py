@@ -19,7 +19,7 @@ from dataclasses import replace
 
 from tendlc.api.constants import WARNING_REASONS, ConditionType, Reason, Stage, event_type
 from tendlc.api.spec import CampaignMigrationSpec
-from tendlc.api.status import Condition, MigrationStatus, Phase
+from tendlc.api.status import Condition, MigrationStatus, Phase, WaveRelease
 from tendlc.workflow.actions import ElectCnp, ObserveElection, SubmitMigration
 from tendlc.workflow.conditions import get_condition
 from tendlc.workflow.decisions import Decision, Done, Event, Fail, Park
@@ -114,6 +114,9 @@ def _decide(r: Round) -> Decision:
     suspended = get_condition(s.conditions, ConditionType.SUSPENDED)
     if suspended is not None and suspended.status == "True":
         r.condition(ConditionType.SUSPENDED, "False", Reason.RESUMED, "Resumed where the migration stopped.")
+    held = _wave_hold(r, step)
+    if held is not None:
+        return held
 
     if step < Step.MONITOR:
         loa_reason, loa_message = _check_loa(r)
@@ -139,6 +142,27 @@ def _decide(r: Round) -> Decision:
     if step is Step.SUBMIT:
         return submit_step(r)
     return monitor_step(r)
+
+
+def _wave_hold(r: Round, step: Step) -> Park | None:
+    """A wave's member waits for its release before any partner call; once released it keeps going.
+
+    A member that had already started when its wave appeared counts as released (it is in flight).
+    """
+    s, wave = r.status, r.facts.wave
+    if wave is None or s.release is not None:
+        return None
+    started = step > Step.IMPORT or s.numbers_imported_at is not None or s.tcr_sharing_status is not None
+    if wave.released or started:
+        s.release = WaveRelease(wave=wave.wave, at=r.facts.now)
+        return None
+    s.phase = Phase.PENDING
+    message = (
+        f"Held by MigrationWave {wave.wave!r} until it releases this campaign (canary first, then as members "
+        "finish within maxInFlight): no call is made to TCR or Infobip until then."
+    )
+    r.ready("False", Reason.HELD_BY_WAVE, message)
+    return Park(s)
 
 
 def _check_loa(r: Round) -> tuple[str, str]:
@@ -168,6 +192,16 @@ def _check_loa(r: Round) -> tuple[str, str]:
             f"{max_days} days when the migration is submitted. Have it signed again. {fix}",
         )
     valid_until = signed + policy.loa_max_age
+    wave = r.facts.wave
+    if wave is not None and not wave.submission_open and wave.next_window is not None:
+        planned = wave.next_window.date()
+        if planned > valid_until:
+            return (
+                Reason.LOA_EXPIRES_BEFORE_SUBMISSION,
+                f"The LOA signed on {signed.isoformat()} is valid for submission until {valid_until.isoformat()}, "
+                f"but MigrationWave {wave.wave!r} submits it in its next window, from {planned.isoformat()}. "
+                f"Have it signed again before then. {fix}",
+            )
     return (
         Reason.LOA_VALID,
         f"LOA signed on {signed.isoformat()}; valid for submission until {valid_until.isoformat()}.",

@@ -87,6 +87,22 @@ class Annotations:
 
 
 @dataclass(frozen=True)
+class WaveGate:
+    """What the member's MigrationWave says this pass (the controller reads it from the wave).
+
+    `released`: the wave let it start (canary first, within maxInFlight); `submission_open`: a window
+    is open now (and the wave is not suspended); `osr_allowed`: an own-NNID customer may update the
+    OSR records now; `next_window`: when the next window opens, if one is coming.
+    """
+
+    wave: str
+    released: bool
+    submission_open: bool = True
+    osr_allowed: bool = True
+    next_window: datetime | None = None
+
+
+@dataclass(frozen=True)
 class Facts:
     """Everything observed this round that is not in the status."""
 
@@ -101,6 +117,8 @@ class Facts:
     """`metadata.generation` of the resource."""
     unreadable_status: tuple[str, ...] = ()
     """Status fields the controller could not read when it loaded the resource (another version's)."""
+    wave: WaveGate | None = None
+    """The MigrationWave that selects this resource, if any."""
 
 
 @dataclass(frozen=True)

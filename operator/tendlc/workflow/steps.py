@@ -9,6 +9,8 @@ Pure: no I/O.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from tendlc.api.constants import ConditionType, Reason, Sharing
 from tendlc.api.status import MigrationSearch, PendingOperation, Phase
 from tendlc.workflow import absence
@@ -20,7 +22,7 @@ from tendlc.workflow.actions import (
     PollCampaign,
     SubmitMigration,
 )
-from tendlc.workflow.decisions import Act, Decision, Wait
+from tendlc.workflow.decisions import Act, Decision, Park, Wait
 from tendlc.workflow.errors import election_unknown_hint, outcome_unknown_hint
 from tendlc.workflow.progress import Step, numbers_digest
 from tendlc.workflow.round import Round, act_when_due, clear_stalled, outcome_unknown
@@ -94,6 +96,18 @@ def submit_step(r: Round) -> Decision:
     marker = s.pending_operation
     if marker is not None:
         return _recover_submission(r, marker)
+    wave = r.facts.wave
+    if wave is not None and not wave.submission_open:
+        when = f"opens at {wave.next_window.isoformat()}" if wave.next_window else "is not scheduled yet"
+        message = (
+            f"Ready to submit the Infobip migration of {spec.campaign_id}; MigrationWave {wave.wave!r} submits only "
+            f"inside its maintenance windows, and the next one {when}."
+        )
+        r.condition(ConditionType.MIGRATION_SUBMITTED, "False", Reason.WAITING_FOR_WINDOW, message)
+        r.ready("False", Reason.WAITING_FOR_WINDOW, message)
+        if wave.next_window is None:
+            return Park(s)
+        return Wait(max(wave.next_window - r.facts.now, timedelta(0)), s)
     name, number = spec.campaign_name_or_default, spec.numbers[0]
     search = s.migration_search
     if search is not None and (search.name, search.number) != (name, number):
@@ -165,6 +179,16 @@ def monitor_step(r: Round) -> Decision:
             f"Infobip campaign {campaign} is {stage}. Update the OSR records of the numbers to Infobip's NNID, "
             "then annotate the resource with tendlc.io/osr-updated=<RFC 3339 time of the update>."
         )
+        wave = facts.wave
+        if wave is not None and not wave.osr_allowed:
+            when = f" (from {wave.next_window.isoformat()})" if wave.next_window else ""
+            message = (
+                f"Infobip campaign {campaign} is {stage}. Do not update the OSR records yet: MigrationWave "
+                f"{wave.wave!r} allows it in its next maintenance window{when}. Then update them to Infobip's NNID "
+                "and annotate the resource with tendlc.io/osr-updated=<RFC 3339 time of the update>."
+            )
+        elif wave is not None:
+            message += f" MigrationWave {wave.wave!r}: the OSR update is allowed now."
     else:
         s.phase = Phase.IN_MIGRATION
         reason = Reason.IN_MIGRATION
