@@ -126,16 +126,20 @@ def test_pod_disruption_budget_only_with_more_than_one_replica(helm: Helm) -> No
 # --- the CRD through the chart -----------------------------------------------------------------
 
 
-def test_crds_enabled_renders_the_crds_folder_file_with_labels_and_keep_policy(helm: Helm) -> None:
+def test_crds_enabled_renders_the_crds_folder_files_with_labels_and_keep_policy(helm: Helm) -> None:
     assert not _kind(helm.render(), "CustomResourceDefinition")
-    [crd] = _kind(helm.render({"crds": {"enabled": True}}), "CustomResourceDefinition")
-    source = yaml.safe_load(CRD_FILE.read_text())
-    assert crd["spec"] == source["spec"]
-    assert crd["metadata"]["name"] == source["metadata"]["name"]
-    assert crd["metadata"]["annotations"] == {"helm.sh/resource-policy": "keep"}
-    assert crd["metadata"]["labels"]["app.kubernetes.io/part-of"] == "tendlc"
-    [unkept] = _kind(helm.render({"crds": {"enabled": True, "keep": False}}), "CustomResourceDefinition")
-    assert "annotations" not in unkept["metadata"]
+    rendered = {crd["metadata"]["name"]: crd for crd in _kind(helm.render({"crds": {"enabled": True}}),
+                                                               "CustomResourceDefinition")}
+    sources = [yaml.safe_load(path.read_text()) for path in sorted(CRD_FILE.parent.glob("*.yaml"))]
+    assert set(rendered) == {source["metadata"]["name"] for source in sources} >= {
+        "campaignmigrations.tendlc.io", "migrationwaves.tendlc.io"}
+    for source in sources:
+        crd = rendered[source["metadata"]["name"]]
+        assert crd["spec"] == source["spec"]
+        assert crd["metadata"]["annotations"] == {"helm.sh/resource-policy": "keep"}
+        assert crd["metadata"]["labels"]["app.kubernetes.io/part-of"] == "tendlc"
+    unkept = _kind(helm.render({"crds": {"enabled": True, "keep": False}}), "CustomResourceDefinition")
+    assert unkept and all("annotations" not in crd["metadata"] for crd in unkept)
     _fails(helm, {"crds": {"enable": True}}, "additional properties 'enable' not allowed")
 
 

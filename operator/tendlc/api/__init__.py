@@ -1,12 +1,14 @@
-"""The CampaignMigration resource as Python values: spec and status models, phases, conditions.
+"""The resources as Python values: spec and status models, phases, conditions.
 
 This room parses what the API server stores (a Kopf body's `spec` and `status` dicts) into typed,
 validated models with the CRD's defaults, and turns a status back into a camelCase merge patch. It
-mirrors `crds/campaignmigrations.tendlc.io.yaml` (a unit test checks they agree). It must not do
+mirrors `crds/campaignmigrations.tendlc.io.yaml` and `crds/migrationwaves.tendlc.io.yaml` (unit
+tests check they agree). It must not do
 I/O, import Kopf or the partner clients, or decide anything: decisions live in `tendlc.workflow`.
 """
 
 from tendlc.api.constants import (
+    ANNOTATION_APPROVE,
     ANNOTATION_DRY_RUN,
     ANNOTATION_OSR_UPDATED,
     ANNOTATION_RETRY,
@@ -16,6 +18,9 @@ from tendlc.api.constants import (
     PLURAL,
     SHORT_NAME,
     VERSION,
+    WAVE_KIND,
+    WAVE_PLURAL,
+    WAVE_SHORT_NAME,
     ConditionType,
     Reason,
 )
@@ -41,8 +46,10 @@ from tendlc.api.status import (
     format_time,
     merge_patch_diff,
 )
+from tendlc.api.wave import LabelSelector, Order, WavePhase, WaveSpec, WaveStatus, Window
 
 __all__ = [
+    "ANNOTATION_APPROVE",
     "ANNOTATION_DRY_RUN",
     "ANNOTATION_OSR_UPDATED",
     "ANNOTATION_RETRY",
@@ -56,13 +63,18 @@ __all__ = [
     "SHORT_NAME",
     "UPSTREAM_CNP_ID_PATTERN",
     "VERSION",
+    "WAVE_KIND",
+    "WAVE_PLURAL",
+    "WAVE_SHORT_NAME",
     "CampaignMigrationSpec",
     "Condition",
     "ConditionStatus",
     "ConditionType",
+    "LabelSelector",
     "LoaSecretRef",
     "MigrationStatus",
     "Nnid",
+    "Order",
     "PartnerOverride",
     "PendingOperation",
     "Phase",
@@ -70,6 +82,10 @@ __all__ = [
     "Reason",
     "RecordedWebhook",
     "SecretRef",
+    "WavePhase",
+    "WaveSpec",
+    "WaveStatus",
+    "Window",
     "format_time",
     "merge_patch_diff",
 ]

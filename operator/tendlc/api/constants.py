@@ -17,6 +17,11 @@ VERSION: Final = "v1alpha1"
 KIND: Final = "CampaignMigration"
 PLURAL: Final = "campaignmigrations"
 SHORT_NAME: Final = "cmig"
+WAVE_KIND: Final = "MigrationWave"
+WAVE_PLURAL: Final = "migrationwaves"
+WAVE_SHORT_NAME: Final = "mwave"
+CATEGORY: Final = "tendlc"
+"""`kubectl get tendlc` lists both kinds."""
 
 ANNOTATION_OSR_UPDATED: Final = "tendlc.io/osr-updated"
 """Own-NNID mode: the user confirms the OSR records point at Infobip (value: RFC 3339 time, or anything)."""
@@ -28,6 +33,10 @@ ANNOTATION_DRY_RUN: Final = "tendlc.io/dry-run"
 """`true` puts this resource in dry run (the executor reads it into `Facts.dry_run`)."""
 CONTROL_ANNOTATIONS: Final = (ANNOTATION_OSR_UPDATED, ANNOTATION_RETRY, ANNOTATION_SUSPEND, ANNOTATION_DRY_RUN)
 """The annotations a user sets to steer a resource; a change of any of them wakes its loop at once."""
+ANNOTATION_APPROVE: Final = "tendlc.io/approve"
+"""On a MigrationWave: any new value approves the release of the members after the canary."""
+WAVE_CONTROL_ANNOTATIONS: Final = (ANNOTATION_APPROVE, ANNOTATION_RETRY, ANNOTATION_SUSPEND)
+"""The annotations a user sets on a MigrationWave (retry re-evaluates a halt, suspend = spec.suspend)."""
 
 
 class ConditionType:
@@ -43,6 +52,13 @@ class ConditionType:
     SUSPENDED: Final = "Suspended"
     STATUS_READABLE: Final = "StatusReadable"
     """False while the loaded status held fields this version could not read (until rewritten)."""
+    # MigrationWave.
+    PROGRESSING: Final = "Progressing"
+    """True while the wave releases members or has members in flight."""
+    HALTED: Final = "Halted"
+    """True once the canary failed or the failure budget is spent: nothing more is released."""
+    COMPLETE: Final = "Complete"
+    """True when every member is Registered or Failed (`kubectl wait --for=condition=Complete`)."""
 
 
 class Reason:
@@ -116,6 +132,26 @@ class Reason:
     STATUS_READABLE: Final = "StatusReadable"
     # An exactly-once marker of an operation this version does not know (Park; the marker is kept).
     UNKNOWN_PENDING_OPERATION: Final = "UnknownPendingOperation"
+    # MigrationWave: Progressing.
+    CANARY_IN_PROGRESS: Final = "CanaryInProgress"
+    RELEASING_MEMBERS: Final = "ReleasingMembers"
+    MEMBERS_IN_FLIGHT: Final = "MembersInFlight"
+    AWAITING_APPROVAL: Final = "AwaitingApproval"
+    NO_MEMBERS: Final = "NoMembers"
+    # MigrationWave: Halted (True on a halt; Progressing=False carries the same reason).
+    CANARY_FAILED: Final = "CanaryFailed"
+    FAILURE_BUDGET_EXHAUSTED: Final = "FailureBudgetExhausted"
+    WITHIN_BUDGET: Final = "WithinBudget"
+    # MigrationWave: Complete.
+    ALL_MEMBERS_FINAL: Final = "AllMembersFinal"
+    MEMBERS_REMAINING: Final = "MembersRemaining"
+    # MigrationWave: Event only.
+    MEMBERS_RELEASED: Final = "MembersReleased"
+    CANARY_PASSED: Final = "CanaryPassed"
+    APPROVED: Final = "Approved"
+    WINDOW_OPENED: Final = "WindowOpened"
+    WINDOW_CLOSED: Final = "WindowClosed"
+    LOA_EXPIRES_BEFORE_WINDOW: Final = "LoaExpiresBeforeWindow"
 
 
 WARNING_REASONS: Final = frozenset(
@@ -147,6 +183,9 @@ WARNING_REASONS: Final = frozenset(
         Reason.RECONCILE_ERROR,
         Reason.UNREADABLE_STATUS,
         Reason.UNKNOWN_PENDING_OPERATION,
+        Reason.CANARY_FAILED,
+        Reason.FAILURE_BUDGET_EXHAUSTED,
+        Reason.LOA_EXPIRES_BEFORE_WINDOW,
     }
 )
 """Reasons whose Event is a Warning: something stopped the migration or needs a human. Every other

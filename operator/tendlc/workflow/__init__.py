@@ -11,6 +11,10 @@ value or the `PartnerError` raised) with `record`. On any other decision, write 
 merge patch, `status.to_patch(original)`), emit `decision.event` of every decision seen, and come
 back after `Wait.delay` / `Park.recheck_after` or on any change of the resource or its Secrets.
 
+A MigrationWave is planned the same way, once per pass over the wave and its members:
+
+    plan = plan_wave(wave_spec, wave_status, members, wave_facts)   # WavePlan: release, gates, status
+
 This room must not do I/O, import Kopf or httpx, read clocks or environment variables, or sleep.
 """
 
@@ -45,6 +49,9 @@ from tendlc.workflow.facts import (
 )
 from tendlc.workflow.progress import Step, current_step, numbers_digest
 from tendlc.workflow.record import record
+from tendlc.workflow.wave import WaveFacts, WavePlan, plan_wave
+from tendlc.workflow.wave_members import MemberView
+from tendlc.workflow.windows import WindowState, window_state
 
 __all__ = [
     "Act",
@@ -62,6 +69,7 @@ __all__ = [
     "ImportResult",
     "LoaFacts",
     "LoaProblem",
+    "MemberView",
     "MigrationNotFound",
     "ObserveElection",
     "ObserveMigration",
@@ -73,7 +81,10 @@ __all__ = [
     "Step",
     "SubmitMigration",
     "Wait",
+    "WaveFacts",
     "WaveGate",
+    "WavePlan",
+    "WindowState",
     "apply_partner_error",
     "current_step",
     "decide",
@@ -81,6 +92,8 @@ __all__ = [
     "human_duration",
     "next_delay",
     "numbers_digest",
+    "plan_wave",
     "record",
     "set_condition",
+    "window_state",
 ]
