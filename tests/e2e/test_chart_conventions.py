@@ -139,7 +139,8 @@ def test_crds_enabled_renders_the_crds_folder_files_with_labels_and_keep_policy(
         assert crd["metadata"]["annotations"] == {"helm.sh/resource-policy": "keep"}
         assert crd["metadata"]["labels"]["app.kubernetes.io/part-of"] == "tendlc"
     unkept = _kind(helm.render({"crds": {"enabled": True, "keep": False}}), "CustomResourceDefinition")
-    assert unkept and all("annotations" not in crd["metadata"] for crd in unkept)
+    assert unkept
+    assert all("annotations" not in crd["metadata"] for crd in unkept)
     _fails(helm, {"crds": {"enable": True}}, "additional properties 'enable' not allowed")
 
 

@@ -77,7 +77,7 @@ def test_what_the_schema_cannot_check_is_stored_and_refused_by_the_model(
                 "spec": {"selector": {"matchLabels": {"w": name}}, "windows": [window]}}
         cluster.kubectl("apply", "-n", namespace, "-f", "-", input=json.dumps(wave))
         stored = cluster.get_json("-n", namespace, f"mwave/{name}")
-        with pytest.raises(ValueError, match="outside 0-59|unknown time zone"):
+        with pytest.raises(ValueError, match=r"outside 0-59|unknown time zone"):
             WaveSpec.model_validate(stored["spec"])
 
 

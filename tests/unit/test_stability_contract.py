@@ -55,7 +55,8 @@ def test_reasons() -> None:
 
 
 def test_annotations() -> None:
-    check("Annotations", set(constants.CONTROL_ANNOTATIONS), names("Annotations"))
+    in_code = set(constants.CONTROL_ANNOTATIONS) | set(constants.WAVE_CONTROL_ANNOTATIONS)
+    check("Annotations", in_code, names("Annotations"))
 
 
 def test_metric_names_and_labels() -> None:

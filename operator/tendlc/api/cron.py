@@ -57,7 +57,8 @@ class CronSchedule:
     """The values each field allows (sorted), and whether the day fields restrict the day.
 
     Cron's day rule: when both day of month and day of week are restricted (neither starts with
-    `*`), a day matches if *either* matches; when one is `*`, only the other counts.
+    `*`), a day matches if *either* matches; otherwise it must match both (so with `*` in one,
+    only the other counts, and `*/2` in day of month with `FRI` means the odd-numbered Fridays).
     """
 
     expression: str
@@ -76,11 +77,7 @@ class CronSchedule:
         by_week_day = weekday_sunday_zero in self.days_of_week
         if self.day_of_month_restricted and self.day_of_week_restricted:
             return by_month_day or by_week_day
-        if self.day_of_month_restricted:
-            return by_month_day
-        if self.day_of_week_restricted:
-            return by_week_day
-        return True
+        return by_month_day and by_week_day
 
 
 @lru_cache(maxsize=256)

@@ -42,6 +42,7 @@ from tendlc.workflow.wave_members import (
     MemberView,
     choose_canary,
     failures,
+    loa_deadlines,
     loa_warnings,
     ordered,
     stuck_deadlines,
@@ -137,6 +138,8 @@ def plan_wave(spec: WaveSpec, status: WaveStatus, members: Sequence[MemberView],
     events.extend(_transitions(spec, status, s, windows))
 
     deadlines = [d for d in (windows.next_change(), *stuck_deadlines(members_, spec.stuck_after, now)) if d]
+    if windows.open:  # the LOA is judged now: the next midnight (UTC) at which one becomes too old
+        deadlines.extend(loa_deadlines(members_, facts.loa_max_age, held_back))
     recheck = min((d - now for d in deadlines if d > now), default=None)
     return WavePlan(
         release=release,
@@ -262,8 +265,13 @@ def _conditions(
         put(ConditionType.PROGRESSING, "False", Reason.SUSPENDED,
             f"Suspended because {why}: no member is released and none submits ({flight}).")
     elif phase is WavePhase.CANARY:
-        put(ConditionType.PROGRESSING, "True", Reason.CANARY_IN_PROGRESS,
-            f"Canary {_names(canary.names)}: {canary.registered} of {len(canary.names)} registered ({flight}).")
+        if canary.names:
+            message = (f"Canary {_names(canary.names)}: {canary.registered} of {len(canary.names)} registered "
+                       f"({flight}).")
+        else:
+            message = ("No member can be the canary yet: every member not final is held for its LOA "
+                       "(status.loaWarnings).")
+        put(ConditionType.PROGRESSING, "True", Reason.CANARY_IN_PROGRESS, message)
     elif phase is WavePhase.AWAITING_APPROVAL:
         put(ConditionType.PROGRESSING, "False", Reason.AWAITING_APPROVAL,
             "Canary registered; set a new tendlc.io/approve value on the wave to release the others.")

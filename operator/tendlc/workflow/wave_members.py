@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from tendlc.api.status import Phase, format_time
 from tendlc.api.wave import Order, WaveFailure, WaveSpec
@@ -117,6 +117,16 @@ def stuck_deadlines(members: Sequence[MemberView], stuck_after: timedelta, now: 
         for member in members
         if member.started and not member.final and member.problem_reason and member.problem_since
         and member.problem_since + stuck_after > now
+    ]
+
+
+def loa_deadlines(members: Sequence[MemberView], loa_max_age: timedelta, warned: set[str]) -> list[datetime]:
+    """The midnights (UTC) at which an LOA not yet too old becomes too old, for members not yet submitted."""
+    return [
+        datetime.combine(member.loa_signed + loa_max_age + timedelta(days=1), time(), UTC)
+        for member in members
+        if member.loa_signed is not None and member.name not in warned and not member.final
+        and member.phase not in SUBMITTED_PHASES
     ]
 
 

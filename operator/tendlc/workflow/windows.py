@@ -74,9 +74,7 @@ def window_state(windows: Sequence[Window], now: datetime, horizon: timedelta = 
     sources.append(iter([interval for interval in explicit if interval[1] > now - lookback]))
     for window in windows:
         if window.schedule is not None and window.duration is not None:
-            zone = _zone(window.time_zone)
-            fires = fire_times(parse_cron(window.schedule), zone, now - window.duration, until)
-            sources.append((start, start + window.duration) for start in fires)
+            sources.append(_scheduled(window.schedule, window.duration, _zone(window.time_zone), now, until))
     current: Interval | None = None
     for interval in _union(heapq.merge(*sources), MAX_INTERVALS):
         if interval[1] <= now:
@@ -106,6 +104,11 @@ def fire_times(schedule: CronSchedule, zone: tzinfo, after: datetime, until: dat
         if moment > previous:
             previous = moment
             yield moment
+
+
+def _scheduled(schedule: str, duration: timedelta, zone: tzinfo, now: datetime, until: datetime) -> Iterator[Interval]:
+    for start in fire_times(parse_cron(schedule), zone, now - duration, until):
+        yield start, start + duration
 
 
 def _zone(name: str | None) -> tzinfo:
