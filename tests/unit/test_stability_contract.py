@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from tendlc.api import constants
-from tendlc.api.constants import ConditionType, Reason
+from tendlc.api.constants import ConditionType, Reason, WaveReason
 from tendlc.config import Settings
 from tendlc.metrics import METRIC_NAMES, Metrics
 
@@ -50,8 +50,9 @@ def test_condition_types() -> None:
 
 
 def test_reasons() -> None:
-    check("Reasons (conditions and Events)", vocabulary(Reason),
-          names("Reasons (conditions and Events)") - {"WARNING_REASONS", "operator/tendlc/api/constants.py"})
+    check("Reasons (conditions and Events)", vocabulary(Reason) | vocabulary(WaveReason),
+          names("Reasons (conditions and Events)")
+          - {"WARNING_REASONS", "WAVE_WARNING_REASONS", "operator/tendlc/api/constants.py"})
 
 
 def test_annotations() -> None:

@@ -132,27 +132,6 @@ class Reason:
     STATUS_READABLE: Final = "StatusReadable"
     # An exactly-once marker of an operation this version does not know (Park; the marker is kept).
     UNKNOWN_PENDING_OPERATION: Final = "UnknownPendingOperation"
-    # MigrationWave: Progressing.
-    CANARY_IN_PROGRESS: Final = "CanaryInProgress"
-    RELEASING_MEMBERS: Final = "ReleasingMembers"
-    MEMBERS_IN_FLIGHT: Final = "MembersInFlight"
-    AWAITING_APPROVAL: Final = "AwaitingApproval"
-    NO_MEMBERS: Final = "NoMembers"
-    # MigrationWave: Halted (True on a halt; Progressing=False carries the same reason).
-    CANARY_FAILED: Final = "CanaryFailed"
-    FAILURE_BUDGET_EXHAUSTED: Final = "FailureBudgetExhausted"
-    WITHIN_BUDGET: Final = "WithinBudget"
-    # MigrationWave: Complete.
-    ALL_MEMBERS_FINAL: Final = "AllMembersFinal"
-    MEMBERS_REMAINING: Final = "MembersRemaining"
-    # MigrationWave: Event only.
-    MEMBERS_RELEASED: Final = "MembersReleased"
-    CANARY_PASSED: Final = "CanaryPassed"
-    APPROVED: Final = "Approved"
-    WINDOW_OPENED: Final = "WindowOpened"
-    WINDOW_CLOSED: Final = "WindowClosed"
-    LOA_EXPIRES_BEFORE_WINDOW: Final = "LoaExpiresBeforeWindow"
-
 
 WARNING_REASONS: Final = frozenset(
     {
@@ -183,18 +162,61 @@ WARNING_REASONS: Final = frozenset(
         Reason.RECONCILE_ERROR,
         Reason.UNREADABLE_STATUS,
         Reason.UNKNOWN_PENDING_OPERATION,
-        Reason.CANARY_FAILED,
-        Reason.FAILURE_BUDGET_EXHAUSTED,
-        Reason.LOA_EXPIRES_BEFORE_WINDOW,
     }
 )
 """Reasons whose Event is a Warning: something stopped the migration or needs a human. Every other
 reason is Normal (progress, a step done, a control the user set)."""
 
 
+
+
+class WaveReason:
+    """MigrationWave condition and Event reasons: CamelCase, stable, documented in docs/resource.md.
+
+    Apart from CampaignMigration's `Reason` so that what is said about a migration (the plugin's
+    advice for each reason, the Warning set of a migration) is not diluted by the wave's words.
+    """
+
+    # Progressing.
+    CANARY_IN_PROGRESS: Final = "CanaryInProgress"
+    RELEASING_MEMBERS: Final = "ReleasingMembers"
+    MEMBERS_IN_FLIGHT: Final = "MembersInFlight"
+    AWAITING_APPROVAL: Final = "AwaitingApproval"
+    NO_MEMBERS: Final = "NoMembers"
+    SUSPENDED: Final = Reason.SUSPENDED
+    RESUMED: Final = Reason.RESUMED
+    INVALID_SPEC: Final = Reason.INVALID_SPEC
+    """The stored spec does not validate against the operator's model (a cron field, a time zone)."""
+    # Halted (True on a halt; Progressing=False carries the same reason).
+    CANARY_FAILED: Final = "CanaryFailed"
+    FAILURE_BUDGET_EXHAUSTED: Final = "FailureBudgetExhausted"
+    WITHIN_BUDGET: Final = "WithinBudget"
+    # Complete.
+    ALL_MEMBERS_FINAL: Final = "AllMembersFinal"
+    MEMBERS_REMAINING: Final = "MembersRemaining"
+    # Event only.
+    MEMBERS_RELEASED: Final = "MembersReleased"
+    CANARY_PASSED: Final = "CanaryPassed"
+    APPROVED: Final = "Approved"
+    WINDOW_OPENED: Final = "WindowOpened"
+    WINDOW_CLOSED: Final = "WindowClosed"
+    LOA_EXPIRES_BEFORE_WINDOW: Final = "LoaExpiresBeforeWindow"
+
+
+WAVE_WARNING_REASONS: Final = frozenset(
+    {
+        WaveReason.CANARY_FAILED,
+        WaveReason.FAILURE_BUDGET_EXHAUSTED,
+        WaveReason.LOA_EXPIRES_BEFORE_WINDOW,
+        WaveReason.INVALID_SPEC,
+    }
+)
+"""Wave reasons whose Event is a Warning: the wave stopped, or a member will not be released."""
+
+
 def event_type(reason: str) -> Literal["Normal", "Warning"]:
-    """`Warning` or `Normal`: the severity of a reason, for its Event."""
-    return "Warning" if reason in WARNING_REASONS else "Normal"
+    """`Warning` or `Normal`: the severity of a reason (of either kind), for its Event."""
+    return "Warning" if reason in WARNING_REASONS or reason in WAVE_WARNING_REASONS else "Normal"
 
 
 class Stage:

@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from tendlc.api.constants import ConditionType, Reason, event_type
+from tendlc.api.constants import ConditionType, WaveReason, event_type
 from tendlc.api.status import ConditionStatus, format_time
 from tendlc.api.wave import (
     MAX_LISTED,
@@ -119,7 +119,7 @@ def plan_wave(spec: WaveSpec, status: WaveStatus, members: Sequence[MemberView],
     if members_ and canary.passed and s.canary_passed_at is None:
         s.canary_passed_at = now
         if canary.names:
-            events.append(Event("Normal", Reason.CANARY_PASSED,
+            events.append(Event("Normal", WaveReason.CANARY_PASSED,
                                 f"Canary registered: {_names(canary.names)}. The other members may be released."))
     s.counts = _counts(members_, set(release), in_flight + len(release), found)
     s.failures = found[:MAX_LISTED]
@@ -131,7 +131,7 @@ def plan_wave(spec: WaveSpec, status: WaveStatus, members: Sequence[MemberView],
     s.phase = _phase(members_, complete, halt, suspended, canary, approved)
     _conditions(s, spec, facts, halt, complete, found, canary)
     if release:
-        events.append(Event("Normal", Reason.MEMBERS_RELEASED, (
+        events.append(Event("Normal", WaveReason.MEMBERS_RELEASED, (
             f"Released {len(release)} member(s): {_names(release)} ({s.counts.in_flight} in flight, "
             f"maxInFlight {spec.max_in_flight})."
         )))
@@ -169,9 +169,9 @@ def _halt(
         canary_names = set(canary.names)
         bad = [f for f in found if f.member in canary_names]
         if bad:
-            return Reason.CANARY_FAILED, f"Canary failed: {_failures(bad)}. {after}"
+            return WaveReason.CANARY_FAILED, f"Canary failed: {_failures(bad)}. {after}"
     if len(found) >= spec.max_failed:
-        return Reason.FAILURE_BUDGET_EXHAUSTED, (
+        return WaveReason.FAILURE_BUDGET_EXHAUSTED, (
             f"{len(found)} member(s) failed or stuck, maxFailed is {spec.max_failed}: {_failures(found)}. {after}"
         )
     return None
@@ -187,7 +187,7 @@ def _approval(s: WaveStatus, facts: WaveFacts, events: list[Event]) -> bool:
         if fresh:
             s.last_handled_approval = token
             set_aside = f" The value {token!r} set before the canary passed is not taken as approval."
-        events.append(Event("Normal", Reason.AWAITING_APPROVAL, (
+        events.append(Event("Normal", WaveReason.AWAITING_APPROVAL, (
             "Canary passed; waiting for approval to release the other members: "
             f"kubectl annotate mwave/<name> --overwrite tendlc.io/approve=<a new value>.{set_aside}"
         )))
@@ -196,7 +196,8 @@ def _approval(s: WaveStatus, facts: WaveFacts, events: list[Event]) -> bool:
         return False
     s.approved_at = facts.now
     s.last_handled_approval = token
-    events.append(Event("Normal", Reason.APPROVED, f"Approved (tendlc.io/approve={token!r}): releasing the others."))
+    events.append(Event("Normal", WaveReason.APPROVED,
+                        f"Approved (tendlc.io/approve={token!r}): releasing the others."))
     return True
 
 
@@ -241,28 +242,28 @@ def _conditions(
     if halt is not None:
         put(ConditionType.HALTED, "True", *halt)
     else:
-        put(ConditionType.HALTED, "False", Reason.WITHIN_BUDGET,
+        put(ConditionType.HALTED, "False", WaveReason.WITHIN_BUDGET,
             f"{len(found)} member(s) failed or stuck; the wave halts at maxFailed {spec.max_failed}.")
     final = counts.registered + counts.failed
     if complete:
-        put(ConditionType.COMPLETE, "True", Reason.ALL_MEMBERS_FINAL,
+        put(ConditionType.COMPLETE, "True", WaveReason.ALL_MEMBERS_FINAL,
             f"All {counts.members} members are final: {counts.registered} registered, {counts.failed} failed.")
     elif counts.members == 0:
-        put(ConditionType.COMPLETE, "False", Reason.NO_MEMBERS, "The selector matches no CampaignMigration yet.")
+        put(ConditionType.COMPLETE, "False", WaveReason.NO_MEMBERS, "The selector matches no CampaignMigration yet.")
     else:
-        put(ConditionType.COMPLETE, "False", Reason.MEMBERS_REMAINING,
+        put(ConditionType.COMPLETE, "False", WaveReason.MEMBERS_REMAINING,
             f"{final} of {counts.members} members final ({counts.registered} registered, {counts.failed} failed).")
     flight = f"{counts.in_flight} in flight of maxInFlight {spec.max_in_flight}, {counts.held} held"
     phase = s.phase
     if phase is WavePhase.PENDING:
-        put(ConditionType.PROGRESSING, "False", Reason.NO_MEMBERS, "The selector matches no CampaignMigration yet.")
+        put(ConditionType.PROGRESSING, "False", WaveReason.NO_MEMBERS, "The selector matches no CampaignMigration yet.")
     elif phase is WavePhase.COMPLETE:
-        put(ConditionType.PROGRESSING, "False", Reason.ALL_MEMBERS_FINAL, "Every member is Registered or Failed.")
+        put(ConditionType.PROGRESSING, "False", WaveReason.ALL_MEMBERS_FINAL, "Every member is Registered or Failed.")
     elif phase is WavePhase.HALTED and halt is not None:
         put(ConditionType.PROGRESSING, "False", halt[0], f"Halted ({flight}).")
     elif phase is WavePhase.SUSPENDED:
         why = "spec.suspend is true" if spec.suspend else "the tendlc.io/suspend annotation is set"
-        put(ConditionType.PROGRESSING, "False", Reason.SUSPENDED,
+        put(ConditionType.PROGRESSING, "False", WaveReason.SUSPENDED,
             f"Suspended because {why}: no member is released and none submits ({flight}).")
     elif phase is WavePhase.CANARY:
         if canary.names:
@@ -271,14 +272,14 @@ def _conditions(
         else:
             message = ("No member can be the canary yet: every member not final is held for its LOA "
                        "(status.loaWarnings).")
-        put(ConditionType.PROGRESSING, "True", Reason.CANARY_IN_PROGRESS, message)
+        put(ConditionType.PROGRESSING, "True", WaveReason.CANARY_IN_PROGRESS, message)
     elif phase is WavePhase.AWAITING_APPROVAL:
-        put(ConditionType.PROGRESSING, "False", Reason.AWAITING_APPROVAL,
+        put(ConditionType.PROGRESSING, "False", WaveReason.AWAITING_APPROVAL,
             "Canary registered; set a new tendlc.io/approve value on the wave to release the others.")
     elif counts.held:
-        put(ConditionType.PROGRESSING, "True", Reason.RELEASING_MEMBERS, f"Releasing members in order ({flight}).")
+        put(ConditionType.PROGRESSING, "True", WaveReason.RELEASING_MEMBERS, f"Releasing members in order ({flight}).")
     else:
-        put(ConditionType.PROGRESSING, "True", Reason.MEMBERS_IN_FLIGHT,
+        put(ConditionType.PROGRESSING, "True", WaveReason.MEMBERS_IN_FLIGHT,
             f"Every member is released; waiting for {counts.in_flight} to finish.")
 
 
@@ -290,27 +291,28 @@ def _transitions(spec: WaveSpec, before: WaveStatus, after: WaveStatus, windows:
         if halted.status == "True":
             events.append(Event(event_type(halted.reason), halted.reason, halted.message))
         elif _truth(before, ConditionType.HALTED):
-            events.append(Event("Normal", Reason.WITHIN_BUDGET, f"Halt lifted: {halted.message}"))
-    was_suspended = _progressing_reason(before) == Reason.SUSPENDED
-    is_suspended = _progressing_reason(after) == Reason.SUSPENDED
+            events.append(Event("Normal", WaveReason.WITHIN_BUDGET, f"Halt lifted: {halted.message}"))
+    was_suspended = _progressing_reason(before) == WaveReason.SUSPENDED
+    is_suspended = _progressing_reason(after) == WaveReason.SUSPENDED
     if is_suspended and not was_suspended:
-        events.append(Event("Normal", Reason.SUSPENDED, _progressing_message(after)))
+        events.append(Event("Normal", WaveReason.SUSPENDED, _progressing_message(after)))
     elif was_suspended and not is_suspended:
-        events.append(Event("Normal", Reason.RESUMED, "Resumed: members are released again."))
+        events.append(Event("Normal", WaveReason.RESUMED, "Resumed: members are released again."))
     if spec.windows and before.window_open is not None and before.window_open != windows.open:
         if windows.open:
             end = f" until {format_time(windows.current[1])}" if windows.current is not None else ""
-            events.append(Event("Normal", Reason.WINDOW_OPENED, f"Maintenance window open{end}: submissions allowed."))
+            events.append(Event("Normal", WaveReason.WINDOW_OPENED,
+                                f"Maintenance window open{end}: submissions allowed."))
         else:
             nxt = f"; next opens {format_time(windows.next[0])}" if windows.next is not None else ""
-            events.append(Event("Normal", Reason.WINDOW_CLOSED, f"Maintenance window closed{nxt}: no submission."))
+            events.append(Event("Normal", WaveReason.WINDOW_CLOSED, f"Maintenance window closed{nxt}: no submission."))
     done = get_condition(after.conditions, ConditionType.COMPLETE)
     if done is not None and _truth(after, ConditionType.COMPLETE) and not _truth(before, ConditionType.COMPLETE):
-        events.append(Event("Normal", Reason.ALL_MEMBERS_FINAL, done.message))
+        events.append(Event("Normal", WaveReason.ALL_MEMBERS_FINAL, done.message))
     new_warnings = [w for w in after.loa_warnings if w.member not in {b.member for b in before.loa_warnings}]
     if new_warnings:
         more = f" ({len(new_warnings) - 1} more in status.loaWarnings)" if len(new_warnings) > 1 else ""
-        events.append(Event("Warning", Reason.LOA_EXPIRES_BEFORE_WINDOW, new_warnings[0].message + more))
+        events.append(Event("Warning", WaveReason.LOA_EXPIRES_BEFORE_WINDOW, new_warnings[0].message + more))
     return events
 
 

@@ -11,7 +11,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tendlc.api.constants import ConditionType, Reason
+from tendlc.api.constants import ConditionType, Reason, WaveReason
 from tendlc.api.wave import WavePhase, WaveSpec, WaveStatus
 from tendlc.workflow import MemberView, WaveFacts, WavePlan, plan_wave
 from tendlc.workflow.conditions import get_condition
@@ -79,9 +79,9 @@ def reasons(result: WavePlan) -> list[str]:
 def test_a_wave_without_members_is_pending_and_not_complete() -> None:
     result = plan(wave(), [])
     assert result.status.phase is WavePhase.PENDING
-    assert condition(result, ConditionType.COMPLETE) == ("False", Reason.NO_MEMBERS)
-    assert condition(result, ConditionType.PROGRESSING) == ("False", Reason.NO_MEMBERS)
-    assert condition(result, ConditionType.HALTED) == ("False", Reason.WITHIN_BUDGET)
+    assert condition(result, ConditionType.COMPLETE) == ("False", WaveReason.NO_MEMBERS)
+    assert condition(result, ConditionType.PROGRESSING) == ("False", WaveReason.NO_MEMBERS)
+    assert condition(result, ConditionType.HALTED) == ("False", WaveReason.WITHIN_BUDGET)
     assert result.release == ()
 
 
@@ -90,8 +90,8 @@ def test_the_canary_is_released_first_by_name() -> None:
     assert result.release == ("a", "b")
     assert result.status.canary == ["a", "b"]
     assert result.status.phase is WavePhase.CANARY
-    assert condition(result, ConditionType.PROGRESSING) == ("True", Reason.CANARY_IN_PROGRESS)
-    assert reasons(result) == [Reason.MEMBERS_RELEASED]
+    assert condition(result, ConditionType.PROGRESSING) == ("True", WaveReason.CANARY_IN_PROGRESS)
+    assert reasons(result) == [WaveReason.MEMBERS_RELEASED]
 
 
 def test_creation_order_breaks_ties_by_name() -> None:
@@ -113,7 +113,7 @@ def test_no_other_member_is_released_before_every_canary_member_is_registered() 
     assert third.release == ("c", "d")
     assert third.status.canary_passed_at == T0
     assert third.status.phase is WavePhase.PROGRESSING
-    assert Reason.CANARY_PASSED in reasons(third)
+    assert WaveReason.CANARY_PASSED in reasons(third)
 
 
 def test_the_canary_is_fixed_once_passed_and_later_members_are_released_in_order() -> None:
@@ -147,13 +147,13 @@ def test_a_failed_canary_member_halts_the_wave() -> None:
     spec = wave(canary=2, maxInFlight=5, maxFailed=5)
     members = failed(released(held("a", "b", "c"), ["a", "b"]), "a")
     result = plan(spec, members, plan(spec, released(held("a", "b", "c"), ["a", "b"])).status)
-    assert condition(result, ConditionType.HALTED) == ("True", Reason.CANARY_FAILED)
-    assert condition(result, ConditionType.PROGRESSING) == ("False", Reason.CANARY_FAILED)
+    assert condition(result, ConditionType.HALTED) == ("True", WaveReason.CANARY_FAILED)
+    assert condition(result, ConditionType.PROGRESSING) == ("False", WaveReason.CANARY_FAILED)
     assert result.status.phase is WavePhase.HALTED
     assert result.release == ()
     assert not result.submission_open
     assert result.osr_allowed
-    [event] = [e for e in result.events if e.reason == Reason.CANARY_FAILED]
+    [event] = [e for e in result.events if e.reason == WaveReason.CANARY_FAILED]
     assert event.type == "Warning"
     assert "a (CampaignRejected" in event.message
 
@@ -163,10 +163,10 @@ def test_a_canary_member_parked_longer_than_stuck_after_halts_and_the_deadline_i
     members = update(released(held("a", "b"), ["a"]), "a", problem_reason=Reason.IMPORT_NOT_ENABLED,
                      problem_since=T0 - timedelta(minutes=90))
     early = plan(spec, members)
-    assert condition(early, ConditionType.HALTED) == ("False", Reason.WITHIN_BUDGET)
+    assert condition(early, ConditionType.HALTED) == ("False", WaveReason.WITHIN_BUDGET)
     assert early.recheck_after == timedelta(minutes=30)
     late = plan(spec, members, early.status, now=T0 + timedelta(minutes=30))
-    assert condition(late, ConditionType.HALTED) == ("True", Reason.CANARY_FAILED)
+    assert condition(late, ConditionType.HALTED) == ("True", WaveReason.CANARY_FAILED)
     assert late.status.failures[0].stuck
     assert late.status.failures[0].reason == Reason.IMPORT_NOT_ENABLED
     assert late.status.counts is not None
@@ -185,7 +185,7 @@ def test_max_in_flight_counts_this_plans_releases_and_members_started_on_their_o
     assert (result.status.counts.in_flight, result.status.counts.held, result.status.counts.released) == (3, 2, 2)
     again = plan(spec, released(members, result.release), result.status)
     assert again.release == ()
-    assert condition(again, ConditionType.PROGRESSING) == ("True", Reason.RELEASING_MEMBERS)
+    assert condition(again, ConditionType.PROGRESSING) == ("True", WaveReason.RELEASING_MEMBERS)
 
 
 def test_a_member_that_joins_final_is_never_released_and_a_suspended_held_one_is() -> None:
@@ -200,26 +200,26 @@ def test_the_budget_halts_and_stays_halted_until_retry_or_a_new_spec() -> None:
     spec = wave(maxFailed=2, maxInFlight=2)
     members = released(held("a", "b", "c", "d"), ["a", "b"])
     one = plan(spec, failed(members, "a"))
-    assert condition(one, ConditionType.HALTED) == ("False", Reason.WITHIN_BUDGET)
+    assert condition(one, ConditionType.HALTED) == ("False", WaveReason.WITHIN_BUDGET)
     assert one.release == ("c",)  # a is final: its slot is free
     members = released(failed(members, "a"), ["c"])
     members = update(members, "b", problem_reason=Reason.CREDENTIALS_REJECTED, problem_since=T0 - timedelta(hours=2))
     two = plan(spec, members, one.status)
-    assert condition(two, ConditionType.HALTED) == ("True", Reason.FAILURE_BUDGET_EXHAUSTED)
-    assert Reason.FAILURE_BUDGET_EXHAUSTED in reasons(two)
+    assert condition(two, ConditionType.HALTED) == ("True", WaveReason.FAILURE_BUDGET_EXHAUSTED)
+    assert WaveReason.FAILURE_BUDGET_EXHAUSTED in reasons(two)
     assert [f.member for f in two.status.failures] == ["b", "a"]  # by since
     assert two.release == ()
     assert not two.submission_open
     # b recovers: the count is under the budget, yet the wave stays halted (no new Event either).
     members = update(members, "b", problem_reason=None, problem_since=None)
     three = plan(spec, members, two.status)
-    assert condition(three, ConditionType.HALTED) == ("True", Reason.FAILURE_BUDGET_EXHAUSTED)
+    assert condition(three, ConditionType.HALTED) == ("True", WaveReason.FAILURE_BUDGET_EXHAUSTED)
     assert three.release == ()
     assert reasons(three) == []
     retried = plan(spec, members, three.status, retry="1")
-    assert condition(retried, ConditionType.HALTED) == ("False", Reason.WITHIN_BUDGET)
+    assert condition(retried, ConditionType.HALTED) == ("False", WaveReason.WITHIN_BUDGET)
     assert retried.status.last_handled_retry == "1"
-    assert Reason.WITHIN_BUDGET in reasons(retried)
+    assert WaveReason.WITHIN_BUDGET in reasons(retried)
     assert retried.release == ()  # b and c are in flight
     assert plan(spec, registered(members, "c"), retried.status).release == ("d",)
     # The same token again changes nothing; a new generation re-evaluates like a token.
@@ -227,7 +227,7 @@ def test_the_budget_halts_and_stays_halted_until_retry_or_a_new_spec() -> None:
     halted_again = plan(spec, failed(members, "b"), retried.status, retry="1")
     assert condition(halted_again, ConditionType.HALTED)[0] == "True"
     raised = plan(wave(maxFailed=3, maxInFlight=2), failed(members, "b"), halted_again.status, generation=2)
-    assert condition(raised, ConditionType.HALTED) == ("False", Reason.WITHIN_BUDGET)
+    assert condition(raised, ConditionType.HALTED) == ("False", WaveReason.WITHIN_BUDGET)
 
 
 def test_held_members_with_a_problem_do_not_count_against_the_budget() -> None:
@@ -256,8 +256,8 @@ def test_approval_after_the_canary_takes_a_new_token_only() -> None:
     assert waiting.status.phase is WavePhase.AWAITING_APPROVAL
     assert waiting.release == ()
     assert waiting.status.last_handled_approval == "early"
-    assert condition(waiting, ConditionType.PROGRESSING) == ("False", Reason.AWAITING_APPROVAL)
-    assert Reason.AWAITING_APPROVAL in reasons(waiting)
+    assert condition(waiting, ConditionType.PROGRESSING) == ("False", WaveReason.AWAITING_APPROVAL)
+    assert WaveReason.AWAITING_APPROVAL in reasons(waiting)
     still = plan(spec, members, waiting.status, approval="early")
     assert still.release == ()
     assert reasons(still) == []
@@ -265,7 +265,7 @@ def test_approval_after_the_canary_takes_a_new_token_only() -> None:
     assert approved.release == ("b", "c")
     assert approved.status.approved_at == T0
     assert approved.status.last_handled_approval == "go"
-    assert Reason.APPROVED in reasons(approved)
+    assert WaveReason.APPROVED in reasons(approved)
     members = released(members, approved.release) + held("d")
     assert plan(spec, members, approved.status).release == ("d",)  # approval is given once
 
@@ -288,23 +288,23 @@ def test_suspend_releases_nothing_and_closes_submissions() -> None:
         assert not result.submission_open
         assert not result.osr_allowed
         assert result.status.phase is WavePhase.SUSPENDED
-        assert condition(result, ConditionType.PROGRESSING) == ("False", Reason.SUSPENDED)
-        assert Reason.SUSPENDED in reasons(result)
+        assert condition(result, ConditionType.PROGRESSING) == ("False", WaveReason.SUSPENDED)
+        assert WaveReason.SUSPENDED in reasons(result)
     resumed = plan(wave(), members, plan(wave(suspend=True), members).status)
     assert resumed.release == ("a", "b")
-    assert Reason.RESUMED in reasons(resumed)
+    assert WaveReason.RESUMED in reasons(resumed)
 
 
 def test_complete_once_every_member_is_final_with_one_event_and_reopened_by_a_new_member() -> None:
     members = failed(registered(released(held("a", "b"), ["a", "b"]), "a"), "b")
     done = plan(wave(maxFailed=5), members)
     assert done.status.phase is WavePhase.COMPLETE
-    assert condition(done, ConditionType.COMPLETE) == ("True", Reason.ALL_MEMBERS_FINAL)
-    assert condition(done, ConditionType.PROGRESSING) == ("False", Reason.ALL_MEMBERS_FINAL)
-    assert reasons(done) == [Reason.ALL_MEMBERS_FINAL]
+    assert condition(done, ConditionType.COMPLETE) == ("True", WaveReason.ALL_MEMBERS_FINAL)
+    assert condition(done, ConditionType.PROGRESSING) == ("False", WaveReason.ALL_MEMBERS_FINAL)
+    assert reasons(done) == [WaveReason.ALL_MEMBERS_FINAL]
     assert reasons(plan(wave(maxFailed=5), members, done.status)) == []
     reopened = plan(wave(maxFailed=5), [*members, member("c")], done.status)
-    assert condition(reopened, ConditionType.COMPLETE) == ("False", Reason.MEMBERS_REMAINING)
+    assert condition(reopened, ConditionType.COMPLETE) == ("False", WaveReason.MEMBERS_REMAINING)
     assert reopened.release == ("c",)
 
 
@@ -325,11 +325,11 @@ def test_windows_gate_submissions_not_releases() -> None:
     opened = plan(spec, released(held("a"), ["a"]), closed.status, now=T0 + timedelta(hours=2))
     assert opened.submission_open
     assert opened.osr_allowed
-    assert Reason.WINDOW_OPENED in reasons(opened)
+    assert WaveReason.WINDOW_OPENED in reasons(opened)
     assert opened.recheck_after == timedelta(hours=2)
     shut = plan(spec, released(held("a"), ["a"]), opened.status, now=T0 + timedelta(hours=4))
     assert not shut.submission_open
-    assert Reason.WINDOW_CLOSED in reasons(shut)
+    assert WaveReason.WINDOW_CLOSED in reasons(shut)
     assert shut.next_window is None
     assert shut.status.next_window is None
     assert shut.recheck_after is None
@@ -358,11 +358,11 @@ def test_an_loa_too_old_at_the_next_window_is_reported_before_it_and_the_member_
     assert "in flight" in dict(result.loa_warnings)["flying"]
     assert result.release == ("fresh",)  # "old" is held until renewed, not failed in the window
     assert [w.member for w in result.status.loa_warnings] == ["flying", "old"]
-    [event] = [e for e in result.events if e.reason == Reason.LOA_EXPIRES_BEFORE_WINDOW]
+    [event] = [e for e in result.events if e.reason == WaveReason.LOA_EXPIRES_BEFORE_WINDOW]
     assert event.type == "Warning"
     assert "1 more" in event.message
     again = plan(spec, released(members, result.release), result.status)
-    assert Reason.LOA_EXPIRES_BEFORE_WINDOW not in reasons(again)
+    assert WaveReason.LOA_EXPIRES_BEFORE_WINDOW not in reasons(again)
     renewed = update(released(members, result.release), "old", loa_signed=date(2026, 12, 1))
     assert plan(spec, renewed, again.status).release == ("old",)
 
