@@ -119,7 +119,8 @@ class Stack:
         self.kube.secret(TCR_SECRET, {"apiKey": TCR_API_KEY, "apiSecret": TCR_API_SECRET})
         import datetime as dt
 
-        self.kube.secret(LOA_SECRET, {"loa.pdf": "%PDF-1.7 benchmark LOA", "signedDate": dt.date.today().isoformat()})
+        self.kube.secret(LOA_SECRET, {"loa.pdf": "%PDF-1.7 benchmark LOA", "signedDate": dt.date.today().isoformat()},
+                         labels={"tendlc.io/usage": "loa"})
 
     def kubectl(self, *args: str, input: str | None = None, timeout: float = 120) -> str:
         assert self.cluster is not None
@@ -155,6 +156,7 @@ class Stack:
             "KUBECONFIG": str(self.cluster.kubeconfig),
             "TENDLC_INFOBIP_BASE_URL": f"{self.sandbox_url}/infobip",
             "TENDLC_TCR_BASE_URL": f"{self.sandbox_url}/tcr/v2",
+            "TENDLC_ALLOWED_PARTNER_HOSTS": json.dumps([self.sandbox_url]),
             "TENDLC_INFOBIP_CREDENTIALS_SECRET__NAME": INFOBIP_SECRET,
             "TENDLC_TCR_CREDENTIALS_SECRET__NAME": TCR_SECRET,
             "TENDLC_OPERATOR_NAMESPACE": NAMESPACE,
@@ -280,8 +282,9 @@ class Kube:
             if error.status != 409:
                 raise
 
-    def secret(self, name: str, values: Mapping[str, str]) -> None:
-        body = {"metadata": {"name": name, "namespace": NAMESPACE}, "stringData": dict(values)}
+    def secret(self, name: str, values: Mapping[str, str], labels: Mapping[str, str] | None = None) -> None:
+        body = {"metadata": {"name": name, "namespace": NAMESPACE, "labels": dict(labels or {})},
+                "stringData": dict(values)}
         self.core.create_namespaced_secret(NAMESPACE, body)
 
     def create_all(self, objects: list[dict[str, Any]]) -> list[float]:

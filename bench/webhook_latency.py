@@ -62,6 +62,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "TENDLC_METRICS_PORT": str(free_port()),
             "TENDLC_WEBHOOK_PORT": str(port),
             "TENDLC_WEBHOOK_PUBLIC_URL": f"http://127.0.0.1:{port}/webhooks/infobip",
+            "TENDLC_WEBHOOK_ALLOW_HTTP": "true",
             "TENDLC_WEBHOOK_AUTH_SECRET__NAME": WEBHOOK_SECRET,
             "TENDLC_BACKOFF_INITIAL_SECONDS": "30",
             "TENDLC_BACKOFF_MAX_SECONDS": "900",

@@ -91,6 +91,7 @@ class Demo:
             "KUBECONFIG": str(self.cluster.kubeconfig),
             "TENDLC_INFOBIP_BASE_URL": f"{self.sandbox_url}/infobip",
             "TENDLC_TCR_BASE_URL": f"{self.sandbox_url}/tcr/v2",
+            "TENDLC_ALLOWED_PARTNER_HOSTS": json.dumps([self.sandbox_url]),
             "TENDLC_INFOBIP_CREDENTIALS_SECRET__NAME": "infobip-credentials",
             "TENDLC_TCR_CREDENTIALS_SECRET__NAME": "tcr-credentials",
             "TENDLC_OPERATOR_NAMESPACE": NAMESPACE,
@@ -113,9 +114,11 @@ class Demo:
         ):
             self._apply_secret(name, values)
 
-    def _apply_secret(self, name: str, values: dict[str, str]) -> None:
-        secret = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name, "namespace": NAMESPACE},
-                  "stringData": values}
+    def _apply_secret(self, name: str, values: dict[str, str], usage: str | None = None) -> None:
+        metadata: dict[str, Any] = {"name": name, "namespace": NAMESPACE}
+        if usage is not None:  # the opt-in a tenant's Secret needs (docs/security.md)
+            metadata["labels"] = {"tendlc.io/usage": usage}
+        secret = {"apiVersion": "v1", "kind": "Secret", "metadata": metadata, "stringData": values}
         self.kubectl("apply", "-f", "-", input=json.dumps(secret))
 
     def _wait_http(self, url: str, what: str, timeout: float = 30) -> None:
@@ -135,7 +138,7 @@ class Demo:
         for manifest in sorted(EXAMPLES.glob("*.yaml")):
             document: dict[str, Any] = yaml.safe_load(manifest.read_text())
             secret_name = document["spec"]["loaSecretRef"]["name"]
-            self._apply_secret(secret_name, {"loa.pdf": "%PDF-1.7 (demo) signed LOA", "signedDate": today})
+            self._apply_secret(secret_name, {"loa.pdf": "%PDF-1.7 (demo) signed LOA", "signedDate": today}, usage="loa")
             self.kubectl("apply", "-n", NAMESPACE, "-f", str(manifest))
             names.append(document["metadata"]["name"])
             self.say(f"applied {manifest.relative_to(REPO_ROOT)} (LOA Secret {secret_name}, signed {today})")

@@ -11,12 +11,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
+from functools import cached_property
 from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from tendlc.api.spec import SecretRef
+from tendlc.api.spec import SecretRef, base_url_problem
+from tendlc.clients.allowlist import DEFAULT_ALLOWED_PARTNER_HOSTS, EndpointNotAllowed, PartnerAllowList
+from tendlc.clients.allowlist import SETTING as ALLOW_LIST
 from tendlc.clients.infobip import IMPORT_BATCH_SIZE
 from tendlc.clients.ratelimit import DEFAULT_LIMITS, RateLimit
 from tendlc.leader.records import LeaseTimings
@@ -41,6 +44,17 @@ class Settings(BaseSettings):
     )
     tcr_credentials_secret: SecretRef | None = Field(
         default=None, description="Secret with keys `apiKey` and `apiSecret` (TCR HTTP Basic)."
+    )
+    allowed_partner_hosts: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_ALLOWED_PARTNER_HOSTS),
+        description="JSON list of scheme://host[:port] the operator may send partner credentials to; a host may "
+        "start with '*.' (one more DNS label). Every partner URL, the operator's and every resource's, must match "
+        "one (scheme, host and port exactly). Default: Infobip's and TCR's public API hosts, https only.",
+    )
+    campaign_policy: Literal["none", "namespace-annotation"] = Field(
+        default="none",
+        description="namespace-annotation: a CampaignMigration may migrate only the campaign IDs its Namespace's "
+        "tendlc.io/allowed-campaigns annotation lists (set by cluster admins; the operator needs get on namespaces).",
     )
     operator_namespace: str = Field(
         default="tendlc-system", description="Namespace of the operator's own Secrets."
@@ -103,6 +117,12 @@ class Settings(BaseSettings):
     bind_address: str = Field(
         default="0.0.0.0", description="Address the metrics, webhook and liveness servers listen on."
     )
+    metrics_bind_address: str | None = Field(
+        default=None, description="Address of the /metrics server; default bind_address."
+    )
+    webhook_bind_address: str | None = Field(
+        default=None, description="Address of the webhook receiver; default bind_address."
+    )
     metrics_port: int = Field(default=9090, ge=0, le=65535, description="Prometheus /metrics; 0 turns it off.")
     webhook_port: int = Field(
         default=8081, ge=0, le=65535, description="Infobip webhook receiver (POST /webhooks/infobip); 0: off."
@@ -111,6 +131,33 @@ class Settings(BaseSettings):
         default=None,
         description="The URL Infobip reaches the receiver at (ending in /webhooks/infobip); when set, the operator "
         "ensures one Infobip subscription pointing there at start-up.",
+    )
+    webhook_allow_http: bool = Field(
+        default=False,
+        description="Accept an http:// webhook_public_url (Infobip would send the webhook credentials in clear); "
+        "for a local sandbox only.",
+    )
+    webhook_max_body_bytes: int = Field(
+        default=1024 * 1024, ge=1024, le=16 * 1024 * 1024,
+        description="Largest webhook body read; larger: 413. A delivery of 100 heavily rejected campaign events "
+        "is about 300 KB, of 100 plain status updates 26 KB.",
+    )
+    webhook_max_events_per_delivery: int = Field(
+        default=100, ge=1, le=1000, description="More campaign events than this in one delivery: 400."
+    )
+    webhook_max_concurrent_requests: int = Field(
+        default=64, ge=2, le=10_000,
+        description="Webhook requests handled at once; more: 503 with Retry-After. Requests over 64 KiB (or of "
+        "undeclared length) get at most half.",
+    )
+    webhook_max_bytes_in_flight: int = Field(
+        default=16 * 1024 * 1024, ge=2048,
+        description="Body bytes all webhook requests may hold at once (declared or reserved); more: 503. Requests "
+        "over 64 KiB (or of undeclared length) get at most half.",
+    )
+    webhook_max_connections: int = Field(
+        default=1024, ge=1, le=100_000,
+        description="Open webhook connections at once (each costs about 35 KB); one more is closed on accept.",
     )
     webhook_auth_secret: SecretRef | None = Field(
         default=None,
@@ -153,7 +200,57 @@ class Settings(BaseSettings):
     def _no_trailing_slash(cls, value: str) -> str:
         if not value.startswith(("http://", "https://")):
             raise ValueError("must be an http(s) URL")
+        problem = base_url_problem(value)
+        if problem is not None:
+            raise ValueError(problem)
         return value.rstrip("/")
+
+    @field_validator("allowed_partner_hosts")
+    @classmethod
+    def _allow_list(cls, value: list[str]) -> list[str]:
+        PartnerAllowList.parse(value)  # raises ValueError naming the bad entry
+        return value
+
+    @model_validator(mode="after")
+    def _central_endpoints_allowed(self) -> Settings:
+        for variable, url in (("TENDLC_INFOBIP_BASE_URL", self.infobip_base_url),
+                              ("TENDLC_TCR_BASE_URL", self.tcr_base_url)):
+            try:
+                self.partner_allow_list.check(url, variable, fix=f"Add its scheme://host[:port] to {ALLOW_LIST}.")
+            except EndpointNotAllowed as problem:
+                raise ValueError(str(problem)) from None
+        return self
+
+    @model_validator(mode="after")
+    def _webhook_budgets(self) -> Settings:
+        if self.webhook_max_bytes_in_flight < 2 * self.webhook_max_body_bytes:
+            raise ValueError("webhook_max_bytes_in_flight must be at least twice webhook_max_body_bytes")
+        return self
+
+    @model_validator(mode="after")
+    def _webhook_over_https(self) -> Settings:
+        url = self.webhook_public_url
+        if url is not None and url.startswith("http://") and not self.webhook_allow_http:
+            raise ValueError(
+                "webhook_public_url (TENDLC_WEBHOOK_PUBLIC_URL) must be https: Infobip sends the webhook credentials "
+                "with every delivery. Set TENDLC_WEBHOOK_ALLOW_HTTP=true only for a local sandbox."
+            )
+        return self
+
+    @cached_property
+    def partner_allow_list(self) -> PartnerAllowList:
+        """`allowed_partner_hosts`, parsed once."""
+        return PartnerAllowList.parse(self.allowed_partner_hosts)
+
+    @property
+    def metrics_bind(self) -> str:
+        """Where /metrics listens: `metrics_bind_address`, else `bind_address`."""
+        return self.metrics_bind_address or self.bind_address
+
+    @property
+    def webhook_bind(self) -> str:
+        """Where the webhook receiver listens: `webhook_bind_address`, else `bind_address`."""
+        return self.webhook_bind_address or self.bind_address
 
     @field_validator("rate_limits")
     @classmethod

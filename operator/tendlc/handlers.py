@@ -18,7 +18,7 @@ import kopf
 from tendlc.api.constants import GROUP, PLURAL, VERSION
 from tendlc.clients.ratelimit import RateLimiterRegistry
 from tendlc.config import Settings
-from tendlc.controller import build_controller, utc_now
+from tendlc.controller import build_controller, seed_claims, utc_now
 from tendlc.controller.leadership import Gate
 from tendlc.events import EventPoster
 from tendlc.kube import KubeApi
@@ -61,6 +61,9 @@ async def start(settings: kopf.OperatorSettings, memo: kopf.Memo, logger: kopf.L
     memo.elector, memo.elector_task, gate = start_leader_election(config, kube, metrics, logger)
     memo.registry, inbox = build_controller(config, kube, memo.partners, post_event=memo.events.post, metrics=metrics,
                                             gate=gate)
+    # Before the watch starts: which resource claims each campaign must be known before any pass runs.
+    seen = await seed_claims(memo.registry, kube, config)
+    logger.info("campaign claims seeded from %d CampaignMigration(s)", seen)
     memo.services = Services(config, metrics)
     await memo.services.start(kube, memo.partners, inbox.deliver, gate)
     logger.info("tendlc started: infobip=%s tcr=%s dry_run=%s", config.infobip_base_url, config.tcr_base_url,

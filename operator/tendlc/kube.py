@@ -1,10 +1,12 @@
 """The few Kubernetes API calls the controller makes itself, async on the event loop.
 
 Kopf watches the resources; this room covers the rest: reading the Secrets a migration
-references, writing the status subresource *in the middle* of a reconcile pass (the exactly-once
-marker must be stored before a partner POST, not when a handler returns), creating Events
-(queued by tendlc.events), and reading and writing the `coordination.k8s.io/v1` Lease that
-tendlc.leader elects the active replica with (every update conditional on the resourceVersion read).
+references (with their labels: the `tendlc.io/usage` opt-in), the annotations of a Namespace (the
+campaign policy), one listing of the CampaignMigrations at start-up (the campaign claims), writing
+the status subresource *in the middle* of a reconcile pass (the exactly-once marker must be stored
+before a partner POST, not when a handler returns), creating Events (queued by tendlc.events), and
+reading and writing the `coordination.k8s.io/v1` Lease that tendlc.leader elects the active replica
+with (every update conditional on the resourceVersion read).
 
 Two calls do not justify the official client: it is synchronous (a thread pool, one glibc malloc
 arena per thread), validates every call with pydantic, and its import alone costs ~35 MiB. The
@@ -21,7 +23,7 @@ import base64
 import json
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
@@ -55,13 +57,14 @@ class StatusConflict(KubeApiError):
 
 @dataclass(frozen=True)
 class SecretData:
-    """The decoded data of a Secret. `repr` never shows values."""
+    """The decoded data of a Secret and its labels (the `tendlc.io/usage` opt-in). `repr` never shows values."""
 
     name: str
     values: dict[str, bytes]
+    labels: Mapping[str, str] = field(default_factory=dict)
 
     def __repr__(self) -> str:
-        return f"SecretData(name={self.name!r}, keys={sorted(self.values)!r})"
+        return f"SecretData(name={self.name!r}, keys={sorted(self.values)!r}, labels={dict(self.labels)!r})"
 
 
 Login = Callable[[], kopf.ConnectionInfo]
@@ -95,7 +98,8 @@ def _authorization(info: kopf.ConnectionInfo) -> dict[str, str]:
 
 
 class KubeApi:
-    """Secret reads (shared for `secret_max_age` s) and status merge patches over one async client.
+    """Secret and Namespace reads (shared for `secret_max_age` s), a CampaignMigration listing and status
+    merge patches over one async client.
 
     At most `connections` requests are in flight, plus `event_connections` Event POSTs on slots of
     their own, so a burst of Events never delays a status write (the exactly-once marker gates the
@@ -121,6 +125,7 @@ class KubeApi:
         # migrations sharing the operator's credentials cost one GET, not a thousand.
         self._secret_max_age = secret_max_age
         self._secrets: dict[tuple[str, str], tuple[float, asyncio.Future[SecretData | None]]] = {}
+        self._namespaces: dict[str, tuple[float, dict[str, str] | None]] = {}
         self._login = login
         self._connections = connections + event_connections + lease_connections
         self._timeout = timeout
@@ -223,8 +228,48 @@ class KubeApi:
         if response.status_code == 404:
             return None
         _raise_for_status("GET", path, response)
-        data = response.json().get("data") or {}
-        return SecretData(name=name, values={k: base64.b64decode(v) for k, v in data.items()})
+        document = response.json()
+        data = document.get("data") or {}
+        labels = (document.get("metadata") or {}).get("labels") or {}
+        return SecretData(name=name, values={k: base64.b64decode(v) for k, v in data.items()}, labels=dict(labels))
+
+    async def list_campaign_migrations(self, namespace: str | None = None) -> list[dict[str, Any]]:
+        """Every CampaignMigration (in `namespace`, or in all), page by page: what the claims are seeded from.
+
+        Only metadata and spec are kept of each item (the claims need no more, and statuses are big).
+        """
+        scope = f"/namespaces/{quote(namespace, safe='')}" if namespace else ""
+        path = f"/apis/{GROUP}/{VERSION}{scope}/{PLURAL}"
+        items: list[dict[str, Any]] = []
+        token: str | None = None
+        while True:
+            params = {"limit": "500", **({"continue": token} if token else {})}
+            response = await self._request("GET", path, params=params)
+            _raise_for_status("GET", path, response)
+            document = response.json()
+            items += [{"metadata": item.get("metadata") or {}, "spec": item.get("spec") or {}}
+                      for item in document.get("items") or []]
+            token = (document.get("metadata") or {}).get("continue")
+            if not token:
+                return items
+
+    async def namespace_annotations(self, namespace: str) -> dict[str, str] | None:
+        """A Namespace's annotations (None: no such namespace), at most `secret_max_age` seconds old."""
+        now = time.monotonic()
+        cached = self._namespaces.get(namespace)
+        if cached is not None and now - cached[0] < self._secret_max_age:
+            return cached[1]
+        path = f"/api/v1/namespaces/{quote(namespace, safe='')}"
+        response = await self._request("GET", path)
+        if response.status_code == 404:
+            annotations = None
+        else:
+            _raise_for_status("GET", path, response)
+            annotations = dict((response.json().get("metadata") or {}).get("annotations") or {})
+        if len(self._namespaces) > 4096:
+            self._namespaces.clear()
+        self._namespaces[namespace] = (now, annotations)
+        return annotations
 
     async def patch_status(
         self, namespace: str, name: str, status: dict[str, Any], *, resource_version: str | None = None

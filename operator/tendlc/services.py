@@ -26,6 +26,7 @@ from tendlc.webhooks import (
     Create,
     Dispatch,
     Keep,
+    ReceiverLimits,
     Replace,
     WebhookAuth,
     WebhookServer,
@@ -71,6 +72,17 @@ async def ensure_subscription(settings: Settings, partners: Partners, auth: Webh
     return f"kept subscription {plan.subscription_id}" + (f", deleted stale {list(deleted)}" if deleted else "")
 
 
+def receiver_limits(settings: Settings) -> ReceiverLimits:
+    """The receiver's caps from the operator's settings (the timeouts keep the receiver's defaults)."""
+    return ReceiverLimits(
+        max_body_bytes=settings.webhook_max_body_bytes,
+        max_concurrent_requests=settings.webhook_max_concurrent_requests,
+        max_bytes_in_flight=settings.webhook_max_bytes_in_flight,
+        max_events_per_delivery=settings.webhook_max_events_per_delivery,
+        max_connections=settings.webhook_max_connections,
+    )
+
+
 @dataclass
 class Services:
     settings: Settings
@@ -88,7 +100,7 @@ class Services:
         settings = self.settings
         if settings.metrics_port:
             self.metrics_server = MetricsServer(self.metrics)
-            self.metrics_url = await self.metrics_server.start(settings.bind_address, settings.metrics_port)
+            self.metrics_url = await self.metrics_server.start(settings.metrics_bind, settings.metrics_port)
         try:
             auth = await read_webhook_auth(settings, kube)
         except WebhookAuthMissing as problem:
@@ -99,8 +111,9 @@ class Services:
             return
         if settings.webhook_port:
             self.webhook_server = WebhookServer.for_receiver(auth, dispatch, observer=self.metrics,
-                                                             accepting=gate.is_open)
-            self.webhook_url = await self.webhook_server.start(settings.bind_address, settings.webhook_port)
+                                                             accepting=gate.is_open,
+                                                             limits=receiver_limits(settings))
+            self.webhook_url = await self.webhook_server.start(settings.webhook_bind, settings.webhook_port)
             logger.info("webhook receiver listening on port %d", settings.webhook_port)
         if settings.webhook_public_url:
             task = asyncio.create_task(self._keep_subscription(partners, auth, gate), name="subscription")

@@ -73,6 +73,9 @@ ADVICE: Mapping[str, Advice] = MappingProxyType({
         _P, "searches of Infobip for an existing campaign before the migration is sent (D24)", _NOTHING
     ),
     Reason.SUBMITTING_MIGRATION: Advice(_P, "Infobip to accept the migration", _NOTHING),
+    Reason.CHECKING_EXISTING_CAMPAIGN: Advice(
+        _P, "Infobip's campaign search: the migration is sent only once it found no earlier one", _NOTHING
+    ),
     Reason.MIGRATION_SUBMITTED: Advice(_D, "nothing (migration submitted)", _NOTHING),
     Reason.MIGRATION_ADOPTED: Advice(_D, "nothing (an earlier submission was found and adopted)", _NOTHING),
     Reason.IN_MIGRATION: Advice(
@@ -110,6 +113,29 @@ ADVICE: Mapping[str, Advice] = MappingProxyType({
     ),
     Reason.LOA_DATED_IN_FUTURE: Advice(
         _A, "an LOA signing date that is not in the future", "Put the real signing date in the Secret."
+    ),
+    Reason.LOA_SECRET_NOT_LABELED: Advice(
+        _A, "the LOA Secret to opt in with the label tendlc.io/usage=loa",
+        "If the Secret really holds this migration's signed LOA, run the `kubectl label secret …` command the "
+        "message prints; the migration continues by itself.",
+    ),
+    Reason.CREDENTIALS_SECRET_NOT_LABELED: Advice(
+        _A, "the credentials Secret to opt in with the label tendlc.io/usage=infobip-credentials or tcr-credentials",
+        "If the Secret really holds this namespace's partner credentials, run the `kubectl label secret …` command "
+        "the message prints.",
+    ),
+    Reason.PARTNER_ENDPOINT_NOT_ALLOWED: Advice(
+        _A, "a partner URL on the operator's allow-list (nothing was sent to the one in the spec)",
+        "Use an allowed endpoint in spec.infobip/spec.tcr.baseUrl, or ask the platform team to add it to "
+        "TENDLC_ALLOWED_PARTNER_HOSTS.",
+    ),
+    Reason.CAMPAIGN_CLAIMED_ELSEWHERE: Advice(
+        _A, "the older CampaignMigration of this campaign (named in the message) to be deleted",
+        "Delete this CampaignMigration, or the one the message names if this one should migrate the campaign.",
+    ),
+    Reason.CAMPAIGN_NOT_ALLOWED_IN_NAMESPACE: Advice(
+        _A, "this namespace to be allowed the campaign (annotation tendlc.io/allowed-campaigns)",
+        "Ask a cluster admin to run the `kubectl annotate namespace …` command the message prints.",
     ),
     Reason.INVALID_SPEC: Advice(
         _A, "a spec this operator can read",

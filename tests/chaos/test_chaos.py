@@ -106,7 +106,8 @@ def in_flight_faults(seed: int) -> dict[str, Any]:
 
 
 def manifests(plan: CampaignPlan) -> list[dict[str, Any]]:
-    loa = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": f"{plan.name}-loa"},
+    loa = {"apiVersion": "v1", "kind": "Secret",
+           "metadata": {"name": f"{plan.name}-loa", "labels": {"tendlc.io/usage": "loa"}},
            "stringData": {"loa.pdf": f"%PDF-1.7 {CANARIES['loa_document']}",
                           "signedDate": dt.date.today().isoformat()}}
     spec: dict[str, Any] = {"campaignId": plan.campaign_id, "numbers": list(plan.numbers),

@@ -28,7 +28,7 @@ import httpx
 import pytest
 
 from support.cluster import Cluster
-from support.migration import apply, condition, create_partner_secrets, events_of, migration, status_of
+from support.migration import USAGE_LABEL, apply, condition, create_partner_secrets, events_of, migration, status_of
 from support.operator import INFOBIP_SECRET, TCR_SECRET, operator_env, operator_in_process
 from support.sandbox import INFOBIP_API_KEY, TCR_API_KEY, Sandbox, campaign_id, phone_numbers
 
@@ -106,7 +106,8 @@ class Context:
 
 
 def loa(values: dict[str, str] | None = None, *, raw: dict[str, bytes] | None = None) -> dict[str, Any]:
-    secret: dict[str, Any] = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "bad-loa"}}
+    secret: dict[str, Any] = {"apiVersion": "v1", "kind": "Secret",
+                              "metadata": {"name": "bad-loa", "labels": {USAGE_LABEL: "loa"}}}
     if values is not None:
         secret["stringData"] = values
     if raw is not None:
@@ -118,8 +119,9 @@ def good_loa() -> dict[str, Any]:
     return loa({"loa.pdf": DOCUMENT, "signedDate": TODAY.isoformat()})
 
 
-def secret(name: str, **values: str) -> dict[str, Any]:
-    return {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name}, "stringData": values}
+def secret(name: str, usage: str | None = None, **values: str) -> dict[str, Any]:
+    metadata: dict[str, Any] = {"name": name, **({"labels": {USAGE_LABEL: usage}} if usage else {})}
+    return {"apiVersion": "v1", "kind": "Secret", "metadata": metadata, "stringData": values}
 
 
 @dataclass(frozen=True)
@@ -158,7 +160,8 @@ def unknown_stage_recorded(ctx: Context, status: dict[str, Any]) -> None:
 def proxied(ctx: Context) -> list[dict[str, Any]]:
     assert ctx.proxy is not None
     override = {"baseUrl": ctx.proxy.url, "credentialsSecretRef": {"name": "proxy-infobip"}}
-    return plain(ctx, good_loa(), secret("proxy-infobip", apiKey=INFOBIP_API_KEY), infobip=override)
+    own_credentials = secret("proxy-infobip", "infobip-credentials", apiKey=INFOBIP_API_KEY)
+    return plain(ctx, good_loa(), own_credentials, infobip=override)
 
 
 def unreadable_answer_is_temporary(ctx: Context, status: dict[str, Any]) -> None:
@@ -284,7 +287,10 @@ def test_runtime_invalid_input_ends_in_its_reason_without_unwanted_partner_calls
     if case.check is unreadable_answer_is_temporary:
         def extra(status: dict[str, Any]) -> bool:
             return bool(status.get("lastError"))
-    with operator_in_process(namespace, operator_env(sandbox, namespace)):
+    # The proxy is a partner endpoint of this test: the platform team's allow-list has to name it.
+    allowed = [sandbox.url] + ([ctx.proxy.url] if ctx.proxy is not None else [])
+    env = operator_env(sandbox, namespace, TENDLC_ALLOWED_PARTNER_HOSTS=json.dumps(allowed))
+    with operator_in_process(namespace, env):
         status = wait_for_reason(ctx, *case.condition, extra=extra)
         if case.then is not None:
             case.then(ctx)
@@ -328,7 +334,8 @@ def test_runtime_invalid_input_ends_in_its_reason_without_unwanted_partner_calls
 def test_the_api_server_reads_crd_patterns_as_ascii(cluster: Cluster, crd: str, namespace: str) -> None:
     """The oracle of tests/unit/test_spec_properties.py, checked on the real server: RE2's \\d and \\s are ASCII."""
     arabic = migration("arabic", campaign_id("CV"), ["1" + "\u0661" * 10])
-    nbsp = migration("nbsp", campaign_id("CV"), phone_numbers(1), infobip={"baseUrl": "http://127.0.0.1:9/\u00a0x"})
+    nbsp = migration("nbsp", campaign_id("CV"), phone_numbers(1),
+                     infobip={"baseUrl": "http://127.0.0.1:9/\u00a0x", "credentialsSecretRef": {"name": "own"}})
     refused = cluster.kubectl("apply", "--dry-run=server", "-n", namespace, "-f", "-",
                               input=json.dumps(arabic), check=False)
     assert refused.returncode != 0
@@ -342,7 +349,8 @@ def test_a_spec_the_api_server_accepts_always_gets_a_status(
     create_partner_secrets(cluster, namespace)
     tcr_id = campaign_id("CV")
     apply(cluster, namespace, good_loa(), migration("bad", tcr_id, phone_numbers(1),
-                                                    infobip={"baseUrl": "http://127.0.0.1:9/\u00a0x"}))
+                                                    infobip={"baseUrl": "http://127.0.0.1:9/\u00a0x",
+                                                             "credentialsSecretRef": {"name": "own"}}))
     with operator_in_process(namespace, operator_env(sandbox, namespace)):
         cluster.wait_for(lambda: status_of(cluster, namespace, "bad").get("phase"), timeout=20,
                          what="a status on a resource the API server accepted")

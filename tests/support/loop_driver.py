@@ -222,7 +222,9 @@ def _merge(target: Mapping[str, Any], patch: Mapping[str, Any]) -> dict[str, Any
 class _Facts:
     facts: Facts | None = None
 
-    async def gather(self, spec: CampaignMigrationSpec, body: Mapping[str, Any]) -> Observed:
+    async def gather(
+        self, spec: CampaignMigrationSpec, body: Mapping[str, Any], status: MigrationStatus | None = None
+    ) -> Observed:
         assert self.facts is not None
         return Observed(self.facts, CLIENTS)
 

@@ -23,10 +23,15 @@ def create_partner_secrets(
                     f"--from-literal=apiKey={tcr_key}", f"--from-literal=apiSecret={tcr_secret}")
 
 
-def loa_secret(name: str, signed: dt.date | None = None) -> dict[str, Any]:
+USAGE_LABEL = "tendlc.io/usage"
+
+
+def loa_secret(name: str, signed: dt.date | None = None, *, labeled: bool = True) -> dict[str, Any]:
+    """An LOA Secret signed `signed` (today), opted in with `tendlc.io/usage=loa` unless `labeled` is False."""
     signed = signed or dt.date.today()
     return {
-        "apiVersion": "v1", "kind": "Secret", "metadata": {"name": name},
+        "apiVersion": "v1", "kind": "Secret",
+        "metadata": {"name": name, **({"labels": {USAGE_LABEL: "loa"}} if labeled else {})},
         "stringData": {"loa.pdf": "%PDF-1.7 signed letter of authorization", "signedDate": signed.isoformat()},
     }
 

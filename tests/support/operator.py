@@ -29,10 +29,16 @@ TCR_SECRET = "partner-tcr"
 
 
 def operator_env(sandbox: Sandbox, namespace: str, **overrides: str) -> dict[str, str]:
-    """Settings for an operator that watches one namespace and talks to the sandbox, fast."""
+    """Settings for an operator that watches one namespace and talks to the sandbox, fast.
+
+    The partner allow-list holds exactly the sandbox's `http://127.0.0.1:<port>`: every other
+    loopback port (an attacker's listener, a test's proxy) is refused unless a test adds it.
+    """
     env = {
         "TENDLC_INFOBIP_BASE_URL": sandbox.infobip_url,
         "TENDLC_TCR_BASE_URL": sandbox.tcr_url,
+        "TENDLC_ALLOWED_PARTNER_HOSTS": json.dumps([sandbox.url]),
+        "TENDLC_WEBHOOK_ALLOW_HTTP": "true",  # the receiver is on plain loopback http in tests
         "TENDLC_INFOBIP_CREDENTIALS_SECRET__NAME": INFOBIP_SECRET,
         "TENDLC_TCR_CREDENTIALS_SECRET__NAME": TCR_SECRET,
         "TENDLC_OPERATOR_NAMESPACE": namespace,

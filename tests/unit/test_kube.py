@@ -24,7 +24,8 @@ class FakeServer:
         if request.headers.get("Authorization") != f"Bearer {self.valid_token}":
             return httpx.Response(401, json={"kind": "Status", "message": "Unauthorized"})
         if request.url.path.endswith("/secrets/loa"):
-            return httpx.Response(200, json={"data": {"signedDate": base64.b64encode(b"2026-11-20").decode()}})
+            return httpx.Response(200, json={"metadata": {"name": "loa", "labels": {"tendlc.io/usage": "loa"}},
+                                             "data": {"signedDate": base64.b64encode(b"2026-11-20").decode()}})
         if request.url.path.endswith("/secrets/absent"):
             return httpx.Response(404, json={"kind": "Status", "message": 'secrets "absent" not found'})
         if request.url.path.endswith("/campaignmigrations/gone/status"):
@@ -48,6 +49,8 @@ async def test_a_rotated_token_is_read_again_once_on_401() -> None:
     secret = await api.read_secret("ns", "loa")
     assert secret is not None
     assert secret.values == {"signedDate": b"2026-11-20"}
+    assert secret.labels == {"tendlc.io/usage": "loa"}  # the opt-in travels with the data
+    assert "2026-11-20" not in repr(secret)
     assert [r.headers["Authorization"] for r in server.requests] == ["Bearer old", "Bearer new"]
     assert tokens == []
     await api.close()

@@ -3,7 +3,8 @@
 The oracle is the CRD's own OpenAPI schema (read from crds/), checked with jsonschema — but with the
 API server's regular-expression semantics (Go RE2): `$` is the end of the text (Python's `$` also
 matches before a final newline), `\\d` is `[0-9]` and `\\s` is `[\\t\\n\\f\\r ]` (ASCII only). The
-CEL rule "numbers must be unique" is added by hand (jsonschema does not run CEL).
+CEL rules (unique numbers, Secret names, base URL shape, baseUrl needs credentialsSecretRef) are
+evaluated by hand, reading the rule texts from the CRD (jsonschema does not run CEL).
 tests/unit/api/test_spec.py has the example-based tests; this file adds what was missing: whole
 specs, every string field, and the round trip.
 """
@@ -45,11 +46,55 @@ ApiServerSchema = jsonschema.validators.extend(jsonschema.Draft7Validator, {"pat
 API_SERVER = ApiServerSchema(SPEC_SCHEMA)
 
 
-def api_server_accepts(spec: Any) -> bool:
-    if not API_SERVER.is_valid(spec):
+def _cel_rules(node: dict[str, Any]) -> list[str]:
+    return [rule["rule"] for rule in node.get("x-kubernetes-validations", [])]
+
+
+def _cel_string_rule(rule: str, value: str) -> bool:
+    """The few CEL forms the CRD uses on strings, evaluated with RE2's semantics (`matches` searches)."""
+    negated = rule.startswith("!")
+    body = rule.removeprefix("!")
+    if body.startswith("self.matches('"):
+        result = go_pattern(body.removeprefix("self.matches('").removesuffix("')")).search(value) is not None
+    elif body.startswith("self.contains('"):
+        needle = body.removeprefix("self.contains('").removesuffix("')").replace("\\\\", "\\")
+        result = needle in value
+    else:
+        raise AssertionError(f"no hand evaluation for CEL rule {rule!r}")
+    return result != negated
+
+
+def cel_accepts(spec: dict[str, Any]) -> bool:
+    """The CRD's CEL rules, by hand (jsonschema does not run CEL); only called on schema-valid specs."""
+    numbers = spec["numbers"]
+    if len(set(numbers)) != len(numbers):
         return False
-    numbers = spec.get("numbers") if isinstance(spec, dict) else None
-    return not (isinstance(numbers, list) and len(set(numbers)) != len(numbers))
+    names = [("loaSecretRef", "name")]
+    for partner in ("infobip", "tcr"):
+        override = spec.get(partner)
+        if override is None:
+            continue
+        (rule,) = _cel_rules(SPEC_SCHEMA["properties"][partner])
+        assert rule == "has(self.credentialsSecretRef) || !has(self.baseUrl)"
+        if "baseUrl" in override and "credentialsSecretRef" not in override:
+            return False
+        if "baseUrl" in override and not all(
+            _cel_string_rule(rule, override["baseUrl"]) for rule in _cel_rules(field_schema(partner, "baseUrl"))
+        ):
+            return False
+        if "credentialsSecretRef" in override:
+            names.append((partner, "credentialsSecretRef", "name"))  # type: ignore[arg-type]
+    for path in names:
+        value: Any = spec
+        for part in path:
+            value = value[part]
+        if not all(_cel_string_rule(rule, value) for rule in _cel_rules(field_schema(*path))):
+            return False
+    return True
+
+
+def api_server_accepts(spec: Any) -> bool:
+    return bool(API_SERVER.is_valid(spec)) and cel_accepts(spec)
 
 
 def model_accepts(spec: Any) -> bool:
@@ -71,8 +116,11 @@ def valid_string(*path: str) -> st.SearchStrategy[str]:
     """Strings the CRD accepts for a field, drawn from its own pattern and length bounds."""
     schema = field_schema(*path)
     low, high = schema.get("minLength", 0), schema.get("maxLength", 64)
-    if "pattern" in schema:
-        regex = go_pattern(schema["pattern"]).pattern.replace(r"\Z", "$")
+    anchored = [rule.removeprefix("self.matches('").removesuffix("')") for rule in _cel_rules(schema)
+                if rule.startswith("self.matches('^") and rule.endswith("$')")]
+    pattern = schema.get("pattern") or (anchored[0] if anchored else None)
+    if pattern is not None:
+        regex = go_pattern(pattern).pattern.replace(r"\Z", "$")
         return st.from_regex(regex, fullmatch=True).filter(lambda s: low <= len(s) <= high)
     return st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=low, max_size=min(high, 40))
 

@@ -37,6 +37,14 @@ ANNOTATION_APPROVE: Final = "tendlc.io/approve"
 """On a MigrationWave: any new value approves the release of the members after the canary."""
 WAVE_CONTROL_ANNOTATIONS: Final = (ANNOTATION_APPROVE, ANNOTATION_RETRY, ANNOTATION_SUSPEND)
 """The annotations a user sets on a MigrationWave (retry re-evaluates a halt, suspend = spec.suspend)."""
+ANNOTATION_ALLOWED_CAMPAIGNS: Final = "tendlc.io/allowed-campaigns"
+"""On a Namespace (set by cluster admins): the campaign IDs its CampaignMigrations may migrate (docs/security.md)."""
+
+LABEL_USAGE: Final = "tendlc.io/usage"
+"""On a Secret in a tenant's namespace: what the operator may use it for (one value per Secret, below)."""
+USAGE_LOA: Final = "loa"
+USAGE_INFOBIP_CREDENTIALS: Final = "infobip-credentials"
+USAGE_TCR_CREDENTIALS: Final = "tcr-credentials"
 
 
 class ConditionType:
@@ -99,9 +107,14 @@ class Reason:
     LOA_DATED_IN_FUTURE: Final = "LoaDatedInFuture"
     LOA_EXPIRES_BEFORE_SUBMISSION: Final = "LoaExpiresBeforeSubmission"
     """Valid today, too old at the planned submission (the wave's next window): sign it again first."""
+    LOA_SECRET_NOT_LABELED: Final = "LoaSecretNotLabeled"
     # Needs a human (Park).
     CREDENTIALS_MISSING: Final = "CredentialsMissing"
     CREDENTIALS_REJECTED: Final = "CredentialsRejected"
+    CREDENTIALS_SECRET_NOT_LABELED: Final = "CredentialsSecretNotLabeled"
+    PARTNER_ENDPOINT_NOT_ALLOWED: Final = "PartnerEndpointNotAllowed"
+    CAMPAIGN_CLAIMED_ELSEWHERE: Final = "CampaignClaimedElsewhere"
+    CAMPAIGN_NOT_ALLOWED_IN_NAMESPACE: Final = "CampaignNotAllowedInNamespace"
     IMPORT_NOT_ENABLED: Final = "ImportNotEnabled"
     PARTNER_FORBIDDEN: Final = "PartnerForbidden"
     OUTCOME_UNKNOWN: Final = "OutcomeUnknown"
@@ -142,7 +155,12 @@ WARNING_REASONS: Final = frozenset(
         Reason.LOA_EXPIRED,
         Reason.LOA_DATED_IN_FUTURE,
         Reason.LOA_EXPIRES_BEFORE_SUBMISSION,
+        Reason.LOA_SECRET_NOT_LABELED,
         Reason.CREDENTIALS_MISSING,
+        Reason.CREDENTIALS_SECRET_NOT_LABELED,
+        Reason.PARTNER_ENDPOINT_NOT_ALLOWED,
+        Reason.CAMPAIGN_CLAIMED_ELSEWHERE,
+        Reason.CAMPAIGN_NOT_ALLOWED_IN_NAMESPACE,
         Reason.CREDENTIALS_REJECTED,
         Reason.IMPORT_NOT_ENABLED,
         Reason.PARTNER_FORBIDDEN,
@@ -248,6 +266,15 @@ class Sharing:
     NONE: Final = "NONE"
     """Our own marker: TCR shows no election of the spec's upstream CNP (sharedByMe absent or another CNP)."""
 
+
+KNOWN_NETWORKS: Final = frozenset({
+    "ATT", "T_MOBILE", "VERIZON", "US_CELLULAR", "US_CELLULAR_SMS", "US_CELLULAR_MMS", "INTEROP", "CLEARSKY",
+    "GOOGLE_VOICE", "ZIPWHIP", "LIBERTY", "DISH", "CHARTER_SPECTRUM", "C_SPIRE", "GOOGLE_FI", "TRACFONE",
+    "CAMPAIGN_REGISTRY",
+})
+"""Carrier networks a `CAMPAIGN_NETWORK_STATUS_UPDATE` may name: the numbers OpenAPI's `CampaignRegistrar`
+enum (what `content.campaignNetwork` refers to) and its `Network` enum. Updates for any other name are
+skipped, so `status.networkStatuses` has a fixed maximum size."""
 
 TCR_CODE_CAMPAIGN_EXPIRED: Final = "518"
 """TCR's error code for an expired campaign."""

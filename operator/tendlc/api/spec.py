@@ -1,30 +1,36 @@
 """The CampaignMigration spec as a validated pydantic model.
 
 Parses the `spec` dict of a Kopf body (camelCase, as stored) into snake_case attributes, applies
-the CRD's defaults, and validates exactly what the CRD validates, so a spec that reached the
-operator some other way (a test, an old object) is held to the same rules. The regular
-expressions are module constants shared with the tests that compare them with the CRD. No I/O,
-no Kopf, no decisions here.
+the CRD's defaults, and validates exactly what the CRD validates (its OpenAPI schema and its CEL
+rules), so a spec that reached the operator some other way (a test, an old object, a CRD older than
+the operator) is held to the same rules. The regular expressions are module constants shared with
+the tests that compare them with the CRD. No I/O, no Kopf, no decisions here.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints, field_validator, model_validator
 
 CAMPAIGN_ID_PATTERN = r"^C[A-Z0-9]{6}$"
 NUMBER_PATTERN = r"^1[0-9]{10}$"  # ASCII digits, exactly as kube-apiserver (RE2) reads the CRD
 UPSTREAM_CNP_ID_PATTERN = r"^[A-Z0-9]{1,16}$"
 SECRET_KEY_PATTERN = r"^[-._a-zA-Z0-9]+$"
 BASE_URL_PATTERN = r"^https?://[^\t\n\f\r ]+$"  # RE2's \s, spelled out: ASCII whitespace only
+# The CRD's CEL rules on a base URL, in the same RE2 syntax (`matches` searches, so `^` anchors).
+BASE_URL_HOST_PATTERN = r"^https?://[^/?#@:]+"
+BASE_URL_USERINFO_PATTERN = r"^https?://[^/]*@"
+# A DNS-1123 subdomain, as Kubernetes names Secrets (so never "." or ".."); a CEL rule in the CRD.
+SECRET_NAME_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
 MAX_NUMBERS = 200
 DEFAULT_UPSTREAM_CNP_ID = "OPMKT"
 
 PhoneNumber = Annotated[str, StringConstraints(min_length=11, max_length=11, pattern=NUMBER_PATTERN)]
-SecretName = Annotated[str, StringConstraints(min_length=1, max_length=253)]
+SecretName = Annotated[str, StringConstraints(min_length=1, max_length=253, pattern=SECRET_NAME_PATTERN)]
 SecretKey = Annotated[str, StringConstraints(min_length=1, max_length=253, pattern=SECRET_KEY_PATTERN)]
 
 
@@ -53,13 +59,56 @@ class LoaSecretRef(_Model):
     signed_date_key: SecretKey = Field(default="signedDate", alias="signedDateKey")
 
 
-class PartnerOverride(_Model):
-    """Per-resource partner endpoint and/or credentials (Infobip: key `apiKey`; TCR: `apiKey`, `apiSecret`)."""
+def base_url_problem(url: str) -> str | None:
+    """What the CRD's CEL rules refuse in a base URL (no host, user info, query, fragment, backslash), or None.
 
-    base_url: Annotated[str, StringConstraints(min_length=1, max_length=2048, pattern=BASE_URL_PATTERN)] | None = Field(
-        default=None, alias="baseUrl"
-    )
+    The tenant writes this URL; the operator sends credentials to it. Each refusal closes a way of
+    making it point somewhere else than it seems to: user info hides the host, a query or fragment
+    swallows the endpoint path the client appends, a backslash is read as `/` by some parsers.
+    """
+    if not re.search(BASE_URL_HOST_PATTERN, url):
+        return "needs a host after the scheme"
+    if re.search(BASE_URL_USERINFO_PATTERN, url):
+        return "must not carry user info (user:password@)"
+    for character, what in (("?", "a query"), ("#", "a fragment"), ("\\", "a backslash")):
+        if character in url:
+            return f"must not contain {what} ({character!r})"
+    return None
+
+
+def _base_url(url: str | None) -> str | None:
+    if url is not None and (problem := base_url_problem(url)) is not None:
+        raise ValueError(f"baseUrl {problem}")
+    return url
+
+
+BaseUrl = Annotated[str, StringConstraints(min_length=1, max_length=2048, pattern=BASE_URL_PATTERN)]
+
+
+class PartnerOverride(_Model):
+    """Per-resource partner account: credentials alone, or an endpoint *with* its own credentials.
+
+    Infobip's Secret holds key `apiKey`; TCR's `apiKey` and `apiSecret`. A `baseUrl` without a
+    `credentialsSecretRef` is refused (as by the CRD): the operator's central credentials are only
+    ever sent to the operator's own endpoint.
+    """
+
+    base_url: BaseUrl | None = Field(default=None, alias="baseUrl")
     credentials_secret_ref: SecretRef | None = Field(default=None, alias="credentialsSecretRef")
+
+    @field_validator("base_url")
+    @classmethod
+    def _base_url_shape(cls, value: str | None) -> str | None:
+        return _base_url(value)
+
+    @model_validator(mode="after")
+    def _endpoint_needs_credentials(self) -> PartnerOverride:
+        if self.base_url is not None and self.credentials_secret_ref is None:
+            raise ValueError(
+                "baseUrl needs credentialsSecretRef: a resource that sets its own endpoint must name its own "
+                "credentials Secret too; add credentialsSecretRef or remove baseUrl"
+            )
+        return self
 
 
 class CampaignMigrationSpec(_Model):

@@ -133,6 +133,18 @@ class NetworkStatus(_Model):
     received_at: Timestamp = Field(alias="receivedAt")
 
 
+class SecretOptIn(_Model):
+    """Whether this migration may use Secrets without the `tendlc.io/usage` label (docs/security.md).
+
+    Written on the first pass of an operator that requires the label: `exempt` when the migration
+    had already passed its prerequisites (it keeps going with the Secrets it used), for the spec
+    `generation` of that moment only; any spec change ends the exemption for good.
+    """
+
+    exempt: bool
+    generation: int
+
+
 class MigrationStatus(_Model):
     """`status` of a CampaignMigration."""
 
@@ -165,6 +177,7 @@ class MigrationStatus(_Model):
     planned_calls: list[str] | None = Field(default=None, alias="plannedCalls")
     webhook: RecordedWebhook | None = None
     network_statuses: dict[str, NetworkStatus] | None = Field(default=None, alias="networkStatuses")
+    secret_opt_in: SecretOptIn | None = Field(default=None, alias="secretOptIn")
 
     @classmethod
     def from_body(cls, body: Mapping[str, Any]) -> MigrationStatus:

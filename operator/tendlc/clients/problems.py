@@ -197,11 +197,24 @@ def tcr_problems_are_temporary(problems: Iterable[PartnerProblem]) -> bool:
     return bool(codes) and all(code in TCR_TEMPORARY_CODES for code in codes)
 
 
-def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
+#: The longest wait a `Retry-After` can ask for here; the workflow clamps it further to its max backoff.
+MAX_RETRY_AFTER_SECONDS = 24 * 3600.0
+
+
+def parse_retry_after(
+    value: str | None, *, now: datetime | None = None, maximum: float = MAX_RETRY_AFTER_SECONDS
+) -> float | None:
     """Seconds to wait from a `Retry-After` header (delay-seconds or HTTP-date); None if unusable.
 
-    A date in the past gives 0. `now` is injectable for tests (defaults to the current UTC time).
+    A date in the past gives 0; anything longer than `maximum` gives `maximum` (a partner, or whoever
+    answers in its place, must not park a migration for a year, nor overflow a datetime). `now` is
+    injectable for tests (defaults to the current UTC time).
     """
+    seconds = _retry_after(value, now)
+    return None if seconds is None else min(seconds, maximum)
+
+
+def _retry_after(value: str | None, now: datetime | None) -> float | None:
     if value is None:
         return None
     text = value.strip()

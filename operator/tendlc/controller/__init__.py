@@ -18,6 +18,7 @@ No Kopf here: `tendlc.handlers` hands every watch event to `Registry.on_watch_ev
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from tendlc.api.status import MigrationStatus
 from tendlc.config import Settings
@@ -34,6 +35,17 @@ from tendlc.kube import KubeApi
 from tendlc.metrics import Metrics
 from tendlc.partner_errors import PartnerUnavailable
 from tendlc.partners import Partners
+from tendlc.workflow.claims import CampaignClaims
+
+
+async def seed_claims(registry: Registry, kube: KubeApi, settings: Settings) -> int:
+    """Seeds the campaign claims from a listing of the watched namespaces; returns how many were seen."""
+    items: list[dict[str, Any]] = []
+    scopes: list[str | None] = list(settings.watch_namespaces) or [None]  # None: every namespace
+    for namespace in scopes:
+        items += await kube.list_campaign_migrations(namespace)
+    registry.seed(items)
+    return len(items)
 
 
 def build_controller(
@@ -48,7 +60,8 @@ def build_controller(
     gate: Gate | None = None,
 ) -> tuple[Registry, WebhookInbox]:
     """The operator's registry and webhook inbox, wired to the API server and the partners."""
-    inbox = WebhookInbox(clock=clock, logger=logger)
+    claims = CampaignClaims()
+    inbox = WebhookInbox(clock=clock, logger=logger, claims=claims)
 
     def written(resource: Resource, before: MigrationStatus) -> None:
         inbox.index(resource)
@@ -62,7 +75,8 @@ def build_controller(
 
     store = StatusStore(kube, refresh_seconds=settings.status_refresh_seconds, on_written=written)
     reconcile = Pass(
-        facts=FactGatherer(kube, partners, dry_run=settings.dry_run, clock=clock),
+        facts=FactGatherer(kube, partners, dry_run=settings.dry_run, clock=clock, claims=claims,
+                           namespace_policy=settings.campaign_policy == "namespace-annotation"),
         performer=PartnerPerformer(),
         store=store,
         events=post_event,
@@ -72,11 +86,15 @@ def build_controller(
         on_retry=retried,
         gate=gate,
     )
-    registry = Registry(reconcile, store, inbox, post_event, metrics=metrics, logger=logger, gate=gate)
+    registry = Registry(reconcile, store, inbox, post_event, metrics=metrics, logger=logger, gate=gate,
+                        claims=claims)
     if metrics is not None:
         metrics.set_phase_source(registry.phase_counts)
         metrics.set_status_source(lambda: [resource.status for resource in registry.resources.values()])
     return registry, inbox
 
 
-__all__ = ["Pass", "PassResult", "Registry", "Resource", "StatusStore", "WebhookInbox", "build_controller", "utc_now"]
+__all__ = [
+    "Pass", "PassResult", "Registry", "Resource", "StatusStore", "WebhookInbox", "build_controller", "seed_claims",
+    "utc_now",
+]

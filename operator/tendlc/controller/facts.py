@@ -1,30 +1,36 @@
 """Fact gathering: what a pass observes outside the status before `decide` runs.
 
-`FactGatherer.gather(spec, body)` reads the LOA Secret, builds (or fetches from the cache) the
-partner clients for the resource's account, parses the control annotations and stamps the
-clock, and returns them as the workflow's plain `Facts` plus the clients the performer will use.
-It reads, never writes, and turns every problem it finds into a fact the workflow decides on (a
-missing Secret is a `LoaFacts` problem, missing credentials a `credentials_problem`), so the
-pass has one path whatever the cluster looks like. Secret values stay in here and in the
-clients; no message built here quotes one.
+`FactGatherer.gather(spec, body, status)` first asks whether this resource may migrate its
+campaign at all — it must be the campaign's claimant (`tendlc.workflow.claims`) and, under the
+namespace policy, its Namespace must allow the campaign ID — and if not, returns that alone: no
+Secret is read and no client built for a resource that may not act. Otherwise it reads the LOA
+Secret (with its `tendlc.io/usage` opt-in, `tendlc.workflow.secrets`), builds (or fetches from the
+cache) the partner clients for the resource's account (refused endpoints and unlabeled Secrets
+become a `credentials_problem` with its own reason; a migration that passed its prerequisites
+before the label was required keeps its unlabeled Secrets while its spec is unchanged), parses
+the control annotations and stamps the clock. It reads, never writes, and turns every problem it
+finds into a fact the workflow decides on, so the pass has one path whatever the cluster looks
+like. Secret values stay in here and in the clients; no message built
+here quotes one.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from tendlc.api.constants import ANNOTATION_DRY_RUN, ANNOTATION_OSR_UPDATED, ANNOTATION_RETRY, ANNOTATION_SUSPEND
 from tendlc.api.spec import CampaignMigrationSpec
+from tendlc.api.status import MigrationStatus
 from tendlc.controller.resource import Clock
 from tendlc.kube import KubeApi
 from tendlc.partners import CredentialsProblem, PartnerClients, Partners
 from tendlc.workflow import Annotations, Facts, LoaFacts, OsrConfirmation
+from tendlc.workflow.claims import CampaignClaims, namespace_policy
+from tendlc.workflow.secrets import read_loa, unlabeled_secrets_allowed
 
-ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 TRUE_WORDS = frozenset({"true", "yes", "1", "on"})
 
 
@@ -61,47 +67,59 @@ class Observed:
 class FactGatherer:
     """Reads the Secrets and annotations of a resource into `Facts` (see the module docstring)."""
 
-    def __init__(self, kube: KubeApi, partners: Partners, *, dry_run: bool, clock: Clock) -> None:
+    def __init__(
+        self, kube: KubeApi, partners: Partners, *, dry_run: bool, clock: Clock,
+        claims: CampaignClaims | None = None, namespace_policy: bool = False,
+    ) -> None:
         self._kube = kube
         self._partners = partners
         self._dry_run = dry_run
         self._clock = clock
+        self._claims = claims
+        self._namespace_policy = namespace_policy
 
-    async def gather(self, spec: CampaignMigrationSpec, body: Mapping[str, Any]) -> Observed:
+    async def gather(
+        self, spec: CampaignMigrationSpec, body: Mapping[str, Any], status: MigrationStatus | None = None
+    ) -> Observed:
         metadata = body["metadata"]
         namespace = metadata["namespace"]
         annotations = metadata.get("annotations") or {}
+        now = self._clock()
+        generation = int(metadata.get("generation") or 1)
+        claimed_by = self._claims.claimed_elsewhere((namespace, metadata["name"])) if self._claims else None
+        not_allowed = await self._policy(namespace, spec.campaign_id) if claimed_by is None else None
+        if claimed_by is not None or not_allowed is not None:
+            # May not act: nothing of this resource's Secrets is read, no client exists for it.
+            facts = Facts(now=now, loa=LoaFacts(), claimed_by=claimed_by, campaign_not_allowed=not_allowed,
+                          annotations=parse_annotations(annotations), generation=generation)
+            return Observed(facts, None)
         loa = await self.loa_facts(spec, namespace)
         clients: PartnerClients | None = None
         credentials_problem: str | None = None
+        credentials_reason: str | None = None
         try:
-            clients = await self._partners.for_spec(spec, namespace)
+            clients = await self._partners.for_spec(
+                spec, namespace,
+                trust_unlabeled=status is not None and unlabeled_secrets_allowed(status, generation),
+            )
         except CredentialsProblem as problem:
-            credentials_problem = str(problem)
+            credentials_problem, credentials_reason = str(problem), problem.reason
         facts = Facts(
-            now=self._clock(),
+            now=now,
             loa=loa,
             credentials_problem=credentials_problem,
+            credentials_reason=credentials_reason,
             annotations=parse_annotations(annotations),
             dry_run=self._dry_run or is_true(annotations.get(ANNOTATION_DRY_RUN)),
-            generation=int(metadata.get("generation") or 1),
+            generation=generation,
         )
         return Observed(facts, clients)
 
+    async def _policy(self, namespace: str, campaign_id: str) -> str | None:
+        if not self._namespace_policy:
+            return None
+        return namespace_policy(namespace, await self._kube.namespace_annotations(namespace), campaign_id)
+
     async def loa_facts(self, spec: CampaignMigrationSpec, namespace: str) -> LoaFacts:
         ref = spec.loa_secret_ref
-        secret = await self._kube.read_secret(namespace, ref.name)
-        if secret is None:
-            return LoaFacts.secret_missing(ref.name)
-        if not secret.values.get(ref.document_key):
-            return LoaFacts.document_missing(ref.name, ref.document_key)
-        raw_date = secret.values.get(ref.signed_date_key)
-        if raw_date is None or not raw_date.strip():
-            return LoaFacts.signed_date_missing(ref.name, ref.signed_date_key)
-        text = raw_date.decode("utf-8", errors="replace").strip()
-        if not ISO_DATE.fullmatch(text):  # date.fromisoformat alone also takes 20261126 and 2026-W48-4
-            return LoaFacts.signed_date_invalid(ref.name, ref.signed_date_key, text)
-        try:
-            return LoaFacts.ok(date.fromisoformat(text))
-        except ValueError:
-            return LoaFacts.signed_date_invalid(ref.name, ref.signed_date_key, text)
+        return read_loa(ref, await self._kube.read_secret(namespace, ref.name), namespace)

@@ -22,7 +22,7 @@ from pydantic import ValidationError
 
 from tendlc.api.constants import ConditionType, Reason
 from tendlc.api.spec import CampaignMigrationSpec
-from tendlc.api.status import Phase
+from tendlc.api.status import MigrationStatus, Phase
 from tendlc.controller.facts import Observed
 from tendlc.controller.resource import Clock, Resource
 from tendlc.kube import StatusConflict
@@ -52,7 +52,9 @@ MAX_CONFLICTS = 3
 
 
 class FactsSource(Protocol):
-    async def gather(self, spec: CampaignMigrationSpec, body: Mapping[str, Any]) -> Observed: ...
+    async def gather(
+        self, spec: CampaignMigrationSpec, body: Mapping[str, Any], status: MigrationStatus | None = None
+    ) -> Observed: ...
 
 
 class Performer(Protocol):
@@ -137,7 +139,7 @@ class Pass:
             # cluster is older or looser than this operator's model. Say so on the resource.
             await self._report_invalid_spec(resource, error)
             return PassResult(None, None)
-        observed = await self.facts.gather(spec, body)
+        observed = await self.facts.gather(spec, body, resource.status)
         facts, clients = observed.facts, observed.clients
         if resource.unreadable:
             facts = replace(facts, unreadable_status=resource.unreadable)

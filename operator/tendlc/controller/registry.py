@@ -7,6 +7,11 @@ annotation); a deletion — or a new uid under the same name — cancels the tas
 the loop waits on the resource's wake-up signal with the pass's delay as a timer, never a sleep,
 so a webhook (`WebhookInbox`), an annotation or a spec change is acted on at once.
 
+Every event also feeds the campaign claims (`tendlc.workflow.claims.CampaignClaims`): the oldest
+live resource of a campaign ID claims it, the others park with `CampaignClaimedElsewhere` until
+the claimant goes, and then they are woken. `seed` fills the claims from one listing before the
+watch starts, so after a restart no younger resource acts before its older sibling is seen.
+
 Deliberately no Kopf daemon: daemons need a finalizer, and a finalizer left behind by a stopped
 or uninstalled operator blocks the deletion of the resource and its namespace. Nothing here needs
 to run before a resource is deleted (a migration is never undone), so no finalizer is set.
@@ -18,7 +23,7 @@ import asyncio
 import contextvars
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -33,6 +38,7 @@ from tendlc.kube import ResourceGone
 from tendlc.logs import resource_logger
 from tendlc.metrics import Metrics
 from tendlc.workflow import Event
+from tendlc.workflow.claims import CampaignClaims, ClaimCandidate
 
 
 class Registry:
@@ -48,6 +54,7 @@ class Registry:
         metrics: Metrics | None = None,
         logger: logging.Logger | None = None,
         gate: Gate | None = None,
+        claims: CampaignClaims | None = None,
     ) -> None:
         self._gate = gate or Gate()
         self._pass = reconcile
@@ -57,6 +64,7 @@ class Registry:
         self._metrics = metrics
         self._logger = logger or logging.getLogger("tendlc.controller")
         self.resources: dict[Key, Resource] = {}
+        self.claims = claims if claims is not None else CampaignClaims()
 
     def phase_counts(self) -> dict[str, int]:
         counts: dict[str, int] = {}
@@ -65,10 +73,18 @@ class Registry:
             counts[phase] = counts.get(phase, 0) + 1
         return counts
 
+    def seed(self, items: Iterable[Mapping[str, Any]]) -> None:
+        """Feeds the claims from a listing (metadata and spec of each CampaignMigration)."""
+        for item in items:
+            candidate = ClaimCandidate.from_body(item)
+            if candidate is not None:
+                self.claims.observe(candidate)
+
     def on_watch_event(self, event_type: str | None, body: Mapping[str, Any]) -> None:
         """Called with every watch event (None: the initial listing). Never blocks."""
         metadata = body["metadata"]
         key = (metadata["namespace"], metadata["name"])
+        self._claim(event_type, key, body)
         resource = self.resources.get(key)
         if resource is not None and (event_type == "DELETED" or resource.uid != metadata.get("uid")):
             self._forget(resource)
@@ -101,6 +117,25 @@ class Registry:
         if seen != resource.written and seen != resource.status:
             resource.foreign = seen
             resource.wake.set()
+
+    def _claim(self, event_type: str | None, key: Key, body: Mapping[str, Any]) -> None:
+        """Updates the claims; when a campaign's claimant changes, every resource naming it is woken."""
+        candidate = ClaimCandidate.from_body(body)
+        if candidate is None:
+            return
+        before = self.claims.claimant(candidate.campaign_id)
+        if event_type == "DELETED":
+            self.claims.forget(key)
+        else:
+            self.claims.observe(candidate)
+        if self.claims.claimant(candidate.campaign_id) != before:
+            self._wake_contenders(candidate.campaign_id)
+
+    def _wake_contenders(self, campaign_id: str) -> None:
+        for contender in self.claims.contenders(campaign_id):
+            waiting = self.resources.get(contender)
+            if waiting is not None:
+                waiting.wake.set()
 
     def _start(self, key: Key, body: Mapping[str, Any]) -> None:
         status, unreadable = MigrationStatus.from_body_lenient(body)

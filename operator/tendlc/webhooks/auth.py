@@ -184,6 +184,17 @@ class WebhookAuth(BaseModel):
         else:
             self._verify_hmac(headers, body)
 
+    def precheck(self, headers: Mapping[str, str]) -> None:
+        """What can be refused from the headers alone, before the body is read.
+
+        BASIC: everything (`verify`). HMAC: the signature header must be there, well-formed and of the
+        configured algorithm; whether it matches needs the body.
+        """
+        if self.type == "BASIC":
+            self._verify_basic(headers)
+            return
+        self._signature_given(headers)
+
     def _verify_basic(self, headers: Mapping[str, str]) -> None:
         expected_username, expected_password = self._basic_pair()
         value = _header(headers, AUTHORIZATION_HEADER)
@@ -209,7 +220,7 @@ class WebhookAuth(BaseModel):
         if not (username_ok & password_ok):
             raise WebhookAuthError("bad_credentials", "wrong username or password", challenge=self.challenge)
 
-    def _verify_hmac(self, headers: Mapping[str, str], body: bytes) -> None:
+    def _signature_given(self, headers: Mapping[str, str]) -> str:
         value = _header(headers, SIGNATURE_HEADER)
         if value is None or not value.strip():
             raise WebhookAuthError("missing_signature", f"no {SIGNATURE_HEADER} header")
@@ -219,6 +230,10 @@ class WebhookAuth(BaseModel):
             raise WebhookAuthError("malformed_signature", f"{SIGNATURE_HEADER} is not <digest>=<hex>")
         if prefix.strip().lower() != HMAC_DIGESTS[self.algorithm]:
             raise WebhookAuthError("wrong_algorithm", f"{SIGNATURE_HEADER} uses another algorithm than configured")
+        return given.strip().lower()
+
+    def _verify_hmac(self, headers: Mapping[str, str], body: bytes) -> None:
+        given = self._signature_given(headers)
         expected = self._signature(body).partition("=")[2]
-        if not hmac.compare_digest(_bytes(given.strip().lower()), _bytes(expected)):
+        if not hmac.compare_digest(_bytes(given), _bytes(expected)):
             raise WebhookAuthError("bad_signature", "signature does not match the body")

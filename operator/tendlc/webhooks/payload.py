@@ -2,9 +2,11 @@
 
 This room turns the raw bytes Infobip POSTs (`{"results": [message, …]}`, numbers OpenAPI
 `webhooks`: `CAMPAIGN_STATUS_UPDATE` and `CAMPAIGN_NETWORK_STATUS_UPDATE`) into `WebhookEvent`
-values. It is tolerant where Infobip may grow (any status or network string is accepted, unknown
-fields are ignored, messages of other event kinds are skipped and reported) and strict where the
-operator needs facts (campaign id, status and `receivedAt` must be there). Every malformed body
+values. It is tolerant where Infobip may grow (any status string is accepted, unknown fields are
+ignored, messages of other event kinds — and network updates for a network outside the spec's
+`CampaignRegistrar`/`Network` enums — are skipped and reported, so the per-network status a
+resource keeps has a fixed maximum size) and strict where the operator needs facts (campaign id,
+status and `receivedAt` must be there). Every malformed body
 raises `WebhookPayloadError` — never anything else — with a message naming the JSON path, never
 quoting the body's values. No I/O, no logging, no Kopf, no decisions about resources.
 """
@@ -18,13 +20,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final, Literal
 
+from tendlc.api.constants import KNOWN_NETWORKS
+
 STATUS_UPDATE: Final = "CAMPAIGN_STATUS_UPDATE"
 NETWORK_STATUS_UPDATE: Final = "CAMPAIGN_NETWORK_STATUS_UPDATE"
 EVENT_KINDS: Final = frozenset({STATUS_UPDATE, NETWORK_STATUS_UPDATE})
 
 EventKind = Literal["CAMPAIGN_STATUS_UPDATE", "CAMPAIGN_NETWORK_STATUS_UPDATE"]
 
-#: More messages than this in one delivery is not something Infobip sends: refuse it.
+#: More messages than this in one delivery is not something Infobip sends: refuse it before reading
+#: them (the receiver's own cap on campaign events, `ReceiverLimits.max_events_per_delivery`, is lower).
 MAX_EVENTS_PER_DELIVERY: Final = 1000
 #: Identifiers and statuses longer than this are refused (they end up in status and logs).
 MAX_IDENTIFIER_LENGTH: Final = 128
@@ -101,7 +106,11 @@ def parse_delivery(body: bytes) -> WebhookDelivery:
         if kind not in EVENT_KINDS:
             skipped.append(_identifier(kind, f"{where}.event"))
             continue
-        events.append(_event(kind, message, where))  # type: ignore[arg-type]  # kind ∈ EVENT_KINDS
+        event = _event(kind, message, where)  # type: ignore[arg-type]  # kind ∈ EVENT_KINDS
+        if event.network is not None and event.network not in KNOWN_NETWORKS:
+            skipped.append(f"{kind} for unknown network {event.network}")
+            continue
+        events.append(event)
     return WebhookDelivery(events=tuple(events), skipped_kinds=tuple(skipped))
 
 

@@ -26,6 +26,7 @@ from tendlc.workflow.decisions import Decision, Done, Event, Fail, Park
 from tendlc.workflow.facts import Facts, Policy
 from tendlc.workflow.progress import Step, current_step
 from tendlc.workflow.round import STEP_CONDITION, Round, act_when_due, clear_stalled, park, step_phase
+from tendlc.workflow.secrets import secret_opt_in
 from tendlc.workflow.steps import elect_step, import_step, monitor_step, submit_step
 
 # Ready reasons that get an Event on the way in and on the way out even within one phase (D21):
@@ -39,6 +40,7 @@ def decide(spec: CampaignMigrationSpec, status: MigrationStatus, facts: Facts, p
     before_phase = status.phase
     r = Round(spec, status.model_copy(deep=True), facts, policy)
     r.status.observed_generation = facts.generation
+    r.status.secret_opt_in = secret_opt_in(r.status, facts.generation)
     r.status.number_count = len(spec.numbers)
     if not facts.dry_run:
         r.status.planned_calls = None
@@ -104,6 +106,18 @@ def _decide(r: Round) -> Decision:
     if s.problem is not None and s.problem.permanent:
         return _failed(r, step)
 
+    if facts.claimed_by is not None:
+        message = (
+            f"Campaign {spec.campaign_id} is claimed by CampaignMigration {facts.claimed_by}, created earlier: one "
+            "campaign is migrated by one resource. Nothing is sent to TCR or Infobip for this one; delete it, or "
+            f"delete {facts.claimed_by} if this one should migrate the campaign (it then continues by itself)."
+        )
+        return park(r, step, Reason.CAMPAIGN_CLAIMED_ELSEWHERE, message, None, step_condition=False)
+    if facts.campaign_not_allowed is not None:
+        message = f"{facts.campaign_not_allowed} Nothing is sent to TCR or Infobip."
+        return park(r, step, Reason.CAMPAIGN_NOT_ALLOWED_IN_NAMESPACE, message, r.policy.park_recheck,
+                    step_condition=False)
+
     if spec.suspend or facts.annotations.suspend:
         s.phase = Phase.SUSPENDED
         why = "spec.suspend is true" if spec.suspend else "the tendlc.io/suspend annotation is set"
@@ -126,8 +140,13 @@ def _decide(r: Round) -> Decision:
         if loa_reason != Reason.LOA_VALID:
             return park(r, step, loa_reason, loa_message, r.policy.park_recheck, step_condition=False)
     if facts.credentials_problem is not None:
-        message = f"{facts.credentials_problem}. Create or fix the Secret; the migration continues by itself."
-        return park(r, step, Reason.CREDENTIALS_MISSING, message, r.policy.park_recheck, step_condition=False)
+        reason = facts.credentials_reason or Reason.CREDENTIALS_MISSING
+        fix = {
+            Reason.CREDENTIALS_MISSING: " Create or fix the Secret; the migration continues by itself.",
+            Reason.CREDENTIALS_SECRET_NOT_LABELED: " The migration continues by itself once it is labeled.",
+        }.get(reason, "")
+        message = facts.credentials_problem.rstrip(".") + "." + fix
+        return park(r, step, reason, message, r.policy.park_recheck, step_condition=False)
     if s.problem is not None:
         recheck = s.problem.recheck_at - facts.now if s.problem.recheck_at is not None else None
         return park(r, step, s.problem.reason, s.problem.message, recheck)
@@ -166,6 +185,22 @@ def _wave_hold(r: Round, step: Step) -> Park | None:
 
 
 def _check_loa(r: Round) -> tuple[str, str]:
+    reason, message = _check_loa_content(r)
+    loa, ref = r.facts.loa, r.spec.loa_secret_ref
+    if loa.unlabeled_fix is None:
+        return reason, message
+    if not r.status.secret_opt_in or not r.status.secret_opt_in.exempt:
+        return (
+            Reason.LOA_SECRET_NOT_LABELED,
+            f"Secret {ref.name!r} (loaSecretRef) is not labeled tendlc.io/usage=loa, so the operator does not use "
+            f"it. If it holds this migration's signed LOA, opt it in: {loa.unlabeled_fix} "
+            "(the migration continues by itself).",
+        )
+    hint = f" Secret {ref.name!r} is not labeled tendlc.io/usage=loa; label it: {loa.unlabeled_fix}"
+    return reason, message + hint  # passed the gate before the label was required: keeps going
+
+
+def _check_loa_content(r: Round) -> tuple[str, str]:
     loa, ref, policy = r.facts.loa, r.spec.loa_secret_ref, r.policy
     fix = (
         f"Update Secret {ref.name!r} (keys {ref.document_key!r}, {ref.signed_date_key!r}); "

@@ -29,14 +29,19 @@ class LoaProblem(StrEnum):
 class LoaFacts:
     """The LOA Secret as read this round: a signed date, or the problem found (with a human detail).
 
-    The executor builds it with the constructors: `LoaFacts.ok(date)`, `LoaFacts.secret_missing(name)`,
-    `LoaFacts.document_missing(name, key)`, `LoaFacts.signed_date_missing(name, key)`,
-    `LoaFacts.signed_date_invalid(name, key, raw)`. Age checks are the workflow's job, not the executor's.
+    Built by `tendlc.workflow.secrets.read_loa` or the constructors: `LoaFacts.ok(date)`,
+    `LoaFacts.secret_missing(name)`, `LoaFacts.document_missing(name, key)`,
+    `LoaFacts.signed_date_missing(name, key)`, `LoaFacts.signed_date_invalid(name, key)`. A detail
+    names the Secret and key and the expected shape, never the Secret's content. `unlabeled_fix` is
+    the `kubectl label` command when the Secret lacks the `tendlc.io/usage=loa` opt-in (None when it
+    has it); `decide` refuses such a Secret unless the migration passed the LOA gate before the label
+    was required. Age checks are the workflow's job, not the executor's.
     """
 
     signed_date: date | None = None
     problem: LoaProblem | None = None
     detail: str = ""
+    unlabeled_fix: str | None = None
 
     @classmethod
     def ok(cls, signed_date: date) -> LoaFacts:
@@ -61,11 +66,12 @@ class LoaFacts:
         )
 
     @classmethod
-    def signed_date_invalid(cls, name: str, key: str, raw: str) -> LoaFacts:
-        shown = raw if len(raw) <= 40 else raw[:40] + "…"
+    def signed_date_invalid(cls, name: str, key: str) -> LoaFacts:
+        """The value is deliberately not taken: it is a Secret's content, never shown."""
         return cls(
             problem=LoaProblem.SIGNED_DATE_INVALID,
-            detail=f"Secret {name!r} key {key!r} holds {shown!r}, which is not an ISO date YYYY-MM-DD",
+            detail=f"Secret {name!r} key {key!r} is not a date of the form YYYY-MM-DD (e.g. 2026-11-20, "
+            "nothing else on the line); its value is not shown because it is a Secret's",
         )
 
 
@@ -109,7 +115,13 @@ class Facts:
     now: datetime
     loa: LoaFacts
     credentials_problem: str | None = None
-    """Missing/incomplete credentials Secret (per-resource override or the operator's), as a message."""
+    """Missing/incomplete/unlabeled credentials Secret or a refused endpoint, as a message."""
+    credentials_reason: str | None = None
+    """The stable reason of `credentials_problem` (`CredentialsProblem.reason`); None: CredentialsMissing."""
+    claimed_by: str | None = None
+    """`namespace/name` of the older live CampaignMigration that claims this campaign ID (workflow.claims)."""
+    campaign_not_allowed: str | None = None
+    """Why the namespace may not migrate this campaign ID (the namespace policy, workflow.claims), if so."""
     annotations: Annotations = field(default_factory=Annotations)
     dry_run: bool = False
     """Operator-wide dry run, or the resource's `tendlc.io/dry-run: "true"` annotation."""

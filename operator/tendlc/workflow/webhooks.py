@@ -5,7 +5,8 @@ poll due at once (see `decide`), and the poll's answer moves the resource. That 
 (GET campaign) deciding every stage change, so a forged-but-authenticated or reordered event can
 at worst cause one extra GET. Duplicates (same event id) and events older than the one already
 recorded (`tendlc.workflow.ordering.should_apply`) change nothing. Network updates are recorded
-per carrier network for the user to see.
+per carrier network for the user to see, known networks only (`KNOWN_NETWORKS`), so
+`status.networkStatuses` never holds more than those entries, each a bounded status and a time.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal, Protocol
 
+from tendlc.api.constants import KNOWN_NETWORKS
 from tendlc.api.status import MigrationStatus, NetworkStatus, RecordedWebhook
 from tendlc.workflow.ordering import should_apply
 
@@ -59,6 +61,8 @@ def apply_webhook(status: MigrationStatus, event: IncomingEvent, now: datetime) 
 
 def _apply_network_update(status: MigrationStatus, event: IncomingEvent) -> tuple[MigrationStatus, Applied]:
     network = event.network or "UNKNOWN"
+    if network not in KNOWN_NETWORKS:
+        return status, "stale"  # the parser skips these; kept out here too so networkStatuses stays bounded
     current = (status.network_statuses or {}).get(network)
     if current is not None and current.status == event.status and current.received_at == event.received_at:
         return status, "duplicate"

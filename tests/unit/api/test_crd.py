@@ -25,7 +25,14 @@ from tendlc.api import (
     MigrationStatus,
     Nnid,
 )
-from tendlc.api.spec import BASE_URL_PATTERN, MAX_NUMBERS, LoaSecretRef
+from tendlc.api.spec import (
+    BASE_URL_HOST_PATTERN,
+    BASE_URL_PATTERN,
+    BASE_URL_USERINFO_PATTERN,
+    MAX_NUMBERS,
+    SECRET_NAME_PATTERN,
+    LoaSecretRef,
+)
 from tendlc.api.status import MigrationSearch, PendingOperation, Problem
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -154,6 +161,39 @@ def test_cel_rules_guard_immutability_and_uniqueness(schema: dict[str, Any]) -> 
     (unique,) = properties["numbers"]["x-kubernetes-validations"]
     assert unique["message"] == "numbers must be unique"
     assert properties["numbers"]["items"]["maxLength"] == 11  # bounds the CEL cost estimate
+
+
+def _rules(node: dict[str, Any]) -> list[str]:
+    return [rule["rule"] for rule in node.get("x-kubernetes-validations", [])]
+
+
+def test_secret_names_are_dns_subdomains_in_crd_and_model(schema: dict[str, Any]) -> None:
+    properties = _spec_schema(schema)["properties"]
+    names = [
+        properties["loaSecretRef"]["properties"]["name"],
+        properties["infobip"]["properties"]["credentialsSecretRef"]["properties"]["name"],
+        properties["tcr"]["properties"]["credentialsSecretRef"]["properties"]["name"],
+    ]
+    for name in names:
+        assert _rules(name) == [f"self.matches('{SECRET_NAME_PATTERN}')"]
+        assert name["maxLength"] == 253
+
+
+def test_partner_overrides_are_all_or_nothing_and_urls_plain_in_crd_and_model(schema: dict[str, Any]) -> None:
+    properties = _spec_schema(schema)["properties"]
+    for partner in ("infobip", "tcr"):
+        override = properties[partner]
+        assert _rules(override) == ["has(self.credentialsSecretRef) || !has(self.baseUrl)"]
+        assert "credentialsSecretRef" in override["x-kubernetes-validations"][0]["message"]
+        assert _rules(override["properties"]["baseUrl"]) == [
+            f"self.matches('{BASE_URL_HOST_PATTERN}')",
+            f"!self.matches('{BASE_URL_USERINFO_PATTERN}')",
+            "!self.contains('?')",
+            "!self.contains('#')",
+            "!self.contains('\\\\')",
+        ]
+        for rule in override["properties"]["baseUrl"]["x-kubernetes-validations"]:
+            assert rule["message"].startswith(f"{partner}.baseUrl ")
 
 
 def test_every_string_has_a_max_length_where_cel_sees_it(schema: dict[str, Any]) -> None:

@@ -43,7 +43,8 @@ def test_own_nnid_flips_both_flags() -> None:
 
 def test_camel_case_aliases_and_snake_case_names_both_parse() -> None:
     by_alias = CampaignMigrationSpec.model_validate(
-        _spec(campaignName="Spring", numberPoolId="pool-1", upstreamCnpId="ABC", tcr={"baseUrl": "https://t/v2"})
+        _spec(campaignName="Spring", numberPoolId="pool-1", upstreamCnpId="ABC",
+              tcr={"baseUrl": "https://t/v2", "credentialsSecretRef": {"name": "tcr"}})
     )
     by_name = CampaignMigrationSpec(
         campaign_id="COJD655",
@@ -52,7 +53,7 @@ def test_camel_case_aliases_and_snake_case_names_both_parse() -> None:
         number_pool_id="pool-1",
         upstream_cnp_id="ABC",
         loa_secret_ref={"name": "cojd655-loa"},  # type: ignore[arg-type]
-        tcr={"baseUrl": "https://t/v2"},  # type: ignore[arg-type]
+        tcr={"baseUrl": "https://t/v2", "credentialsSecretRef": {"name": "tcr"}},  # type: ignore[arg-type]
     )
     assert by_alias == by_name
     assert by_alias.campaign_name_or_default == "Spring"
@@ -81,6 +82,13 @@ def test_from_body_ignores_kopf_and_unknown_keys() -> None:
         ({"campaignName": ""}, "campaignName"),
         ({"loaSecretRef": {"name": "x", "documentKey": "a b"}}, "documentKey"),
         ({"infobip": {"baseUrl": "ftp://x"}}, "baseUrl"),
+        ({"infobip": {"baseUrl": "https://x.api.infobip.com"}}, "baseUrl needs credentialsSecretRef"),
+        ({"tcr": {"baseUrl": "https://csp-api.campaignregistry.com/v2"}}, "baseUrl needs credentialsSecretRef"),
+        ({"loaSecretRef": {"name": ".."}}, "loaSecretRef.name"),
+        ({"loaSecretRef": {"name": "."}}, "loaSecretRef.name"),
+        ({"loaSecretRef": {"name": "Payments-DB"}}, "loaSecretRef.name"),
+        ({"infobip": {"credentialsSecretRef": {"name": "a/b"}}}, "credentialsSecretRef.name"),
+        ({"tcr": {"credentialsSecretRef": {"name": "-x"}}}, "credentialsSecretRef.name"),
     ],
 )
 def test_invalid_specs_are_rejected_like_the_crd_does(overrides: dict[str, Any], fragment: str) -> None:
@@ -114,3 +122,47 @@ def test_campaign_id_accepted_exactly_when_it_matches_the_pattern(candidate: str
         assert not valid
     else:
         assert valid
+
+
+OWN_CREDENTIALS = {"credentialsSecretRef": {"name": "own-credentials"}}
+
+
+@pytest.mark.parametrize(
+    ("url", "fragment"),
+    [
+        ("https://user:password@x.api.infobip.com", "user info"),
+        ("https://x.api.infobip.com@attacker.example", "user info"),
+        ("https://x.api.infobip.com/?x=", "query"),
+        ("https://x.api.infobip.com?", "query"),
+        ("https://x.api.infobip.com/#", "fragment"),
+        ("https://attacker.example\\.api.infobip.com/", "backslash"),
+        ("https:///numbers", "host"),
+        ("https://:443/", "host"),
+    ],
+)
+def test_base_urls_that_hide_their_target_are_refused(url: str, fragment: str) -> None:
+    with pytest.raises(ValidationError) as info:
+        CampaignMigrationSpec.model_validate(_spec(infobip={"baseUrl": url, **OWN_CREDENTIALS}))
+    assert fragment in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["https://x.api.infobip.com", "http://127.0.0.1:8085/infobip", "https://[::1]:8443/v2", "https://h/a/b/"],
+)
+def test_plain_base_urls_with_own_credentials_are_accepted(url: str) -> None:
+    spec = CampaignMigrationSpec.model_validate(_spec(tcr={"baseUrl": url, **OWN_CREDENTIALS}))
+    assert spec.tcr is not None
+    assert spec.tcr.base_url == url
+
+
+def test_own_credentials_without_an_endpoint_use_the_operators_endpoint() -> None:
+    spec = CampaignMigrationSpec.model_validate(_spec(infobip=OWN_CREDENTIALS))
+    assert spec.infobip is not None
+    assert spec.infobip.base_url is None
+
+
+@pytest.mark.parametrize("name", ["cojd655-loa", "a", "loa.v2", "0-0", "a" * 253])
+def test_secret_names_are_dns_subdomains(name: str) -> None:
+    spec = CampaignMigrationSpec.model_validate(_spec(loaSecretRef={"name": name}))
+    assert spec.loa_secret_ref.name == name

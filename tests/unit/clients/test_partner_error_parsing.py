@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tendlc.clients.problems import (
+    MAX_RETRY_AFTER_SECONDS,
     PartnerErrorBody,
     body_snippet,
     parse_infobip_error,
@@ -195,6 +196,12 @@ NOW = datetime(2026, 11, 26, 10, 0, 0, tzinfo=UTC)
 )
 def test_retry_after_reads_seconds_and_http_dates(header: str | None, seconds: float | None) -> None:
     assert parse_retry_after(header, now=NOW) == seconds
+
+
+@pytest.mark.parametrize("header", ["31536000", "300000000000", "9" * 300, "Fri, 31 Dec 9999 23:59:59 GMT"])
+def test_a_huge_retry_after_is_clamped_not_an_error(header: str) -> None:
+    assert parse_retry_after(header, now=NOW) == MAX_RETRY_AFTER_SECONDS
+    assert parse_retry_after(header, now=NOW, maximum=900) == 900
 
 
 def test_body_snippet_is_single_line_and_bounded() -> None:

@@ -51,7 +51,7 @@ class HeldPartners:
 class Facts_:
     facts: Facts
 
-    async def gather(self, spec: Any, body: Any) -> Observed:
+    async def gather(self, spec: Any, body: Any, status: Any = None) -> Observed:
         return Observed(self.facts, object())  # type: ignore[arg-type]
 
 

@@ -81,6 +81,12 @@ def test_the_cel_rules_are_known_so_the_report_can_name_them() -> None:
     assert "campaignId is immutable; create a new CampaignMigration to migrate another campaign" in rules
     assert "numbers must be unique" in rules
     assert sum("fixed once the Infobip migration was submitted" in rule for rule in rules) == 4
+    # The tenant-safety rules (docs/security.md): Secret names, and per partner the endpoint and its credentials.
+    assert sum(rule.endswith("(a DNS-1123 subdomain), e.g. cojd655-loa") for rule in rules) == 1
+    for partner in ("infobip", "tcr"):
+        mine = [rule for rule in rules if rule.startswith(f"{partner}.")]
+        assert len(mine) == 7, mine
+        assert mine[0].startswith(f"{partner}.baseUrl needs {partner}.credentialsSecretRef")
 
 
 @pytest.mark.parametrize(("value", "valid"), [("w1", True), ("wave-2026.11_a", True), ("", True), ("-w", False),

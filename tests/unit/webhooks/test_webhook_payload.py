@@ -5,12 +5,14 @@ from __future__ import annotations
 import contextlib
 import json
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from webhook_samples import CAMPAIGN_UUID, TCR_ID, body, network_message, status_message
 
+from tendlc.api.constants import KNOWN_NETWORKS
 from tendlc.webhooks.payload import (
     MAX_REJECTION_MESSAGE_LENGTH,
     NETWORK_STATUS_UPDATE,
@@ -75,10 +77,25 @@ def test_network_status_update_carries_the_network() -> None:
     assert event.tcr_id is None
 
 
-def test_unknown_status_and_network_values_are_kept_as_strings() -> None:
-    events = parse_webhook(body(status_message("SOMETHING_NEW"), network_message("NEW_CARRIER", "PAUSED")))
+def test_unknown_status_values_are_kept_as_strings() -> None:
+    events = parse_webhook(body(status_message("SOMETHING_NEW"), network_message("GOOGLE_FI", "PAUSED")))
     assert [event.status for event in events] == ["SOMETHING_NEW", "PAUSED"]
-    assert events[1].network == "NEW_CARRIER"
+    assert events[1].network == "GOOGLE_FI"
+
+
+def test_network_updates_for_networks_outside_the_spec_are_skipped_and_reported() -> None:
+    delivery = parse_delivery(body(network_message("NEW_CARRIER"), network_message("VERIZON")))
+    assert [event.network for event in delivery.events] == ["VERIZON"]
+    assert delivery.skipped_kinds == ("CAMPAIGN_NETWORK_STATUS_UPDATE for unknown network NEW_CARRIER",)
+
+
+def test_the_known_networks_are_the_specs_enums() -> None:
+    spec = json.loads((Path(__file__).parents[2] / "data" / "specs" / "infobip" / "numbers-openapi.json").read_text())
+    enums: set[str] = set()
+    for name, schema in spec["components"]["schemas"].items():
+        if name.endswith((".CampaignRegistrar", ".Network")):
+            enums.update(schema["enum"])
+    assert enums == KNOWN_NETWORKS
 
 
 def test_several_messages_keep_their_order() -> None:

@@ -1,10 +1,11 @@
-"""Backoff: exponential with equal jitter, bounded, never below Retry-After."""
+"""Backoff: exponential with equal jitter, bounded, never below Retry-After up to the maximum backoff."""
 
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -37,10 +38,18 @@ def test_bounds_of_each_attempt_never_shrink(attempts: int, jitter: float) -> No
     st.floats(min_value=0.0, max_value=1.0),
     st.floats(min_value=0.0, max_value=86_400.0),
 )
-def test_never_below_retry_after(attempts: int, jitter: float, retry_after: float) -> None:
+def test_never_below_retry_after_up_to_the_maximum(attempts: int, jitter: float, retry_after: float) -> None:
     delay = next_delay(attempts, _settings(jitter), retry_after)
-    assert delay >= timedelta(seconds=retry_after)
+    assert delay >= min(timedelta(seconds=retry_after), BASE.backoff_max)
     assert delay >= next_delay(attempts, _settings(jitter))
+    assert delay <= BASE.backoff_max
+
+
+@pytest.mark.parametrize("retry_after", [31_536_000.0, 300_000_000_000.0, 1e308, float("inf"), float("nan")])
+def test_a_huge_retry_after_waits_the_maximum_backoff_and_never_overflows(retry_after: float) -> None:
+    delay = next_delay(0, _settings(0.5), retry_after)
+    assert delay <= BASE.backoff_max
+    assert datetime(9000, 1, 1, tzinfo=UTC) + delay  # no OverflowError
 
 
 def test_known_values() -> None:

@@ -19,7 +19,7 @@ from tendlc.workflow import ImportNumbers, LoaFacts, Park, SubmitMigration, Wait
         (LoaFacts.secret_missing("cojd655-loa"), "LoaSecretMissing", "does not exist"),
         (LoaFacts.document_missing("cojd655-loa", "loa.pdf"), "LoaDocumentMissing", "'loa.pdf'"),
         (LoaFacts.signed_date_missing("cojd655-loa", "signedDate"), "LoaSignedDateMissing", "YYYY-MM-DD"),
-        (LoaFacts.signed_date_invalid("cojd655-loa", "signedDate", "20/11/2026"), "LoaSignedDateInvalid", "20/11/2026"),
+        (LoaFacts.signed_date_invalid("cojd655-loa", "signedDate"), "LoaSignedDateInvalid", "YYYY-MM-DD"),
     ],
 )
 def test_invalid_loa_parks_before_any_partner_call(loa: LoaFacts, reason: str, words: str) -> None:

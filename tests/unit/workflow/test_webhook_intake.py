@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime
 
+from tendlc.api.constants import KNOWN_NETWORKS
 from tendlc.api.status import MigrationStatus
 from tendlc.webhooks.payload import WebhookEvent, parse_webhook
 from tendlc.workflow.webhooks import apply_webhook
@@ -51,11 +53,24 @@ def test_an_older_event_after_a_final_one_is_stale() -> None:
 
 
 def test_network_updates_are_kept_per_network_and_ordered() -> None:
-    status, first = apply_webhook(in_migration(), event("ACTIVE", "2026-11-26T11:00:00.000+0000", network="TMOBILE"),
+    status, first = apply_webhook(in_migration(), event("ACTIVE", "2026-11-26T11:00:00.000+0000", network="T_MOBILE"),
                                   NOW)
     status, second = apply_webhook(status, event("PENDING", "2026-11-26T11:01:00.000+0000", network="ATT"), NOW)
-    status, older = apply_webhook(status, event("PENDING", "2026-11-26T10:00:00.000+0000", network="TMOBILE"), NOW)
+    status, older = apply_webhook(status, event("PENDING", "2026-11-26T10:00:00.000+0000", network="T_MOBILE"), NOW)
     assert (first, second, older) == ("applied", "applied", "stale")
     assert status.network_statuses is not None
-    assert {name: s.status for name, s in status.network_statuses.items()} == {"TMOBILE": "ACTIVE", "ATT": "PENDING"}
+    assert {name: s.status for name, s in status.network_statuses.items()} == {"T_MOBILE": "ACTIVE", "ATT": "PENDING"}
     assert status.webhook is None  # network updates never stand in for the campaign's stage
+
+
+def test_network_statuses_stay_bounded_whatever_an_authenticated_sender_claims() -> None:
+    status = in_migration()
+    for index in range(200):
+        unknown = replace(event("ACTIVE", "2026-11-26T11:00:00.000+0000", network="ATT"), network=f"NET{index}")
+        status, result = apply_webhook(status, unknown, NOW)
+        assert result == "stale"
+    for network in sorted(KNOWN_NETWORKS):
+        status, _ = apply_webhook(status, event("ACTIVE", "2026-11-26T11:00:00.000+0000", network=network), NOW)
+    assert status.network_statuses is not None
+    assert set(status.network_statuses) == KNOWN_NETWORKS
+    assert len(json.dumps(status.to_patch())) < 4096
