@@ -83,6 +83,15 @@ def crd(cluster: Cluster) -> str:
 
 
 @pytest.fixture(scope="session")
+def wave_crd(cluster: Cluster) -> str:
+    """The MigrationWave CRD from crds/, installed and established."""
+    path = REPO_ROOT / "crds" / "migrationwaves.tendlc.io.yaml"
+    cluster.kubectl("apply", "--server-side", "--force-conflicts", "-f", str(path))
+    cluster.kubectl("wait", "--for=condition=Established", "crd/migrationwaves.tendlc.io", "--timeout=60s")
+    return "migrationwaves.tendlc.io"
+
+
+@pytest.fixture(scope="session")
 def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
     """The Infobip/TCR sandbox as a real process, time compressed 600 times (a 10-minute step takes 1 s)."""
     log = tmp_path_factory.mktemp("sandbox") / "sandbox.log"

@@ -15,7 +15,7 @@ from typing import Any
 
 import kopf
 
-from tendlc.api.constants import GROUP, PLURAL, VERSION
+from tendlc.api.constants import GROUP, PLURAL, VERSION, WAVE_PLURAL
 from tendlc.clients.ratelimit import RateLimiterRegistry
 from tendlc.config import Settings
 from tendlc.controller import build_controller, seed_claims, utc_now
@@ -29,6 +29,7 @@ from tendlc.partners import Partners
 from tendlc.services import Services
 
 RESOURCE = (GROUP, VERSION, PLURAL)
+WAVE_RESOURCE = (GROUP, VERSION, WAVE_PLURAL)
 POSTING_OFF = 1000  # above every logging level: no Kopf log line becomes an Event (tendlc.events posts ours)
 
 
@@ -59,8 +60,9 @@ async def start(settings: kopf.OperatorSettings, memo: kopf.Memo, logger: kopf.L
     memo.partners = Partners(config, kube, limiters, on_call=metrics.on_call)
     memo.events = EventPoster(kube, clock=utc_now)
     memo.elector, memo.elector_task, gate = start_leader_election(config, kube, metrics, logger)
-    memo.registry, inbox = build_controller(config, kube, memo.partners, post_event=memo.events.post, metrics=metrics,
-                                            gate=gate)
+    memo.registry, inbox, memo.waves = build_controller(
+        config, kube, memo.partners, post_event=memo.events.post, metrics=metrics, gate=gate
+    )
     # Before the watch starts: which resource claims each campaign must be known before any pass runs.
     seen = await seed_claims(memo.registry, kube, config)
     logger.info("campaign claims seeded from %d CampaignMigration(s)", seen)
@@ -97,6 +99,7 @@ async def stop(memo: kopf.Memo, **_: Any) -> None:
         if memo.elector is not None:
             stack.push_async_callback(memo.elector.release)  # the successor need not wait out the lease
         stack.push_async_callback(memo.registry.shutdown, 5.0)
+        stack.push_async_callback(memo.waves.shutdown, 5.0)
         await memo.services.stop()
 
 
@@ -104,3 +107,9 @@ async def stop(memo: kopf.Memo, **_: Any) -> None:
 async def changed(type: str | None, body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
     """Every watch event: starts, wakes or stops the resource's reconcile loop (see the Registry)."""
     memo.registry.on_watch_event(type, body)
+
+
+@kopf.on.event(*WAVE_RESOURCE)
+async def wave_changed(type: str | None, body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
+    """Every watch event of a MigrationWave: starts, wakes or stops its loop (see the WaveController)."""
+    memo.waves.on_watch_event(type, body)

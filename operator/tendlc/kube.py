@@ -272,9 +272,10 @@ class KubeApi:
         return annotations
 
     async def patch_status(
-        self, namespace: str, name: str, status: dict[str, Any], *, resource_version: str | None = None
+        self, namespace: str, name: str, status: dict[str, Any], *, resource_version: str | None = None,
+        plural: str = PLURAL,
     ) -> dict[str, Any]:
-        """Merge-patches `.status` of a CampaignMigration; returns the stored object.
+        """Merge-patches `.status` of a CampaignMigration (or a MigrationWave: `plural`); returns the stored object.
 
         With `resource_version` the write is fenced: the API server applies it only if the object
         is still at that version, else answers 409 (`StatusConflict`). The version also stands for
@@ -282,7 +283,7 @@ class KubeApi:
         another version, so a write meant for the old one can never land on the new one (a `uid`
         in a status patch is silently ignored by the server; the version is not).
         """
-        path = _object_path(namespace, name) + "/status"
+        path = _object_path(namespace, name, plural) + "/status"
         patch: dict[str, Any] = {"status": status}
         if resource_version is not None:
             patch["metadata"] = {"resourceVersion": resource_version}
@@ -300,9 +301,9 @@ class KubeApi:
         result: dict[str, Any] = response.json()
         return result
 
-    async def read_object(self, namespace: str, name: str) -> dict[str, Any]:
-        """The CampaignMigration as stored now (after a lost fenced write); ResourceGone when deleted."""
-        path = _object_path(namespace, name)
+    async def read_object(self, namespace: str, name: str, plural: str = PLURAL) -> dict[str, Any]:
+        """The object as stored now (after a lost fenced write); ResourceGone when deleted."""
+        path = _object_path(namespace, name, plural)
         response = await self._request("GET", path)
         if response.status_code == 404:
             raise ResourceGone(f"{namespace}/{name}")
@@ -380,8 +381,8 @@ class KubeApi:
                 self._client = None
 
 
-def _object_path(namespace: str, name: str) -> str:
-    return f"/apis/{GROUP}/{VERSION}/namespaces/{quote(namespace, safe='')}/{PLURAL}/{quote(name, safe='')}"
+def _object_path(namespace: str, name: str, plural: str = PLURAL) -> str:
+    return f"/apis/{GROUP}/{VERSION}/namespaces/{quote(namespace, safe='')}/{plural}/{quote(name, safe='')}"
 
 
 def _raise_for_status(method: str, path: str, response: httpx.Response) -> None:

@@ -9,7 +9,8 @@ Rooms, each with one job and imports that only point down this list:
 - `reconcile` — one pass, observe → decide → act → record, against the ports above;
 - `transitions` — duration metrics from what a write changed;
 - `leadership` — whether this replica may act now (always alone; while it holds the Lease otherwise);
-- `registry` — one task per resource, driven by the watch; uses the pass, the inbox and the store.
+- `registry` — one task per resource, driven by the watch; uses the pass, the inbox and the store;
+- `waves` — one task per MigrationWave: plans it, releases its members, tells them what it allows.
 
 `build_controller` wires them for the operator; tests wire their own fakes into `Pass`.
 No Kopf here: `tendlc.handlers` hands every watch event to `Registry.on_watch_event`.
@@ -31,6 +32,7 @@ from tendlc.controller.registry import Registry
 from tendlc.controller.resource import Clock, Resource, utc_now
 from tendlc.controller.store import StatusStore
 from tendlc.controller.transitions import record_transition
+from tendlc.controller.waves import WaveController
 from tendlc.kube import KubeApi
 from tendlc.metrics import Metrics
 from tendlc.partner_errors import PartnerUnavailable
@@ -58,13 +60,22 @@ def build_controller(
     clock: Clock = utc_now,
     logger: logging.Logger | None = None,
     gate: Gate | None = None,
-) -> tuple[Registry, WebhookInbox]:
-    """The operator's registry and webhook inbox, wired to the API server and the partners."""
+) -> tuple[Registry, WebhookInbox, WaveController]:
+    """The operator's registry, webhook inbox and wave controller, wired to the API server and the partners."""
     claims = CampaignClaims()
     inbox = WebhookInbox(clock=clock, logger=logger, claims=claims)
+    registry: Registry | None = None
+
+    def members(namespace: str) -> list[Resource]:
+        return registry.in_namespace(namespace) if registry is not None else []
+
+    waves = WaveController(kube, members, lambda resource: resource.wake.set(), post_event, clock=clock,
+                           loa_max_age=settings.loa_max_age, gate=gate, logger=logger)
 
     def written(resource: Resource, before: MigrationStatus) -> None:
         inbox.index(resource)
+        if before.phase != resource.status.phase or before.release != resource.status.release:
+            waves.member_changed(resource)
         if metrics is not None:
             record_transition(metrics, before, resource.status)
 
@@ -85,13 +96,14 @@ def build_controller(
         default_upstream_cnp_id=settings.upstream_cnp_id,
         on_retry=retried,
         gate=gate,
+        waves=waves,
     )
     registry = Registry(reconcile, store, inbox, post_event, metrics=metrics, logger=logger, gate=gate,
-                        claims=claims)
+                        claims=claims, on_change=waves.member_changed)
     if metrics is not None:
         metrics.set_phase_source(registry.phase_counts)
         metrics.set_status_source(lambda: [resource.status for resource in registry.resources.values()])
-    return registry, inbox
+    return registry, inbox, waves
 
 
 __all__ = [

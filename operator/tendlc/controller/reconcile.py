@@ -39,6 +39,7 @@ from tendlc.workflow import (
     Park,
     Policy,
     Wait,
+    WaveGate,
     decide,
     get_condition,
     record,
@@ -65,6 +66,12 @@ class StatusWriter(Protocol):
     async def write(self, resource: Resource, *, force: bool = False) -> bool: ...
 
     async def reload(self, resource: Resource) -> None: ...
+
+
+class WaveGates(Protocol):
+    """What the member's MigrationWave allows this pass (`tendlc.controller.waves.WaveController`)."""
+
+    def gate_for(self, resource: Resource) -> WaveGate | None: ...
 
 
 class Gate(Protocol):
@@ -108,6 +115,7 @@ class Pass:
     default_upstream_cnp_id: str
     on_retry: RetryObserver | None = None
     gate: Gate | None = None
+    waves: WaveGates | None = None
 
     async def run(self, resource: Resource) -> PassResult:
         """One pass over `resource` (see the module docstring).
@@ -143,6 +151,9 @@ class Pass:
         facts, clients = observed.facts, observed.clients
         if resource.unreadable:
             facts = replace(facts, unreadable_status=resource.unreadable)
+        if self.waves is not None:
+            facts = replace(facts, wave=self.waves.gate_for(resource))
+        resource.loa_signed = facts.loa.signed_date
         status = resource.status
         for action, outcome in learnt:
             status = record(spec, status, action, outcome, facts, self.policy)

@@ -23,7 +23,7 @@ import asyncio
 import contextvars
 import logging
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -55,7 +55,9 @@ class Registry:
         logger: logging.Logger | None = None,
         gate: Gate | None = None,
         claims: CampaignClaims | None = None,
+        on_change: Callable[[Resource], None] | None = None,
     ) -> None:
+        self._on_change = on_change
         self._gate = gate or Gate()
         self._pass = reconcile
         self._store = store
@@ -88,11 +90,12 @@ class Registry:
         resource = self.resources.get(key)
         if resource is not None and (event_type == "DELETED" or resource.uid != metadata.get("uid")):
             self._forget(resource)
+            self._changed(resource)
             resource = None
         if event_type == "DELETED":
             return
         if resource is None:
-            self._start(key, body)
+            self._changed(self._start(key, body))
             return
         resource.body = slim_body(body)
         self._follow(resource, body)
@@ -100,6 +103,14 @@ class Registry:
         if changed != resource.last_wake_key:
             resource.last_wake_key = changed
             resource.wake.set()
+            self._changed(resource)
+
+    def _changed(self, resource: Resource) -> None:
+        if self._on_change is not None:
+            self._on_change(resource)
+
+    def in_namespace(self, namespace: str) -> list[Resource]:
+        return [resource for resource in self.resources.values() if resource.namespace == namespace]
 
     def _follow(self, resource: Resource, body: Mapping[str, Any]) -> None:
         """Keeps the newest version to fence writes with, and notices a status someone else wrote.
@@ -137,7 +148,7 @@ class Registry:
             if waiting is not None:
                 waiting.wake.set()
 
-    def _start(self, key: Key, body: Mapping[str, Any]) -> None:
+    def _start(self, key: Key, body: Mapping[str, Any]) -> Resource:
         status, unreadable = MigrationStatus.from_body_lenient(body)
         resource = Resource(
             namespace=key[0], name=key[1], uid=body["metadata"].get("uid", ""), body=slim_body(body),
@@ -158,6 +169,7 @@ class Registry:
             # (~6 KB) as long as the loop runs (docs/performance.md, F5). Nothing here needs it.
             self._run(resource), name=f"tendlc {key[0]}/{key[1]}", context=contextvars.Context()
         )
+        return resource
 
     def _forget(self, resource: Resource) -> None:
         if self.resources.get(resource.key) is resource:

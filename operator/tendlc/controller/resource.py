@@ -14,7 +14,7 @@ import logging
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from tendlc.api.constants import CONTROL_ANNOTATIONS
@@ -32,7 +32,9 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-KEPT_METADATA = ("name", "namespace", "uid", "generation", "resourceVersion", "annotations", "creationTimestamp")
+KEPT_METADATA = (
+    "name", "namespace", "uid", "generation", "resourceVersion", "labels", "annotations", "creationTimestamp",
+)
 
 
 def slim_body(body: Mapping[str, Any]) -> dict[str, Any]:
@@ -51,11 +53,26 @@ def slim_body(body: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def creation_time(body: Mapping[str, Any]) -> datetime:
+    """`metadata.creationTimestamp` (the distant past when absent or unreadable: it sorts first)."""
+    stamp = (body.get("metadata") or {}).get("creationTimestamp")
+    try:
+        return datetime.fromisoformat(str(stamp).replace("Z", "+00:00"))
+    except ValueError:
+        return datetime.min.replace(tzinfo=UTC)
+
+
 def wake_key(body: Mapping[str, Any]) -> tuple[Any, ...]:
-    """What, when it changes, deserves an immediate new pass (status-only changes do not)."""
+    """What, when it changes, deserves an immediate new pass (status-only changes do not); the
+    labels, because they decide which MigrationWave holds the resource."""
     metadata = body.get("metadata", {})
     annotations = metadata.get("annotations") or {}
-    return (metadata.get("generation"), *(annotations.get(name) for name in CONTROL_ANNOTATIONS))
+    labels = metadata.get("labels") or {}
+    return (
+        metadata.get("generation"),
+        *(annotations.get(name) for name in CONTROL_ANNOTATIONS),
+        tuple(sorted(labels.items())) if isinstance(labels, Mapping) else (),
+    )
 
 
 @dataclass(slots=True)
@@ -87,6 +104,8 @@ class Resource:
     own_versions: deque[str] = field(default_factory=lambda: deque(maxlen=8))
     foreign: MigrationStatus | None = None
     unreadable: tuple[str, ...] = ()
+    loa_signed: date | None = None
+    """The LOA's signing date as the last pass read it (the member's wave weighs it against its windows)."""
     logger: logging.Logger | logging.LoggerAdapter[logging.Logger] = field(
         default_factory=lambda: logging.getLogger("tendlc.controller")
     )
@@ -100,6 +119,15 @@ class Resource:
     @property
     def key(self) -> Key:
         return (self.namespace, self.name)
+
+    @property
+    def labels(self) -> Mapping[str, str]:
+        labels = (self.body.get("metadata") or {}).get("labels") or {}
+        return labels if isinstance(labels, Mapping) else {}
+
+    @property
+    def created_at(self) -> datetime:
+        return creation_time(self.body)
 
     @property
     def campaign_id(self) -> str | None:

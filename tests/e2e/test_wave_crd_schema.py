@@ -24,13 +24,6 @@ DATA = REPO_ROOT / "tests" / "data" / "waves"
 INVALID = sorted((DATA / "invalid").glob("*.yaml"))
 
 
-@pytest.fixture(scope="module")
-def wave_crd(cluster: Cluster) -> str:
-    cluster.kubectl("apply", "--server-side", "--force-conflicts", "-f", str(CRD))
-    cluster.kubectl("wait", "--for=condition=Established", "crd/migrationwaves.tendlc.io", "--timeout=60s")
-    return "migrationwaves.tendlc.io"
-
-
 def _expectation(path: Path) -> str:
     first = path.read_text().splitlines()[0]
     return first.removeprefix("# expect:").strip()
