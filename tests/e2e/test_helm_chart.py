@@ -47,6 +47,8 @@ WATCHED = ["team-a", "team-b"]
 BASE_RULES = [
     {"apiGroups": ["tendlc.io"], "resources": ["campaignmigrations"], "verbs": ["get", "list", "watch", "patch"]},
     {"apiGroups": ["tendlc.io"], "resources": ["campaignmigrations/status"], "verbs": ["patch"]},
+    {"apiGroups": ["tendlc.io"], "resources": ["migrationwaves"], "verbs": ["get", "list", "watch"]},
+    {"apiGroups": ["tendlc.io"], "resources": ["migrationwaves/status"], "verbs": ["patch"]},
     {"apiGroups": [""], "resources": ["events"], "verbs": ["create"]},
     {"apiGroups": [""], "resources": ["secrets"], "verbs": ["get"]},
 ]

@@ -161,7 +161,16 @@ namespace. With a namespaces list, the Role there is limited to exactly these na
 - apiGroups: ["tendlc.io"]
   resources: ["campaignmigrations/status"]
   verbs: ["patch"]
-# tendlc.events posts Events with stable reasons (POST only).
+# The wave controller: Kopf's watch of MigrationWaves (list, watch), re-reading one after a lost
+# fenced write (get), and its status writes. A wave never writes its members: they read what
+# it allows in memory and record their release in their own status.
+- apiGroups: ["tendlc.io"]
+  resources: ["migrationwaves"]
+  verbs: ["get", "list", "watch"]
+- apiGroups: ["tendlc.io"]
+  resources: ["migrationwaves/status"]
+  verbs: ["patch"]
+# tendlc.events posts Events with stable reasons (POST only), on CampaignMigrations and MigrationWaves.
 - apiGroups: [""]
   resources: ["events"]
   verbs: ["create"]
