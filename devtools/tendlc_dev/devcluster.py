@@ -184,6 +184,28 @@ class Pki:
         return pki
 
 
+@dataclass(frozen=True)
+class ServingCertificate:
+    """A CA and a serving certificate issued by it (PEM files): for a local HTTPS endpoint in tests and demos."""
+
+    ca_cert: Path
+    cert: Path
+    key: Path
+
+    @classmethod
+    def generate(cls, directory: Path, *, names: Sequence[str] = ("localhost",),
+                 ips: Sequence[str] = ("127.0.0.1",)) -> ServingCertificate:
+        directory.mkdir(parents=True, exist_ok=True)
+        ca = _issue("tendlc-local-ca")
+        serving = _issue(names[0] if names else "localhost", issuer=ca, server_names=names, server_ips=ips)
+        issued = cls(ca_cert=directory / "ca.crt", cert=directory / "tls.crt", key=directory / "tls.key")
+        for path, data in ((issued.ca_cert, _pem_cert(ca.cert)), (issued.cert, _pem_cert(serving.cert)),
+                           (issued.key, _pem_key(serving.key))):
+            path.write_bytes(data)
+            path.chmod(0o600)
+        return issued
+
+
 def write_kubeconfig(
     path: Path, server: str, ca_cert: Path, *, client_cert: Path | None = None,
     client_key: Path | None = None, token: str | None = None, user: str = "tendlc-admin",

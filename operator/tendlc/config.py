@@ -18,6 +18,7 @@ from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from tendlc.api.spec import SecretRef, base_url_problem
+from tendlc.clients.allowlist import CUTOVER_SETTING as CUTOVER_ALLOW_LIST
 from tendlc.clients.allowlist import DEFAULT_ALLOWED_PARTNER_HOSTS, EndpointNotAllowed, PartnerAllowList
 from tendlc.clients.allowlist import SETTING as ALLOW_LIST
 from tendlc.clients.infobip import IMPORT_BATCH_SIZE
@@ -50,6 +51,16 @@ class Settings(BaseSettings):
         description="JSON list of scheme://host[:port] the operator may send partner credentials to; a host may "
         "start with '*.' (one more DNS label). Every partner URL, the operator's and every resource's, must match "
         "one (scheme, host and port exactly). Default: Infobip's and TCR's public API hosts, https only.",
+    )
+    allowed_cutover_hosts: list[str] = Field(
+        default_factory=list,
+        description="JSON list of https://host[:port] a cut-over webhook (spec.cutover.webhook.url) may call, in the "
+        "same form as TENDLC_ALLOWED_PARTNER_HOSTS. Default: none (only ConfigMap cut-overs).",
+    )
+    cutover_ca_file: str | None = Field(
+        default=None,
+        description="PEM bundle the cut-over webhook's TLS certificate is verified against (a private CA); "
+        "default: the system's trust store.",
     )
     campaign_policy: Literal["none", "namespace-annotation"] = Field(
         default="none",
@@ -211,6 +222,12 @@ class Settings(BaseSettings):
         PartnerAllowList.parse(value)  # raises ValueError naming the bad entry
         return value
 
+    @field_validator("allowed_cutover_hosts")
+    @classmethod
+    def _cutover_allow_list(cls, value: list[str]) -> list[str]:
+        PartnerAllowList.parse(value, allow_empty=True)  # raises ValueError naming the bad entry
+        return value
+
     @model_validator(mode="after")
     def _central_endpoints_allowed(self) -> Settings:
         for variable, url in (("TENDLC_INFOBIP_BASE_URL", self.infobip_base_url),
@@ -241,6 +258,11 @@ class Settings(BaseSettings):
     def partner_allow_list(self) -> PartnerAllowList:
         """`allowed_partner_hosts`, parsed once."""
         return PartnerAllowList.parse(self.allowed_partner_hosts)
+
+    @cached_property
+    def cutover_allow_list(self) -> PartnerAllowList:
+        """`allowed_cutover_hosts`, parsed once (maybe empty: no webhook cut-over allowed)."""
+        return PartnerAllowList.parse(self.allowed_cutover_hosts, setting=CUTOVER_ALLOW_LIST, allow_empty=True)
 
     @property
     def metrics_bind(self) -> str:

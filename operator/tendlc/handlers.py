@@ -18,7 +18,7 @@ import kopf
 from tendlc.api.constants import GROUP, PLURAL, VERSION, WAVE_PLURAL
 from tendlc.clients.ratelimit import RateLimiterRegistry
 from tendlc.config import Settings
-from tendlc.controller import build_controller, seed_claims, utc_now
+from tendlc.controller import build_controller, cutover_runner, seed_claims, utc_now
 from tendlc.controller.leadership import Gate
 from tendlc.events import EventPoster
 from tendlc.kube import KubeApi
@@ -60,8 +60,9 @@ async def start(settings: kopf.OperatorSettings, memo: kopf.Memo, logger: kopf.L
     memo.partners = Partners(config, kube, limiters, on_call=metrics.on_call)
     memo.events = EventPoster(kube, clock=utc_now)
     memo.elector, memo.elector_task, gate = start_leader_election(config, kube, metrics, logger)
+    memo.cutover = cutover_runner(config, kube)
     memo.registry, inbox, memo.waves = build_controller(
-        config, kube, memo.partners, post_event=memo.events.post, metrics=metrics, gate=gate
+        config, kube, memo.partners, post_event=memo.events.post, metrics=metrics, gate=gate, cutover=memo.cutover
     )
     # Before the watch starts: which resource claims each campaign must be known before any pass runs.
     seen = await seed_claims(memo.registry, kube, config)
@@ -95,6 +96,7 @@ async def stop(memo: kopf.Memo, **_: Any) -> None:
     async with contextlib.AsyncExitStack() as stack:
         stack.push_async_callback(memo.kube.close)
         stack.push_async_callback(memo.partners.aclose)
+        stack.push_async_callback(memo.cutover.close)
         stack.push_async_callback(memo.events.close, 5.0)
         if memo.elector is not None:
             stack.push_async_callback(memo.elector.release)  # the successor need not wait out the lease

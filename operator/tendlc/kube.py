@@ -5,6 +5,7 @@ references (with their labels: the `tendlc.io/usage` opt-in), the annotations of
 campaign policy), one listing of the CampaignMigrations at start-up (the campaign claims), writing
 the status subresource *in the middle* of a reconcile pass (the exactly-once marker must be stored
 before a partner POST, not when a handler returns), creating Events (queued by tendlc.events), and
+setting one key of a tenant's ConfigMap (a cut-over, tendlc.cutover), and
 reading and writing the `coordination.k8s.io/v1` Lease that tendlc.leader elects the active replica
 with (every update conditional on the resourceVersion read).
 
@@ -311,6 +312,34 @@ class KubeApi:
         result: dict[str, Any] = response.json()
         return result
 
+    async def read_config_map(self, namespace: str, name: str) -> dict[str, Any] | None:
+        """A ConfigMap (a cut-over's routing table) as stored now, or None when it does not exist."""
+        path = _config_map_path(namespace, name)
+        response = await self._request("GET", path)
+        if response.status_code == 404:
+            return None
+        _raise_for_status("GET", path, response)
+        result: dict[str, Any] = response.json()
+        return result
+
+    async def set_config_map_key(
+        self, namespace: str, name: str, key: str, value: str, *, resource_version: str
+    ) -> None:
+        """Sets `data[key]` of a ConfigMap, on condition that it is still at `resource_version`.
+
+        The condition makes what was checked on the version read (its opt-in label) hold for the
+        version written; a 409 (`StatusConflict`) means someone wrote it since: read it again.
+        """
+        path = _config_map_path(namespace, name)
+        patch = {"metadata": {"resourceVersion": resource_version}, "data": {key: value}}
+        response = await self._request(
+            "PATCH", path, content=json.dumps(patch, separators=(",", ":")).encode(),
+            headers={"Content-Type": "application/merge-patch+json"},
+        )
+        if response.status_code == 409:
+            raise StatusConflict(f"PATCH {path}: the ConfigMap changed since version {resource_version}", status=409)
+        _raise_for_status("PATCH", path, response)
+
     async def create_event(self, namespace: str, manifest: Mapping[str, Any]) -> None:
         """Creates a core/v1 Event (tendlc.events builds and queues them)."""
         path = f"/api/v1/namespaces/{quote(namespace, safe='')}/events"
@@ -383,6 +412,10 @@ class KubeApi:
 
 def _object_path(namespace: str, name: str, plural: str = PLURAL) -> str:
     return f"/apis/{GROUP}/{VERSION}/namespaces/{quote(namespace, safe='')}/{plural}/{quote(name, safe='')}"
+
+
+def _config_map_path(namespace: str, name: str) -> str:
+    return f"/api/v1/namespaces/{quote(namespace, safe='')}/configmaps/{quote(name, safe='')}"
 
 
 def _raise_for_status(method: str, path: str, response: httpx.Response) -> None:

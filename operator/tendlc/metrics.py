@@ -62,8 +62,9 @@ METRICS_PATH: Final = "/metrics"
 
 #: Partner HTTP latency: from a few milliseconds to the 30 s client timeout.
 CALL_BUCKETS: Final = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
-#: Workflow steps: seconds (import) to days (waiting on a partner).
-STEP_BUCKETS: Final = (1.0, 5.0, 15.0, 60.0, 300.0, 900.0, 3600.0, 4 * 3600.0, 86400.0, 3 * 86400.0, 7 * 86400.0)
+#: Workflow steps: sub-second (the cut-over) to days (waiting on a partner).
+STEP_BUCKETS: Final = (0.1, 0.5, 1.0, 5.0, 15.0, 60.0, 300.0, 900.0, 3600.0, 4 * 3600.0, 86400.0, 3 * 86400.0,
+                       7 * 86400.0)
 #: Time in IN_MIGRATION and downtime: minutes to weeks.
 LONG_BUCKETS: Final = (60.0, 300.0, 900.0, 3600.0, 4 * 3600.0, 12 * 3600.0, 86400.0, 2 * 86400.0,
                        3 * 86400.0, 7 * 86400.0, 14 * 86400.0)
@@ -224,14 +225,16 @@ class Metrics:
         self.step_duration = Histogram(
             "tendlc_step_duration_seconds",
             "Time a workflow step took, from its start to its completion (step: import_numbers, elect_cnp, "
-            "submit_migration, …).", ["step"], buckets=STEP_BUCKETS, registry=registry)
+            "submit_migration, switch_traffic: REGISTERED to the cut-over's success).", ["step"],
+            buckets=STEP_BUCKETS, registry=registry)
         self.in_migration_duration = Histogram(
             "tendlc_in_migration_duration_seconds",
             "Time from the Infobip migration submission to a final stage (REGISTERED or a failure).",
             ["outcome"], buckets=LONG_BUCKETS, registry=registry)
         self.downtime_duration = Histogram(
             "tendlc_downtime_duration_seconds",
-            "Downtime window where known: OSR update (numbers stop working) to REGISTERED.",
+            "Downtime window where known: OSR update (numbers stop working) to the traffic switched by the "
+            "cut-over (to REGISTERED when none is configured).",
             buckets=LONG_BUCKETS, registry=registry)
         self.partner_calls = Counter(
             "tendlc_partner_calls",

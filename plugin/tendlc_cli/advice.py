@@ -69,9 +69,6 @@ ADVICE: Mapping[str, Advice] = MappingProxyType({
     Reason.WAITING_FOR_WINDOW: Advice(
         _P, "the wave's next maintenance window (the submission waits for it)", _NOTHING
     ),
-    Reason.CHECKING_EXISTING_CAMPAIGN: Advice(
-        _P, "searches of Infobip for an existing campaign before the migration is sent (D24)", _NOTHING
-    ),
     Reason.SUBMITTING_MIGRATION: Advice(_P, "Infobip to accept the migration", _NOTHING),
     Reason.CHECKING_EXISTING_CAMPAIGN: Advice(
         _P, "Infobip's campaign search: the migration is sent only once it found no earlier one", _NOTHING
@@ -89,6 +86,11 @@ ADVICE: Mapping[str, Advice] = MappingProxyType({
     ),
     Reason.REGISTERED: Advice(_D, "nothing: the campaign is registered", _SWITCH),
     Reason.SWITCH_TRAFFIC: Advice(_D, "nothing: the campaign is registered", _SWITCH),
+    Reason.SWITCHING_TRAFFIC: Advice(
+        _P, "the cut-over to switch the traffic (the ConfigMap key and/or your endpoint; right after REGISTERED)",
+        _NOTHING,
+    ),
+    Reason.TRAFFIC_SWITCHED: Advice(_D, "nothing: registered, and the cut-over switched the traffic", _NOTHING),
     Reason.LOA_VALID: Advice(_D, "nothing (LOA valid)", _NOTHING),
     Reason.RESUMED: Advice(_D, "nothing (resumed)", _NOTHING),
     Reason.NOT_STALLED: Advice(_D, "nothing (moving again)", _NOTHING),
@@ -123,6 +125,20 @@ ADVICE: Mapping[str, Advice] = MappingProxyType({
         _A, "the credentials Secret to opt in with the label tendlc.io/usage=infobip-credentials or tcr-credentials",
         "If the Secret really holds this namespace's partner credentials, run the `kubectl label secret …` command "
         "the message prints.",
+    ),
+    Reason.CUT_OVER_NOT_READY: Advice(
+        _A, "the cut-over's ConfigMap or Secret to exist (nothing is submitted before: it ends the downtime)",
+        "Create what the message names; the migration continues by itself.",
+    ),
+    Reason.CUT_OVER_NOT_ALLOWED: Advice(
+        _A, "the cut-over to be allowed: its URL on TENDLC_ALLOWED_CUTOVER_HOSTS, its ConfigMap and Secret "
+        "labeled tendlc.io/usage=cutover",
+        "Run the `kubectl label …` command the message prints, or ask the platform team to allow the endpoint.",
+    ),
+    Reason.CUT_OVER_FAILING: Advice(
+        _A, "the cut-over to succeed (retried with backoff; the campaign is registered, the old path is down)",
+        "Fix what the message names (your endpoint's answer, the chart's ConfigMap grant); or switch the traffic "
+        "yourself and remove spec.cutover.",
     ),
     Reason.PARTNER_ENDPOINT_NOT_ALLOWED: Advice(
         _A, "a partner URL on the operator's allow-list (nothing was sent to the one in the spec)",

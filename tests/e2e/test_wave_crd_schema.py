@@ -54,7 +54,8 @@ def test_valid_waves_are_stored_with_the_crds_defaults(cluster: Cluster, wave_cr
     }
     assert WaveSpec.model_validate(minimal).to_dict() == minimal
     full = cluster.get_json("-n", namespace, "migrationwave/spring")["spec"]
-    assert full["cutover"] == {"configMap": {"name": "routing", "key": "COJD655"}}  # kept whole for the lead's type
+    # The member's own cut-over schema, its default included.
+    assert full["cutover"] == {"configMap": {"name": "routing", "key": "{campaignId}", "value": "infobip"}}
     assert full["windows"][0]["timeZone"] == "America/New_York"
     WaveSpec.model_validate(full)
 

@@ -24,7 +24,7 @@ from tendlc.controller.reconcile import Pass
 from tendlc.controller.resource import Resource
 from tendlc.controller.store import StatusStore
 from tendlc.kube import StatusConflict
-from tendlc.partner_errors import PartnerError, PartnerProblem, PartnerRejected
+from tendlc.partner_errors import PartnerProblem, PartnerRejected
 from tendlc.workflow import (
     Action,
     Annotations,
@@ -43,6 +43,8 @@ from tendlc.workflow import (
     Outcome,
     PollCampaign,
     SubmitMigration,
+    SwitchTraffic,
+    TrafficSwitchedOutcome,
 )
 
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
@@ -79,9 +81,11 @@ class FakePartners:
     explanation: str | None = None
     stage: str | None = None
     rejection: str | None = None
-    faults: dict[type, list[PartnerError]] = field(default_factory=dict)
+    faults: dict[type, list[Outcome]] = field(default_factory=dict)
     calls: list[Action] = field(default_factory=list)
     imported: set[str] = field(default_factory=set)
+    switched: dict[str, int] = field(default_factory=dict)
+    """Cut-over attempts received per idempotency key (an endpoint acts once per key)."""
 
     def __call__(self, action: Action) -> Outcome:
         self.calls.append(action)
@@ -111,6 +115,9 @@ class FakePartners:
         if isinstance(action, PollCampaign):
             assert self.stage is not None
             return CampaignObserved(UUID, self.stage, self.rejection)
+        if isinstance(action, SwitchTraffic):
+            self.switched[action.idempotency_key] = self.switched.get(action.idempotency_key, 0) + 1
+            return TrafficSwitchedOutcome()
         raise AssertionError(action)
 
     def count(self, kind: type) -> int:
@@ -223,7 +230,8 @@ class _Facts:
     facts: Facts | None = None
 
     async def gather(
-        self, spec: CampaignMigrationSpec, body: Mapping[str, Any], status: MigrationStatus | None = None
+        self, spec: CampaignMigrationSpec, body: Mapping[str, Any], status: MigrationStatus | None = None,
+        *, cutover: Any = None,
     ) -> Observed:
         assert self.facts is not None
         return Observed(self.facts, CLIENTS)
@@ -235,7 +243,7 @@ class _Performer:
     crash_after: type | None = None
     effects: Effects | None = None
 
-    async def perform(self, action: Action, clients: Any) -> Outcome:
+    async def perform(self, action: Action, clients: Any, target: Any = None) -> Outcome:
         if self.effects is not None:
             self.effects.happen("call", action)
         outcome = self.partners(action)

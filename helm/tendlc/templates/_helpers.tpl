@@ -178,6 +178,14 @@ namespace. With a namespaces list, the Role there is limited to exactly these na
 - apiGroups: [""]
   resources: ["secrets"]
   verbs: ["get"]
+{{- with .Values.cutover.configMapNames }}
+# Cut-over routing tables, by name only (spec.cutover.configMap; each must also be labeled
+# tendlc.io/usage=cutover): read, then one key set by a merge patch fenced by its resourceVersion.
+- apiGroups: [""]
+  resources: ["configmaps"]
+  resourceNames: {{ toJson . }}
+  verbs: ["get", "patch"]
+{{- end }}
 {{- end -}}
 
 {{/* Labels of the `helm test` Pod (the NetworkPolicy admits it to the metrics port). */}}

@@ -45,6 +45,8 @@ LABEL_USAGE: Final = "tendlc.io/usage"
 USAGE_LOA: Final = "loa"
 USAGE_INFOBIP_CREDENTIALS: Final = "infobip-credentials"
 USAGE_TCR_CREDENTIALS: Final = "tcr-credentials"
+USAGE_CUTOVER: Final = "cutover"
+"""The Secret holding a cut-over webhook's HMAC key."""
 
 
 class ConditionType:
@@ -60,6 +62,8 @@ class ConditionType:
     SUSPENDED: Final = "Suspended"
     STATUS_READABLE: Final = "StatusReadable"
     """False while the loaded status held fields this version could not read (until rewritten)."""
+    TRAFFIC_SWITCHED: Final = "TrafficSwitched"
+    """With a cut-over action: False until it succeeded once the campaign is REGISTERED."""
     # MigrationWave.
     PROGRESSING: Final = "Progressing"
     """True while the wave releases members or has members in flight."""
@@ -140,6 +144,15 @@ class Reason:
     NOT_STALLED: Final = "NotStalled"
     # The operator itself failed a pass (a bug or an API outage); Event reason only.
     RECONCILE_ERROR: Final = "ReconcileError"
+    # The cut-over action (TrafficSwitched; Ready waits for it when one is configured).
+    SWITCHING_TRAFFIC: Final = "SwitchingTraffic"
+    TRAFFIC_SWITCHED: Final = "TrafficSwitched"
+    CUT_OVER_FAILING: Final = "CutOverFailing"
+    """The cut-over failed three times in a row; still retried with backoff."""
+    CUT_OVER_NOT_READY: Final = "CutOverNotReady"
+    """Before submission: the cut-over's ConfigMap or Secret is missing; nothing is submitted until it exists."""
+    CUT_OVER_NOT_ALLOWED: Final = "CutOverNotAllowed"
+    """Before submission: the cut-over's URL is not on the allow-list, or its ConfigMap/Secret lacks the opt-in."""
     # A status written by another version (StatusReadable; the loop goes on).
     UNREADABLE_STATUS: Final = "UnreadableStatus"
     STATUS_READABLE: Final = "StatusReadable"
@@ -180,6 +193,9 @@ WARNING_REASONS: Final = frozenset(
         Reason.RECONCILE_ERROR,
         Reason.UNREADABLE_STATUS,
         Reason.UNKNOWN_PENDING_OPERATION,
+        Reason.CUT_OVER_FAILING,
+        Reason.CUT_OVER_NOT_READY,
+        Reason.CUT_OVER_NOT_ALLOWED,
     }
 )
 """Reasons whose Event is a Warning: something stopped the migration or needs a human. Every other

@@ -111,6 +111,71 @@ class PartnerOverride(_Model):
         return self
 
 
+# --- the cut-over: what switches the campaign's traffic once it is REGISTERED -------------------
+# A ConfigMap key in the resource's own namespace (a routing table the messaging service reads)
+# and/or an HTTPS endpoint of the platform team's, called with an HMAC-signed JSON body and an
+# idempotency key. The URL follows the rules of a partner URL and an operator-side allow-list; the
+# signing key's Secret opts in with `tendlc.io/usage: cutover`. A MigrationWave may set it for
+# its members.
+
+CONFIG_MAP_VALUE_MAX = 1024
+DEFAULT_CONFIG_MAP_VALUE = "infobip"
+CAMPAIGN_ID_PLACEHOLDER = "{campaignId}"
+
+
+class CutOverConfigMap(_Model):
+    """Set `data[key] = value` in ConfigMap `name` of the resource's namespace (the key: `{campaignId}`
+    placeholders are replaced, so one routing table can serve a whole wave)."""
+
+    name: SecretName
+    key: Annotated[str, StringConstraints(min_length=1, max_length=253, pattern=r"^[-._a-zA-Z0-9{}]+$")]
+    value: Annotated[str, StringConstraints(min_length=0, max_length=CONFIG_MAP_VALUE_MAX)] = DEFAULT_CONFIG_MAP_VALUE
+
+    @field_validator("key")
+    @classmethod
+    def _one_placeholder(cls, key: str) -> str:
+        # A ConfigMap key is [-._a-zA-Z0-9]+; `{campaignId}` is the one placeholder that becomes such.
+        if not re.fullmatch(r"[-._a-zA-Z0-9]+", key.replace(CAMPAIGN_ID_PLACEHOLDER, "C")):
+            raise ValueError(f"key may hold only letters, digits, '-', '_', '.' and {CAMPAIGN_ID_PLACEHOLDER}")
+        return key
+
+    def key_for(self, campaign_id: str) -> str:
+        return self.key.replace(CAMPAIGN_ID_PLACEHOLDER, campaign_id)
+
+
+class CutOverWebhook(_Model):
+    """POST a signed JSON body to `url`; the HMAC-SHA256 key is `secretRef`'s key `secretKey`."""
+
+    url: Annotated[str, StringConstraints(min_length=1, max_length=2048, pattern=BASE_URL_PATTERN)]
+    secret_ref: SecretRef = Field(alias="secretRef")
+    secret_key: Annotated[str, StringConstraints(min_length=1, max_length=253, pattern=SECRET_KEY_PATTERN)] = Field(
+        default="secretKey", alias="secretKey"
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _https_shape(cls, url: str) -> str:
+        problem = base_url_problem(url)
+        if problem is not None:
+            raise ValueError(f"url {problem}")
+        if not url.startswith("https://"):
+            raise ValueError("url must be https (the body is signed, not encrypted)")
+        return url
+
+
+class CutOver(_Model):
+    """What switches the campaign's traffic once it is REGISTERED (at least one of the two)."""
+
+    config_map: CutOverConfigMap | None = Field(default=None, alias="configMap")
+    webhook: CutOverWebhook | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> CutOver:
+        if self.config_map is None and self.webhook is None:
+            raise ValueError("cutover needs configMap or webhook (or both)")
+        return self
+
+
 class CampaignMigrationSpec(_Model):
     """`spec` of a CampaignMigration."""
 
@@ -132,6 +197,7 @@ class CampaignMigrationSpec(_Model):
     infobip: PartnerOverride | None = None
     tcr: PartnerOverride | None = None
     suspend: StrictBool = False
+    cutover: CutOver | None = None
 
     @field_validator("numbers")
     @classmethod

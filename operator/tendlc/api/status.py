@@ -163,6 +163,7 @@ class MigrationStatus(_Model):
     failed_at: Timestamp | None = Field(default=None, alias="failedAt")
     downtime_started_at: Timestamp | None = Field(default=None, alias="downtimeStartedAt")
     downtime_ended_at: Timestamp | None = Field(default=None, alias="downtimeEndedAt")
+    traffic_switched_at: Timestamp | None = Field(default=None, alias="trafficSwitchedAt")
     attempts: int = 0
     unexpected_answers: int = Field(default=0, alias="unexpectedAnswers")
     """Answers in a row the operator could neither read nor confirm through a documented read (D40)."""

@@ -31,6 +31,7 @@ from pydantic import (
 )
 
 from tendlc.api.cron import parse_cron
+from tendlc.api.spec import CutOver
 from tendlc.api.status import Condition, Timestamp, merge_patch_diff
 
 DURATION_PATTERN = r"^([0-9]{1,6}h)?([0-9]{1,8}m)?([0-9]{1,10}s)?$"
@@ -219,8 +220,8 @@ class WaveSpec(_Model):
     stuck_after: Duration = Field(default=parse_duration(DEFAULT_STUCK_AFTER), alias="stuckAfter")
     windows: tuple[Window, ...] = Field(default=(), max_length=MAX_WINDOWS)
     suspend: StrictBool = False
-    cutover: dict[str, Any] | None = None
-    """Default cut-over action of the members (its shape is CampaignMigration's; kept as written)."""
+    cutover: CutOver | None = None
+    """Default cut-over action of the members whose own spec names none."""
 
     @classmethod
     def from_body(cls, body: Mapping[str, Any]) -> WaveSpec:

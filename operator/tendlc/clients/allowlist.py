@@ -22,6 +22,8 @@ from typing import Final
 import httpx
 
 SETTING: Final = "TENDLC_ALLOWED_PARTNER_HOSTS"
+CUTOVER_SETTING: Final = "TENDLC_ALLOWED_CUTOVER_HOSTS"
+"""The same kind of list for cut-over webhooks (tendlc.cutover): where a tenant's URL may be called."""
 DEFAULT_ALLOWED_PARTNER_HOSTS: Final = (
     "https://api.infobip.com",
     "https://*.api.infobip.com",
@@ -119,13 +121,15 @@ class PartnerAllowList:
     """The parsed allow-list; `check(url, what)` raises `EndpointNotAllowed` unless an entry matches."""
 
     entries: tuple[AllowedEndpoint, ...]
+    setting: str = SETTING
+    """The setting the entries come from, named in every refusal."""
 
     @classmethod
-    def parse(cls, entries: Iterable[str]) -> PartnerAllowList:
+    def parse(cls, entries: Iterable[str], *, setting: str = SETTING, allow_empty: bool = False) -> PartnerAllowList:
         parsed = tuple(AllowedEndpoint.parse(entry) for entry in entries)
-        if not parsed:
+        if not parsed and not allow_empty:
             raise ValueError("the allow-list is empty: no partner could be reached")
-        return cls(parsed)
+        return cls(parsed, setting)
 
     @classmethod
     def default(cls) -> PartnerAllowList:
@@ -142,9 +146,10 @@ class PartnerAllowList:
             raise EndpointNotAllowed(f"{what} {problem}.") from None
         if any(entry.matches(parsed) for entry in self.entries):
             return parsed
+        listed = ", ".join(str(entry) for entry in self.entries) or "empty"
         raise EndpointNotAllowed(
-            f"{what} points at {describe(parsed)}, which is not in the operator's allow-list {SETTING} "
-            f"({', '.join(str(entry) for entry in self.entries)}). {fix}"
+            f"{what} points at {describe(parsed)}, which is not in the operator's allow-list {self.setting} "
+            f"({listed}). {fix}"
         )
 
     def allows(self, url: str) -> bool:

@@ -33,6 +33,7 @@ from tendlc.controller.resource import Clock, Resource, utc_now
 from tendlc.controller.store import StatusStore
 from tendlc.controller.transitions import record_transition
 from tendlc.controller.waves import WaveController
+from tendlc.cutover import CutOverRunner
 from tendlc.kube import KubeApi
 from tendlc.metrics import Metrics
 from tendlc.partner_errors import PartnerUnavailable
@@ -50,6 +51,12 @@ async def seed_claims(registry: Registry, kube: KubeApi, settings: Settings) -> 
     return len(items)
 
 
+def cutover_runner(settings: Settings, kube: KubeApi) -> CutOverRunner:
+    """The cut-over runner of the operator's settings (its allow-list, timeout and CA bundle); close it at exit."""
+    return CutOverRunner(kube, settings.cutover_allow_list, timeout=settings.request_timeout_seconds,
+                         ca_file=settings.cutover_ca_file)
+
+
 def build_controller(
     settings: Settings,
     kube: KubeApi,
@@ -60,6 +67,7 @@ def build_controller(
     clock: Clock = utc_now,
     logger: logging.Logger | None = None,
     gate: Gate | None = None,
+    cutover: CutOverRunner | None = None,
 ) -> tuple[Registry, WebhookInbox, WaveController]:
     """The operator's registry, webhook inbox and wave controller, wired to the API server and the partners."""
     claims = CampaignClaims()
@@ -87,8 +95,8 @@ def build_controller(
     store = StatusStore(kube, refresh_seconds=settings.status_refresh_seconds, on_written=written)
     reconcile = Pass(
         facts=FactGatherer(kube, partners, dry_run=settings.dry_run, clock=clock, claims=claims,
-                           namespace_policy=settings.campaign_policy == "namespace-annotation"),
-        performer=PartnerPerformer(),
+                           namespace_policy=settings.campaign_policy == "namespace-annotation", cutover=cutover),
+        performer=PartnerPerformer(cutover),
         store=store,
         events=post_event,
         clock=clock,
@@ -107,6 +115,7 @@ def build_controller(
 
 
 __all__ = [
-    "Pass", "PassResult", "Registry", "Resource", "StatusStore", "WebhookInbox", "build_controller", "seed_claims",
+    "Pass", "PassResult", "Registry", "Resource", "StatusStore", "WebhookInbox", "build_controller", "cutover_runner",
+    "seed_claims",
     "utc_now",
 ]

@@ -8,10 +8,11 @@ Secret (with its `tendlc.io/usage` opt-in, `tendlc.workflow.secrets`), builds (o
 cache) the partner clients for the resource's account (refused endpoints and unlabeled Secrets
 become a `credentials_problem` with its own reason; a migration that passed its prerequisites
 before the label was required keeps its unlabeled Secrets while its spec is unchanged), parses
-the control annotations and stamps the clock. It reads, never writes, and turns every problem it
-finds into a fact the workflow decides on, so the pass has one path whatever the cluster looks
-like. Secret values stay in here and in the clients; no message built
-here quotes one.
+the control annotations and stamps the clock. Before the migration is submitted it also checks
+that the cut-over, if any, could run (`tendlc.cutover`): its ConfigMap, Secret and URL. It reads,
+never writes, and turns every problem it finds into a fact the workflow decides on, so the pass
+has one path whatever the cluster looks like. Secret values stay in here and in the clients; no
+message built here quotes one.
 """
 
 from __future__ import annotations
@@ -22,9 +23,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from tendlc.api.constants import ANNOTATION_DRY_RUN, ANNOTATION_OSR_UPDATED, ANNOTATION_RETRY, ANNOTATION_SUSPEND
-from tendlc.api.spec import CampaignMigrationSpec
+from tendlc.api.spec import CampaignMigrationSpec, CutOver
 from tendlc.api.status import MigrationStatus
 from tendlc.controller.resource import Clock
+from tendlc.cutover import CutOverRunner
 from tendlc.kube import KubeApi
 from tendlc.partners import CredentialsProblem, PartnerClients, Partners
 from tendlc.workflow import Annotations, Facts, LoaFacts, OsrConfirmation
@@ -69,8 +71,9 @@ class FactGatherer:
 
     def __init__(
         self, kube: KubeApi, partners: Partners, *, dry_run: bool, clock: Clock,
-        claims: CampaignClaims | None = None, namespace_policy: bool = False,
+        claims: CampaignClaims | None = None, namespace_policy: bool = False, cutover: CutOverRunner | None = None,
     ) -> None:
+        self._cutover = cutover
         self._kube = kube
         self._partners = partners
         self._dry_run = dry_run
@@ -79,7 +82,8 @@ class FactGatherer:
         self._namespace_policy = namespace_policy
 
     async def gather(
-        self, spec: CampaignMigrationSpec, body: Mapping[str, Any], status: MigrationStatus | None = None
+        self, spec: CampaignMigrationSpec, body: Mapping[str, Any], status: MigrationStatus | None = None,
+        *, cutover: CutOver | None = None,
     ) -> Observed:
         metadata = body["metadata"]
         namespace = metadata["namespace"]
@@ -104,9 +108,13 @@ class FactGatherer:
             )
         except CredentialsProblem as problem:
             credentials_problem, credentials_reason = str(problem), problem.reason
+        cutover_problem = None
+        if cutover is not None and self._cutover is not None and (status is None or status.infobip_campaign_id is None):
+            cutover_problem = await self._cutover.readiness(cutover, namespace)  # before submission only
         facts = Facts(
             now=now,
             loa=loa,
+            cutover_problem=cutover_problem,
             credentials_problem=credentials_problem,
             credentials_reason=credentials_reason,
             annotations=parse_annotations(annotations),

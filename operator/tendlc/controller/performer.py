@@ -2,19 +2,22 @@
 
 This is tendlc's counterpart of a Crossplane provider's ExternalClient: the workflow says *what*
 (an `Action`), the performer does it through the partner clients and translates the answer into
-an `Outcome` the workflow's `record` understands. A partner failure is returned, never raised, so
-the pass has a single path for every answer. It keeps no state and decides nothing: what an
-outcome means is the workflow's job.
+an `Outcome` the workflow's `record` understands. The cut-over (`SwitchTraffic`) goes to the
+`tendlc.cutover` runner instead, which talks to the API server and the platform team's endpoint.
+A partner failure is returned, never raised, so the pass has a single path for every answer. It
+keeps no state and decides nothing: what an outcome means is the workflow's job.
 """
 
 from __future__ import annotations
 
 from tendlc.clients.models import InfobipCampaign
+from tendlc.cutover import CutOverRunner, ResourceRef
 from tendlc.partner_errors import PartnerError
 from tendlc.partners import PartnerClients
 from tendlc.workflow import (
     Action,
     CampaignObserved,
+    CutOverFailed,
     ElectCnp,
     ElectionObserved,
     ImportNumbers,
@@ -25,6 +28,7 @@ from tendlc.workflow import (
     Outcome,
     PollCampaign,
     SubmitMigration,
+    SwitchTraffic,
 )
 
 
@@ -53,15 +57,18 @@ def campaign_observed(campaign: InfobipCampaign, *, created: bool = False) -> Ca
 
 
 class PartnerPerformer:
-    """Performs actions against the real partner clients (see the module docstring)."""
+    """Performs actions against the real partner clients (see the module docstring), and the cut-over."""
 
-    async def perform(self, action: Action, clients: PartnerClients) -> Outcome:
+    def __init__(self, cutover: CutOverRunner | None = None) -> None:
+        self._cutover = cutover
+
+    async def perform(self, action: Action, clients: PartnerClients, target: ResourceRef) -> Outcome:
         try:
-            return await self._perform(action, clients)
+            return await self._perform(action, clients, target)
         except PartnerError as error:
             return error
 
-    async def _perform(self, action: Action, clients: PartnerClients) -> Outcome:
+    async def _perform(self, action: Action, clients: PartnerClients, target: ResourceRef) -> Outcome:
         match action:
             case ImportNumbers():
                 # Refused numbers come back as PartnerRejected (the user fixes spec.numbers); numbers
@@ -92,4 +99,8 @@ class PartnerPerformer:
                 return campaign_observed(campaign, created=True)
             case PollCampaign():
                 return campaign_observed(await clients.infobip.get_campaign(action.infobip_campaign_id))
+            case SwitchTraffic():
+                if self._cutover is None:
+                    return CutOverFailed("this operator was started without a cut-over runner")
+                return await self._cutover.switch(action, target)
         raise AssertionError(f"unknown action {action!r}")  # pragma: no cover - exhaustive match

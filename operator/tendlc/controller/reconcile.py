@@ -21,10 +21,11 @@ from typing import Any, Protocol
 from pydantic import ValidationError
 
 from tendlc.api.constants import ConditionType, Reason
-from tendlc.api.spec import CampaignMigrationSpec
+from tendlc.api.spec import CampaignMigrationSpec, CutOver
 from tendlc.api.status import MigrationStatus, Phase
 from tendlc.controller.facts import Observed
 from tendlc.controller.resource import Clock, Resource
+from tendlc.cutover import ResourceRef
 from tendlc.kube import StatusConflict
 from tendlc.partner_errors import PartnerUnavailable
 from tendlc.partners import PartnerClients
@@ -54,12 +55,13 @@ MAX_CONFLICTS = 3
 
 class FactsSource(Protocol):
     async def gather(
-        self, spec: CampaignMigrationSpec, body: Mapping[str, Any], status: MigrationStatus | None = None
+        self, spec: CampaignMigrationSpec, body: Mapping[str, Any], status: MigrationStatus | None = None,
+        *, cutover: CutOver | None = None,
     ) -> Observed: ...
 
 
 class Performer(Protocol):
-    async def perform(self, action: Action, clients: PartnerClients) -> Outcome: ...
+    async def perform(self, action: Action, clients: PartnerClients, target: ResourceRef) -> Outcome: ...
 
 
 class StatusWriter(Protocol):
@@ -121,9 +123,11 @@ class Pass:
         """One pass over `resource` (see the module docstring).
 
         A write another writer fenced off (`StatusConflict`) is never retried as it was: the
-        object is read again and the pass starts over from the server's status — with what the
-        partners answered since our last accepted write folded in again, since an answer (the
-        campaign a migrate created) is a fact about the partner whoever wrote last.
+        object is read again and the pass starts over from the server's status — with the answers
+        to our own writes since our last accepted write folded in again, since such an answer (the
+        campaign a migrate created) is a fact about the partner whoever wrote last. An answer to a
+        read is not: it may be older than the status just loaded (another writer elected after we
+        read "no election"), so reads are made again from the loaded status.
         """
         learnt: list[tuple[Action, Outcome]] = []
         for _ in range(MAX_CONFLICTS):
@@ -147,12 +151,14 @@ class Pass:
             # cluster is older or looser than this operator's model. Say so on the resource.
             await self._report_invalid_spec(resource, error)
             return PassResult(None, None)
-        observed = await self.facts.gather(spec, body, resource.status)
+        gate = self.waves.gate_for(resource) if self.waves is not None else None
+        cutover = spec.cutover or (gate.cutover if gate is not None else None)
+        observed = await self.facts.gather(spec, body, resource.status, cutover=cutover)
         facts, clients = observed.facts, observed.clients
         if resource.unreadable:
             facts = replace(facts, unreadable_status=resource.unreadable)
-        if self.waves is not None:
-            facts = replace(facts, wave=self.waves.gate_for(resource))
+        if gate is not None:
+            facts = replace(facts, wave=gate)
         resource.loa_signed = facts.loa.signed_date
         status = resource.status
         for action, outcome in learnt:
@@ -176,8 +182,10 @@ class Pass:
                 await self.store.write(resource, force=True)  # the exactly-once marker, before the call
                 learnt.clear()
             resource.logger.debug("performing %s", type(decision.action).__name__)
-            outcome = await self.performer.perform(decision.action, clients)
-            learnt.append((decision.action, outcome))
+            target = ResourceRef(resource.namespace, resource.name, resource.uid)
+            outcome = await self.performer.perform(decision.action, clients, target)
+            if decision.action.mutating:
+                learnt.append((decision.action, outcome))
             if self.on_retry is not None and isinstance(outcome, PartnerUnavailable):
                 self.on_retry(outcome)
             facts = replace(facts, now=self.clock())

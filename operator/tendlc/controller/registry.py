@@ -32,8 +32,8 @@ from tendlc.api.status import MigrationStatus
 from tendlc.controller.inbox import WebhookInbox
 from tendlc.controller.leadership import Gate
 from tendlc.controller.reconcile import EventSink, Pass
-from tendlc.controller.resource import Key, Resource, slim_body, wake_key
-from tendlc.controller.store import StatusStore, version_of
+from tendlc.controller.resource import Key, Resource, slim_body, version_of, wake_key
+from tendlc.controller.store import StatusStore
 from tendlc.kube import ResourceGone
 from tendlc.logs import resource_logger
 from tendlc.metrics import Metrics
@@ -98,7 +98,8 @@ class Registry:
             self._changed(self._start(key, body))
             return
         resource.body = slim_body(body)
-        self._follow(resource, body)
+        if resource.follow(body):
+            resource.wake.set()
         changed = wake_key(body)
         if changed != resource.last_wake_key:
             resource.last_wake_key = changed
@@ -111,23 +112,6 @@ class Registry:
 
     def in_namespace(self, namespace: str) -> list[Resource]:
         return [resource for resource in self.resources.values() if resource.namespace == namespace]
-
-    def _follow(self, resource: Resource, body: Mapping[str, Any]) -> None:
-        """Keeps the newest version to fence writes with, and notices a status someone else wrote.
-
-        The echo of our own write is recognised by its version. Any other event (a spec edit, an
-        annotation, another writer) moves the fence; when its status differs both from what we
-        wrote and from what we hold (our write's echo may overtake our write's answer), another
-        writer was here, and the next pass starts from its status.
-        """
-        version = version_of(body)
-        if version is None or version in resource.own_versions:
-            return
-        resource.resource_version = version
-        seen, _ = MigrationStatus.from_body_lenient(body)
-        if seen != resource.written and seen != resource.status:
-            resource.foreign = seen
-            resource.wake.set()
 
     def _claim(self, event_type: str | None, key: Key, body: Mapping[str, Any]) -> None:
         """Updates the claims; when a campaign's claimant changes, every resource naming it is woken."""

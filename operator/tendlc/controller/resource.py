@@ -62,6 +62,11 @@ def creation_time(body: Mapping[str, Any]) -> datetime:
         return datetime.min.replace(tzinfo=UTC)
 
 
+def version_of(body: Mapping[str, Any]) -> str | None:
+    value = (body.get("metadata") or {}).get("resourceVersion")
+    return value if isinstance(value, str) and value else None
+
+
 def wake_key(body: Mapping[str, Any]) -> tuple[Any, ...]:
     """What, when it changes, deserves an immediate new pass (status-only changes do not); the
     labels, because they decide which MigrationWave holds the resource."""
@@ -81,10 +86,11 @@ class Resource:
 
     `status` is the status the pass works on; `written` is the last status the API server
     accepted from us (the base of the next merge patch); `written_at` (monotonic seconds) is when.
-    `resource_version` fences the next write (the newest version seen, from our writes or the
-    watch); `own_versions` are the versions our own writes produced, so their watch echoes are
-    recognised; `foreign` is a newer status someone else wrote (another replica, a restore),
-    adopted before the next pass decides anything. `unreadable` names status fields this version
+    `resource_version` fences the next write: the version of the status we hold (from our writes,
+    or a watch event whose status is ours); `own_versions` are the versions our own writes
+    produced, so their watch echoes are recognised; `foreign` is a newer status someone else wrote
+    (another replica, a restore) with its `foreign_version`, both adopted before the next pass
+    decides anything. `unreadable` names status fields this version
     could not read when it loaded them.
     """
 
@@ -103,6 +109,7 @@ class Resource:
     resource_version: str | None = None
     own_versions: deque[str] = field(default_factory=lambda: deque(maxlen=8))
     foreign: MigrationStatus | None = None
+    foreign_version: str | None = None
     unreadable: tuple[str, ...] = ()
     loa_signed: date | None = None
     """The LOA's signing date as the last pass read it (the member's wave weighs it against its windows)."""
@@ -110,11 +117,33 @@ class Resource:
         default_factory=lambda: logging.getLogger("tendlc.controller")
     )
 
+    def follow(self, body: Mapping[str, Any]) -> bool:
+        """A watch event's body; returns whether it brought another writer's status.
+
+        The echo of our own write is recognised by its version. An event whose status is the one
+        we hold (a spec edit, an annotation, our write's echo overtaking its answer) moves the
+        fence. A status that differs both from what we wrote and from what we hold is another
+        writer's: it is kept with its version, and both are adopted together when the next pass
+        starts. The fence never moves ahead of the status a pass decides on — a pass that began
+        before the other writer's status arrived must lose its write, not land it on top.
+        """
+        version = version_of(body)
+        if version is None or version in self.own_versions:
+            return False
+        seen, _ = MigrationStatus.from_body_lenient(body)
+        if seen != self.written and seen != self.status:
+            self.foreign, self.foreign_version = seen, version
+            return True
+        if self.foreign is None:
+            self.resource_version = version
+        return False
+
     def adopt_foreign(self) -> None:
         """Takes over a status someone else wrote since we last looked (see the class docstring)."""
         if self.foreign is not None:
             self.status = self.written = self.foreign
-            self.foreign = None
+            self.resource_version = self.foreign_version
+            self.foreign = self.foreign_version = None
 
     @property
     def key(self) -> Key:

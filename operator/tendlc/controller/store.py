@@ -16,11 +16,11 @@ in memory.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from tendlc.api.status import MigrationStatus
-from tendlc.controller.resource import Resource, slim_body, wake_key
+from tendlc.controller.resource import Resource, slim_body, version_of, wake_key
 from tendlc.kube import ResourceGone, StatusConflict
 
 VOLATILE_STATUS_KEYS = frozenset({"lastCheckedAt", "nextCheckAt", "attempts"})
@@ -40,11 +40,6 @@ class StatusApi(Protocol):
     ) -> dict[str, Any]: ...
 
     async def read_object(self, namespace: str, name: str) -> dict[str, Any]: ...
-
-
-def version_of(body: Mapping[str, Any]) -> str | None:
-    value = (body.get("metadata") or {}).get("resourceVersion")
-    return value if isinstance(value, str) and value else None
 
 
 class StatusStore:
@@ -102,7 +97,7 @@ class StatusStore:
         resource.body = slim_body(body)
         resource.last_wake_key = wake_key(body)
         resource.status = resource.written = status
-        resource.foreign = None
+        resource.foreign = resource.foreign_version = None
         resource.unreadable = unreadable
         resource.resource_version = version_of(body)
 

@@ -1,4 +1,5 @@
-"""Duration metrics from what a status write changed: each step's time, in-migration time, downtime.
+"""Duration metrics from what a status write changed: each step's time (the cut-over's too:
+REGISTERED to traffic switched), in-migration time, downtime.
 
 The status store reports every accepted write (`StatusStore.on_written`); this room compares the
 status before and after and feeds `tendlc.metrics.Metrics` once per fact that appeared (a step's
@@ -25,6 +26,7 @@ def record_transition(metrics: Metrics, before: MigrationStatus, after: Migratio
         ("import_numbers", before.numbers_imported_at, after.numbers_imported_at, None),
         ("elect_cnp", before.cnp_elected_at, after.cnp_elected_at, after.numbers_imported_at),
         ("submit_migration", before.migration_submitted_at, after.migration_submitted_at, after.cnp_elected_at),
+        ("switch_traffic", before.traffic_switched_at, after.traffic_switched_at, after.registered_at),
     ):
         duration = _seconds(since, current)
         if previous is None and current is not None and duration is not None:

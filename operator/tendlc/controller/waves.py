@@ -41,8 +41,7 @@ from tendlc.api.wave import WaveSpec, WaveStatus
 from tendlc.controller.facts import is_true
 from tendlc.controller.leadership import Gate
 from tendlc.controller.reconcile import EventSink
-from tendlc.controller.resource import Clock, Resource, creation_time, slim_body
-from tendlc.controller.store import version_of
+from tendlc.controller.resource import Clock, Resource, creation_time, slim_body, version_of
 from tendlc.kube import ResourceGone, StatusConflict
 from tendlc.workflow import Event, WaveGate, set_condition
 from tendlc.workflow.wave import WaveFacts, WavePlan, plan_wave
@@ -156,14 +155,16 @@ class WaveController:
         if wave is None:
             return None
         plan = wave.plan
+        cutover = wave.spec.cutover if wave.spec is not None else None
         if plan is None:  # seen, not planned yet: hold, and submit nothing
-            return WaveGate(wave=wave.name, released=False, submission_open=False, osr_allowed=False)
+            return WaveGate(wave=wave.name, released=False, submission_open=False, osr_allowed=False, cutover=cutover)
         return WaveGate(
             wave=wave.name,
             released=resource.name in wave.released,
             submission_open=plan.submission_open,
             osr_allowed=plan.osr_allowed,
             next_window=plan.next_window[0] if plan.next_window is not None else None,
+            cutover=cutover,
         )
 
     def member_changed(self, resource: Resource) -> None:

@@ -21,6 +21,7 @@ This room must not do I/O, import Kopf or httpx, read clocks or environment vari
 from tendlc.workflow.actions import (
     Action,
     CampaignObserved,
+    CutOverFailed,
     ElectCnp,
     ElectionObserved,
     ImportNumbers,
@@ -31,6 +32,8 @@ from tendlc.workflow.actions import (
     Outcome,
     PollCampaign,
     SubmitMigration,
+    SwitchTraffic,
+    TrafficSwitchedOutcome,
 )
 from tendlc.workflow.backoff import next_delay
 from tendlc.workflow.conditions import get_condition, set_condition
@@ -58,6 +61,7 @@ __all__ = [
     "Action",
     "Annotations",
     "CampaignObserved",
+    "CutOverFailed",
     "Decision",
     "Done",
     "ElectCnp",
@@ -80,6 +84,8 @@ __all__ = [
     "PollCampaign",
     "Step",
     "SubmitMigration",
+    "SwitchTraffic",
+    "TrafficSwitchedOutcome",
     "Wait",
     "WaveFacts",
     "WaveGate",

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import ClassVar
 
+from tendlc.api.spec import CutOver
 from tendlc.partner_errors import PartnerError
 from tendlc.partner_requests import IMPORT_PATH, MIGRATE_PATH, MigrationRequest, NumberImport
 
@@ -148,8 +149,37 @@ class PollCampaign:
         return [_call("GET", f"/number-registration/1/campaigns/{self.infobip_campaign_id}")]
 
 
-Action = ImportNumbers | ObserveElection | ElectCnp | ObserveMigration | SubmitMigration | PollCampaign
-NonIdempotentAction = ElectCnp | SubmitMigration
+@dataclass(frozen=True)
+class SwitchTraffic:
+    """The cut-over: set the ConfigMap key and/or call the platform team's endpoint (signed, keyed).
+
+    Not idempotent for the endpoint, so the marker precedes it; a resend after an interrupted call
+    carries the same `idempotency_key`, by which the endpoint recognises it (docs/decisions.md D58).
+    Setting a ConfigMap key to the same value twice changes nothing.
+    """
+
+    cutover: CutOver
+    campaign_id: str
+    infobip_campaign_id: str
+    idempotency_key: str
+    numbers: tuple[str, ...] = ()
+    registered_at: datetime | None = None
+    mutating: ClassVar[bool] = True
+    idempotent: ClassVar[bool] = False
+    operation: ClassVar[str] = "SwitchTraffic"
+
+    def planned_calls(self) -> list[str]:
+        calls = []
+        if self.cutover.config_map is not None:
+            key = self.cutover.config_map.key_for(self.campaign_id)
+            calls.append(f"PATCH configmap/{self.cutover.config_map.name} data.{key}={self.cutover.config_map.value}")
+        if self.cutover.webhook is not None:
+            calls.append(f"POST {self.cutover.webhook.url} (signed, Idempotency-Key {self.idempotency_key})")
+        return calls
+
+
+Action = ImportNumbers | ObserveElection | ElectCnp | ObserveMigration | SubmitMigration | PollCampaign | SwitchTraffic
+NonIdempotentAction = ElectCnp | SubmitMigration | SwitchTraffic
 
 
 @dataclass(frozen=True)
@@ -187,4 +217,19 @@ class MigrationNotFound:
     """The D4 search found no campaign with our externalCampaignId."""
 
 
-Outcome = ImportResult | ElectionObserved | CampaignObserved | MigrationNotFound | PartnerError
+@dataclass(frozen=True)
+class TrafficSwitchedOutcome:
+    """The cut-over succeeded (every configured part)."""
+
+
+@dataclass(frozen=True)
+class CutOverFailed:
+    """The cut-over did not succeed this time: `message` for humans (never a secret); retried with backoff."""
+
+    message: str
+
+
+Outcome = (
+    ImportResult | ElectionObserved | CampaignObserved | MigrationNotFound | TrafficSwitchedOutcome | CutOverFailed
+    | PartnerError
+)

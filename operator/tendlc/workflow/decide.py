@@ -20,14 +20,23 @@ from dataclasses import replace
 from tendlc.api.constants import WARNING_REASONS, ConditionType, Reason, Stage, event_type
 from tendlc.api.spec import CampaignMigrationSpec
 from tendlc.api.status import Condition, MigrationStatus, Phase, WaveRelease
-from tendlc.workflow.actions import ElectCnp, ObserveElection, SubmitMigration
+from tendlc.workflow.actions import ElectCnp, ObserveElection, SubmitMigration, SwitchTraffic
 from tendlc.workflow.conditions import get_condition
 from tendlc.workflow.decisions import Decision, Done, Event, Fail, Park
 from tendlc.workflow.facts import Facts, Policy
 from tendlc.workflow.progress import Step, current_step
-from tendlc.workflow.round import STEP_CONDITION, Round, act_when_due, clear_stalled, park, step_phase
+from tendlc.workflow.round import (
+    STEP_CONDITION,
+    Round,
+    act_when_due,
+    clear_stalled,
+    cutover_of,
+    park,
+    step_phase,
+)
 from tendlc.workflow.secrets import secret_opt_in
 from tendlc.workflow.steps import elect_step, import_step, monitor_step, submit_step
+from tendlc.workflow.switch import describe_cutover, precheck, switch_step
 
 # Ready reasons that get an Event on the way in and on the way out even within one phase (D21):
 # every problem, plus the states a user put the resource in and must see confirmed or lifted.
@@ -50,7 +59,7 @@ def decide(spec: CampaignMigrationSpec, status: MigrationStatus, facts: Facts, p
     return _with_event(decision, before, before_phase, r)
 
 
-KNOWN_OPERATIONS = frozenset({ElectCnp.operation, SubmitMigration.operation})
+KNOWN_OPERATIONS = frozenset({ElectCnp.operation, SubmitMigration.operation, SwitchTraffic.operation})
 
 
 def _status_readability(r: Round) -> None:
@@ -147,6 +156,9 @@ def _decide(r: Round) -> Decision:
         }.get(reason, "")
         message = facts.credentials_problem.rstrip(".") + "." + fix
         return park(r, step, reason, message, r.policy.park_recheck, step_condition=False)
+    held_for_cutover = precheck(r, step)
+    if held_for_cutover is not None:
+        return held_for_cutover
     if s.problem is not None:
         recheck = s.problem.recheck_at - facts.now if s.problem.recheck_at is not None else None
         return park(r, step, s.problem.reason, s.problem.message, recheck)
@@ -272,26 +284,37 @@ def _mark_done_steps(r: Round, step: Step) -> None:
             )
 
 
-def _registered(r: Round) -> Done:
+def _registered(r: Round) -> Decision:
     s, spec, now = r.status, r.spec, r.facts.now
     _mark_done_steps(r, Step.MONITOR)
     s.phase = Phase.REGISTERED
-    s.registered_at = s.registered_at or now
-    s.downtime_ended_at = s.downtime_ended_at or now
-    s.pending_operation = None
+    if s.registered_at is None:
+        s.registered_at = now
+        # The poll's backoff is over: a cut-over starts at once, counting its own attempts.
+        s.next_check_at = None
+        s.attempts = 0
+        s.last_error = None
     s.problem = None
-    s.next_check_at = None
-    s.attempts = 0
-    s.last_error = None
-    message = (
-        f"Infobip campaign {s.infobip_campaign_id} (TCR {spec.campaign_id}) is REGISTERED: switch the "
-        "campaign's traffic to Infobip now."
-    )
-    r.condition(ConditionType.REGISTERED, "True", Reason.REGISTERED, message)
     clear_stalled(r)
+    cutover = cutover_of(r)
+    registered = f"Infobip campaign {s.infobip_campaign_id} (TCR {spec.campaign_id}) is REGISTERED"
+    if cutover is not None and s.traffic_switched_at is None:
+        r.condition(ConditionType.REGISTERED, "True", Reason.REGISTERED, f"{registered}.")
+        return switch_step(r, cutover, registered)
     suspended = get_condition(s.conditions, ConditionType.SUSPENDED)
     if suspended is not None and suspended.status == "True":
         r.condition(ConditionType.SUSPENDED, "False", Reason.RESUMED, "Nothing left to suspend: registered.")
+    s.pending_operation = None  # an observation found the campaign registered: nothing is in doubt
+    s.downtime_ended_at = s.downtime_ended_at or s.traffic_switched_at or now
+    s.next_check_at = None
+    s.attempts = 0
+    s.last_error = None
+    if cutover is not None:
+        message = f"{registered}; the cut-over switched its traffic to Infobip ({describe_cutover(cutover)})."
+        r.condition(ConditionType.TRAFFIC_SWITCHED, "True", Reason.TRAFFIC_SWITCHED, message)
+    else:
+        message = f"{registered}: switch the campaign's traffic to Infobip now."
+    r.condition(ConditionType.REGISTERED, "True", Reason.REGISTERED, message)
     r.ready("True", Reason.REGISTERED, message)
     return Done(s)
 
@@ -325,7 +348,8 @@ def _with_event(decision: Decision, before: Condition | None, before_phase: Phas
             and before_phase == r.status.phase:
         return decision
     if after.status == "True":
-        event = Event("Normal", Reason.SWITCH_TRAFFIC, after.message)
+        done = Reason.TRAFFIC_SWITCHED if r.status.traffic_switched_at is not None else Reason.SWITCH_TRAFFIC
+        event = Event("Normal", done, after.message)
     else:
         event = Event(event_type(after.reason), after.reason, after.message)
     return replace(decision, event=event)

@@ -14,6 +14,7 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 
 from tendlc.api.constants import Reason
+from tendlc.api.spec import CutOver
 
 
 class LoaProblem(StrEnum):
@@ -106,6 +107,8 @@ class WaveGate:
     submission_open: bool = True
     osr_allowed: bool = True
     next_window: datetime | None = None
+    cutover: CutOver | None = None
+    """The wave's default cut-over, for a member whose own spec names none."""
 
 
 @dataclass(frozen=True)
@@ -131,6 +134,16 @@ class Facts:
     """Status fields the controller could not read when it loaded the resource (another version's)."""
     wave: WaveGate | None = None
     """The MigrationWave that selects this resource, if any."""
+    cutover_problem: CutOverProblem | None = None
+    """What would stop the cut-over now (checked only before submission; tendlc.cutover)."""
+
+
+@dataclass(frozen=True)
+class CutOverProblem:
+    """Why the cut-over could not run now: a stable reason and a message for humans (never a secret)."""
+
+    reason: str
+    message: str
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from enum import IntEnum
 
 from tendlc.api.spec import CampaignMigrationSpec
 from tendlc.api.status import MigrationStatus
-from tendlc.workflow.actions import ElectCnp
+from tendlc.workflow.actions import ElectCnp, SwitchTraffic
 
 
 class Step(IntEnum):
@@ -32,7 +32,7 @@ def numbers_digest(spec: CampaignMigrationSpec) -> str:
 def current_step(spec: CampaignMigrationSpec, status: MigrationStatus) -> Step:
     """Where the migration is: an open exactly-once marker pins its step; otherwise the first step not done."""
     marker = status.pending_operation
-    if marker is not None:
+    if marker is not None and marker.operation != SwitchTraffic.operation:  # the cut-over follows REGISTERED
         return Step.ELECT if marker.operation == ElectCnp.operation else Step.SUBMIT
     if status.infobip_campaign_id is not None:
         return Step.MONITOR

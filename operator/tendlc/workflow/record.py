@@ -18,6 +18,7 @@ from tendlc.workflow import absence
 from tendlc.workflow.actions import (
     Action,
     CampaignObserved,
+    CutOverFailed,
     ElectCnp,
     ElectionObserved,
     ImportNumbers,
@@ -28,6 +29,8 @@ from tendlc.workflow.actions import (
     Outcome,
     PollCampaign,
     SubmitMigration,
+    SwitchTraffic,
+    TrafficSwitchedOutcome,
 )
 from tendlc.workflow.errors import apply_partner_error, new_problem, outcome_unknown_hint, schedule_retry
 from tendlc.workflow.facts import Facts, Policy
@@ -60,6 +63,16 @@ def record(
         _fold_migration(spec, s, action, outcome, facts, policy)
     elif isinstance(action, PollCampaign) and isinstance(outcome, CampaignObserved):
         _fold_stage(s, outcome, facts, policy)
+    elif isinstance(action, SwitchTraffic) and isinstance(outcome, TrafficSwitchedOutcome):
+        s.pending_operation = None
+        s.traffic_switched_at = facts.now
+        s.downtime_ended_at = s.downtime_ended_at or facts.now  # no service on the old path until now
+        _progress(s)
+    elif isinstance(action, SwitchTraffic) and isinstance(outcome, CutOverFailed):
+        # A resend carries the same idempotency key (D58): the marker has done its job.
+        s.pending_operation = None
+        s.last_error = outcome.message
+        schedule_retry(s, policy, facts.now)
     else:
         raise TypeError(f"{type(outcome).__name__} is not an outcome of {type(action).__name__}")
     return s

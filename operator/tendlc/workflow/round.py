@@ -13,9 +13,16 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from tendlc.api.constants import ConditionType, Reason, Sharing
-from tendlc.api.spec import CampaignMigrationSpec
+from tendlc.api.spec import CampaignMigrationSpec, CutOver
 from tendlc.api.status import ConditionStatus, MigrationStatus, PendingOperation, Phase
-from tendlc.workflow.actions import Action, ElectCnp, ImportNumbers, NonIdempotentAction, SubmitMigration
+from tendlc.workflow.actions import (
+    Action,
+    ElectCnp,
+    ImportNumbers,
+    NonIdempotentAction,
+    SubmitMigration,
+    SwitchTraffic,
+)
 from tendlc.workflow.conditions import get_condition, set_condition
 from tendlc.workflow.decisions import Act, Decision, Park, Wait
 from tendlc.workflow.errors import new_problem
@@ -95,7 +102,27 @@ def plan_calls(r: Round, step: Step) -> list[str]:
             number_pool_id=spec.number_pool_id,
             is_client_manage_nnid=spec.client_manages_nnid,
         ).planned_calls()
+    cutover = cutover_of(r)
+    if cutover is not None and r.status.traffic_switched_at is None:
+        calls += [f"after REGISTERED: {call}" if step < Step.MONITOR else call
+                  for call in switch_action(r, cutover).planned_calls()]
     return calls
+
+
+def cutover_of(r: Round) -> CutOver | None:
+    """The resource's own cut-over, else its MigrationWave's default, else None."""
+    wave = r.facts.wave
+    return r.spec.cutover or (wave.cutover if wave is not None else None)
+
+
+def switch_action(r: Round, cutover: CutOver) -> SwitchTraffic:
+    """The cut-over for this campaign; its idempotency key is the same for every attempt, whoever sends it."""
+    spec, s = r.spec, r.status
+    return SwitchTraffic(
+        cutover=cutover, campaign_id=spec.campaign_id, infobip_campaign_id=s.infobip_campaign_id or "",
+        idempotency_key=f"tendlc-{spec.campaign_id}-{s.infobip_campaign_id or 'pending'}", numbers=spec.numbers,
+        registered_at=s.registered_at,
+    )
 
 
 def step_phase(r: Round, step: Step) -> Phase:

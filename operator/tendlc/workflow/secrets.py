@@ -39,9 +39,9 @@ class SecretView(Protocol):
     def labels(self) -> Mapping[str, str]: ...
 
 
-def label_command(namespace: str, name: str, usage: str) -> str:
-    """The exact command that opts a Secret in for `usage`."""
-    return f"kubectl label secret {name} -n {namespace} {LABEL_USAGE}={usage}"
+def label_command(namespace: str, name: str, usage: str, kind: str = "secret") -> str:
+    """The exact command that opts a Secret (or a ConfigMap: `kind`) in for `usage`."""
+    return f"kubectl label {kind} {name} -n {namespace} {LABEL_USAGE}={usage}"
 
 
 def opted_in(secret: SecretView, usage: str) -> bool:

@@ -3,7 +3,7 @@
 Field by field (spec and status, nested objects included, so the API server prunes nothing the
 operator writes), defaults, patterns, printer columns, and the corpus of invalid waves each refused
 by the OpenAPI schema or, for `# rule: cel` cases, by the model that mirrors the CEL rule. The API
-server itself checks the same corpus in tests/e2e/test_wave_crd.py.
+server itself checks the same corpus in tests/e2e/test_wave_crd_schema.py.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from pydantic import BaseModel, ValidationError
 
 from tendlc.api import GROUP, VERSION, WAVE_KIND, WAVE_PLURAL, WAVE_SHORT_NAME
 from tendlc.api.constants import CATEGORY, ConditionType
+from tendlc.api.spec import CutOver
 from tendlc.api.status import Condition
 from tendlc.api.wave import (
     DEFAULT_MAX_FAILED,
@@ -46,6 +47,7 @@ from tendlc.api.wave import (
 
 ROOT = Path(__file__).resolve().parents[3]
 CRD_PATH = ROOT / "crds" / "migrationwaves.tendlc.io.yaml"
+CAMPAIGN_CRD = ROOT / "crds" / "campaignmigrations.tendlc.io.yaml"
 DATA = ROOT / "tests" / "data" / "waves"
 INVALID = sorted((DATA / "invalid").glob("*.yaml"))
 VALID = sorted((DATA / "valid").glob("*.yaml"))
@@ -124,7 +126,11 @@ def test_spec_fields_and_descriptions_agree_with_the_model(schema: dict[str, Any
         _aliases(SelectorRequirement)
     assert set(properties["approval"]["properties"]) == _aliases(Approval)
     assert set(properties["windows"]["items"]["properties"]) == _aliases(Window)
-    assert properties["cutover"]["x-kubernetes-preserve-unknown-fields"] is True
+    # One shape for a cut-over, whoever names it: the wave's default is the member's own field.
+    campaign = yaml.safe_load(CAMPAIGN_CRD.read_text())["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
+    own = dict(campaign["properties"]["spec"]["properties"]["cutover"], description=None)
+    assert dict(properties["cutover"], description=None) == own
+    assert set(properties["cutover"]["properties"]) == _aliases(CutOver)
 
     def walk(node: dict[str, Any], path: str) -> None:
         for name, child in node.get("properties", {}).items():
@@ -238,7 +244,10 @@ def test_the_full_example_reads_as_written() -> None:
     assert spec.stuck_after == timedelta(hours=2)
     assert spec.windows[0].duration == timedelta(hours=4)
     assert spec.windows[1].start == datetime(2026, 12, 5, 6, tzinfo=UTC)
-    assert spec.cutover == {"configMap": {"name": "routing", "key": "COJD655"}}
+    assert spec.cutover is not None
+    assert spec.cutover.config_map is not None
+    assert (spec.cutover.config_map.name, spec.cutover.config_map.key_for("COJD655")) == ("routing", "COJD655")
+    assert spec.cutover.config_map.value == "infobip"
     assert spec.to_dict()["stuckAfter"] == "2h"
 
 

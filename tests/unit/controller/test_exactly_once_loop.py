@@ -13,7 +13,15 @@ from datetime import datetime, timedelta
 import pytest
 
 from support.loop_driver import T0, Crash, Effects, Executor, FakePartners, make_facts, make_spec
-from tendlc.workflow import Done, ElectCnp, ImportNumbers, ObserveElection, ObserveMigration, SubmitMigration
+from tendlc.workflow import (
+    Done,
+    ElectCnp,
+    ImportNumbers,
+    ObserveElection,
+    ObserveMigration,
+    SubmitMigration,
+    SwitchTraffic,
+)
 
 NON_IDEMPOTENT = (ElectCnp, SubmitMigration)
 
@@ -102,3 +110,52 @@ def test_the_import_is_never_guarded_by_a_marker_because_it_may_be_repeated() ->
     index = next(i for i, (kind, what) in enumerate(log) if kind == "call" and isinstance(what, ImportNumbers))
     previous_writes = [what for kind, what in log[:index] if kind == "write"]
     assert all("pendingOperation" not in patch for patch in previous_writes if isinstance(patch, dict))
+
+
+# --- the cut-over: resent only when a kill lost its answer, and always under the same key ----------
+
+CUTOVER = {"cutover": {"configMap": {"name": "routing", "key": "{campaignId}"},
+                       "webhook": {"url": "https://router.example.com/cutover", "secretRef": {"name": "hmac"}}}}
+
+
+def _effects_with_cutover() -> list[tuple[str, object]]:
+    effects = Effects()
+    partners = FakePartners()
+    _run_to_registered(Executor(make_spec(**CUTOVER), partners, effects=effects), partners, T0)
+    return effects.log
+
+
+def test_the_cut_over_is_guarded_by_its_marker_and_made_once_in_a_clean_run() -> None:
+    log = _effects_with_cutover()
+    switches = [index for index, (kind, what) in enumerate(log) if kind == "call" and isinstance(what, SwitchTraffic)]
+    assert len(switches) == 1
+    kind, patch = log[switches[0] - 1]
+    assert kind == "write"
+    assert isinstance(patch, dict)
+    assert patch["pendingOperation"]["operation"] == "SwitchTraffic"
+    after = [what for kind, what in log[switches[0] + 1:] if kind == "write"]
+    assert after
+    assert isinstance(after[0], dict)
+    assert after[0]["trafficSwitchedAt"]
+
+
+@pytest.mark.parametrize("crash_before", range(1, len(_effects_with_cutover()) + 1))
+def test_a_kill_anywhere_resends_the_cut_over_only_when_its_answer_was_lost(crash_before: int) -> None:
+    clean = _effects_with_cutover()
+    switch_at = next(i for i, (kind, what) in enumerate(clean, 1) if kind == "call" and isinstance(what, SwitchTraffic))
+    effects = Effects(crash_before=crash_before)
+    partners = FakePartners()
+    executor = Executor(make_spec(**CUTOVER), partners, effects=effects)
+    _run_to_registered(executor, partners, T0)
+    assert effects.crash_before is None, "the kill point was never reached"
+    attempts = partners.count(SwitchTraffic)
+    # Killed right after the call reached the endpoint (before its answer was stored): the one resend
+    # the design allows (D58). Anywhere else: exactly one attempt.
+    assert attempts == (2 if crash_before == switch_at + 1 else 1)
+    assert len(partners.switched) == 1, "every attempt must carry the same idempotency key"
+    assert partners.count(ElectCnp) == 1
+    assert partners.count(SubmitMigration) == 1
+    stored = executor.stored
+    assert stored.traffic_switched_at is not None
+    assert stored.pending_operation is None
+    assert stored.downtime_ended_at == stored.traffic_switched_at

@@ -18,7 +18,7 @@ from tendlc.controller.facts import Observed
 from tendlc.controller.reconcile import Pass
 from tendlc.controller.resource import Resource
 from tendlc.controller.store import StatusStore
-from tendlc.workflow import Action, Facts, Outcome, SubmitMigration
+from tendlc.workflow import Action, ElectCnp, Facts, ObserveElection, Outcome, SubmitMigration
 
 READY_TO_SUBMIT = {
     "numbersImportedAt": "2026-11-20T08:00:00Z",
@@ -38,7 +38,7 @@ class HeldPartners:
     release: asyncio.Event = field(default_factory=asyncio.Event)
     in_flight: asyncio.Event = field(default_factory=asyncio.Event)
 
-    async def perform(self, action: Action, clients: Any) -> Outcome:
+    async def perform(self, action: Action, clients: Any, target: Any = None) -> Outcome:
         if isinstance(action, SubmitMigration):
             self.partners.calls.append(action)  # received: counted even if the answer never comes back
             self.in_flight.set()
@@ -51,7 +51,7 @@ class HeldPartners:
 class Facts_:
     facts: Facts
 
-    async def gather(self, spec: Any, body: Any, status: Any = None) -> Observed:
+    async def gather(self, spec: Any, body: Any, status: Any = None, *, cutover: Any = None) -> Observed:
         return Observed(self.facts, object())  # type: ignore[arg-type]
 
 
@@ -96,3 +96,70 @@ async def test_the_loser_of_the_marker_race_observes_and_never_posts() -> None:
     await second.run(second_resource)  # a stale view again: fenced off, reloaded, adopts what is there
     assert second_resource.status.infobip_campaign_id == api.stored["infobipCampaignId"]
     assert partners.count(SubmitMigration) == 1
+
+
+# --- a pass that began before another writer's status arrived ---------------------------------------
+# Found by the dual-writer chaos run (seed 2048095570): writer A read "no election" while writer B's
+# election was landing; A's write was fenced with the version the watch had just brought (B's), not
+# the one A decided on, so A's marker landed on top of B's state and A elected a second time.
+
+IMPORTED = {"numbersImportedAt": "2026-11-20T08:00:00Z"}
+
+
+@dataclass
+class InterferingPartners:
+    """Fake partners; right after writer A's first read of the election, writer B elects (its marker
+    and its answer land in the API server) and, with `deliver`, the watch brings B's status to A."""
+
+    partners: FakePartners
+    api: InMemoryStatusApi
+    victim: Resource | None = None
+    deliver: bool = True
+    interfered: bool = False
+
+    async def perform(self, action: Action, clients: Any, target: Any = None) -> Outcome:
+        outcome = self.partners(action)
+        if isinstance(action, ObserveElection) and not self.interfered:
+            self.interfered = True
+            marker = {"operation": "ElectCnp", "startedAt": "2026-11-20T09:00:00Z", "observeAttempts": 0}
+            version = str(self.api.version)
+            await self.api.patch_status("ns", "cm", {"pendingOperation": marker}, resource_version=version)
+            self.partners.sharing = "PENDING"  # B's election reached TCR
+            await self.api.patch_status("ns", "cm", {"pendingOperation": None, "tcrSharingStatus": "PENDING"},
+                                        resource_version=str(self.api.version))
+            if self.deliver and self.victim is not None:
+                self.victim.follow(self.api.object())
+        return outcome
+
+
+async def _race(deliver: bool) -> tuple[FakePartners, Resource]:
+    from tendlc.workflow.progress import numbers_digest
+
+    spec = make_spec()
+    api = InMemoryStatusApi(stored=IMPORTED | {"numbersImportedDigest": numbers_digest(spec)}, spec=spec.to_dict())
+    partners = FakePartners()
+    performer = InterferingPartners(partners, api, deliver=deliver)
+    facts = Facts_(make_facts(T0))
+    body = api.object()
+    status = MigrationStatus.from_body(body)
+    resource = Resource(namespace="ns", name="cm", uid="u1", body=body, status=status, written=status,
+                        resource_version=str(api.version))
+    performer.victim = resource
+    reconcile = Pass(facts=facts, performer=performer, store=StatusStore(api, refresh_seconds=0),
+                     events=lambda body, event: None, clock=lambda: facts.facts.now, policy=POLICY,
+                     default_upstream_cnp_id="OPMKT")
+    await reconcile.run(resource)
+    assert api.conflicts >= 1, "writer A's write must have been fenced off"
+    return partners, resource
+
+
+async def test_a_status_the_watch_brings_mid_pass_does_not_move_the_fence_past_the_pass() -> None:
+    partners, resource = await _race(deliver=True)
+    assert partners.count(ElectCnp) == 0  # B elected; A read its election again and waits for it
+    assert resource.status.tcr_sharing_status == "PENDING"
+
+
+async def test_a_read_made_before_a_lost_write_is_made_again_not_replayed() -> None:
+    partners, resource = await _race(deliver=False)  # the watch lags: only the fence catches A
+    assert partners.count(ElectCnp) == 0
+    assert resource.status.tcr_sharing_status == "PENDING"
