@@ -1,11 +1,14 @@
-"""`make demo`: the whole product on one machine, in about a minute.
+"""`make demo`: the whole product on one machine, in about two minutes.
 
 Starts a local control plane (`tendlc_dev.devcluster`), the Infobip/TCR sandbox (time compressed so
 partner-side steps of minutes take seconds), installs the CRDs from the Helm chart, runs the
-operator as its own process, applies the three campaigns in `examples/` and shows their progress until each reaches a
-final phase. It plays the customer for the own-NNID campaign (updates the OSR in the sandbox and
-annotates the resource). Then it prints what to try next and keeps everything running until
-Ctrl-C, when it stops exactly what it started. `--exit-when-done` stops right after (for tests).
+operator as its own process, applies the three campaigns in `examples/` and the fleet in
+`examples/wave/` (ten campaigns, a canary, a maintenance window that opens a few seconds later, one
+member Infobip rejects, the traffic switched through a routing ConfigMap), and shows their progress
+until each reaches a final phase and the wave is Complete. It plays the customer for the own-NNID
+campaign (updates the OSR in the sandbox and annotates the resource). Then it prints what to try
+next and keeps everything running until Ctrl-C, when it stops exactly what it started.
+`--exit-when-done` stops right after (for tests).
 
 Development tooling shipped with the product; the operator never imports it.
 """
@@ -31,6 +34,11 @@ import yaml
 from tendlc_dev.devcluster import REPO_ROOT, DevCluster, bin_dir, free_port
 
 EXAMPLES = REPO_ROOT / "examples"
+WAVE_EXAMPLES = EXAMPLES / "wave"
+WAVE = "spring"
+ROUTING = "sms-routing"
+WINDOW_DELAY_SECONDS = 10.0
+"""The demo's window opens this long after the wave is applied: members import and elect meanwhile."""
 CHART = REPO_ROOT / "helm" / "tendlc"
 FINAL_PHASES = {"Registered", "Failed"}
 NAMESPACE = "default"
@@ -84,8 +92,9 @@ class Demo:
         # read directly so that the demo needs no helm binary.
         crds = "\n".join(path.read_text() for path in sorted((CHART / "crds").glob("*.yaml")))
         self.kubectl("apply", "--server-side", "-f", "-", input=crds)
-        self.kubectl("wait", "--for=condition=Established", "crd/campaignmigrations.tendlc.io", "--timeout=60s")
-        self.say("CampaignMigration CRD installed from the Helm chart's crds/ folder")
+        for crd in ("campaignmigrations.tendlc.io", "migrationwaves.tendlc.io"):
+            self.kubectl("wait", "--for=condition=Established", f"crd/{crd}", "--timeout=60s")
+        self.say("CampaignMigration and MigrationWave CRDs installed from the Helm chart's crds/ folder")
         self._partner_secrets()
         self._spawn("operator", [sys.executable, "-m", "tendlc"], env={
             "KUBECONFIG": str(self.cluster.kubeconfig),
@@ -144,13 +153,39 @@ class Demo:
             self.say(f"applied {manifest.relative_to(REPO_ROOT)} (LOA Secret {secret_name}, signed {today})")
         return names
 
+    def apply_wave(self) -> list[str]:
+        """The fleet of examples/wave/: its routing table, its members' LOA Secrets, the wave (its
+        first window moved to open WINDOW_DELAY_SECONDS from now), then the members."""
+        today = dt.date.today().isoformat()
+        self.kubectl("apply", "-n", NAMESPACE, "-f", str(WAVE_EXAMPLES / "00-routing.yaml"))
+        wave: dict[str, Any] = yaml.safe_load((WAVE_EXAMPLES / "01-wave.yaml").read_text())
+        opens = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=WINDOW_DELAY_SECONDS)
+        wave["spec"]["windows"][0] = {"start": _rfc3339(opens), "end": _rfc3339(opens + dt.timedelta(hours=1))}
+        self.kubectl("apply", "-n", NAMESPACE, "-f", "-", input=json.dumps(wave))
+        members = list(yaml.safe_load_all((WAVE_EXAMPLES / "02-campaigns.yaml").read_text()))
+        for member in members:
+            secret = member["spec"]["loaSecretRef"]["name"]
+            self._apply_secret(secret, {"loa.pdf": "%PDF-1.7 (demo) signed LOA", "signedDate": today}, usage="loa")
+        self.kubectl("apply", "-n", NAMESPACE, "-f", str(WAVE_EXAMPLES / "02-campaigns.yaml"))
+        self.say(f"applied examples/wave/: MigrationWave {WAVE!r} (canary 1, maxInFlight 5, maxFailed 2, "
+                 f"window opens at {opens:%H:%M:%S} UTC, cut-over via ConfigMap {ROUTING}) and its "
+                 f"{len(members)} members")
+        return [member["metadata"]["name"] for member in members]
+
+    def wave_done(self) -> bool:
+        status = json.loads(self.kubectl("get", "mwave", WAVE, "-n", NAMESPACE, "-o", "json")).get("status") or {}
+        return any(c.get("type") == "Complete" and c.get("status") == "True" for c in status.get("conditions") or [])
+
     def watch(self, names: list[str], timeout: float) -> dict[str, str]:
         deadline = time.monotonic() + timeout
         last_table = ""
         confirmed: set[str] = set()
         phases: dict[str, str] = {}
+        seen_events: set[str] = set()
         while time.monotonic() < deadline:
-            table = self.kubectl("get", "cmig", "-n", NAMESPACE, "-o", "wide")
+            self._wave_events(seen_events)
+            table = self.kubectl("get", "mwave", "-n", NAMESPACE) + self.kubectl(
+                "get", "cmig", "-n", NAMESPACE, "-o", "wide")
             without_age = "\n".join(line.rsplit(None, 1)[0] for line in table.splitlines() if line.strip())
             if without_age != last_table:  # print on progress, not every time AGE ticks
                 print(table.rstrip(), flush=True)
@@ -162,10 +197,20 @@ class Demo:
                 if phases[name] == "AwaitingOsrConfirmation" and name not in confirmed:
                     self._confirm_osr(name, item["spec"]["campaignId"])
                     confirmed.add(name)
-            if all(phases.get(name) in FINAL_PHASES for name in names):
+            if all(phases.get(name) in FINAL_PHASES for name in names) and self.wave_done():
                 return phases
             time.sleep(1)  # a terminal dashboard's refresh, not the operator's waiting
         return phases
+
+    def _wave_events(self, seen: set[str]) -> None:
+        """Prints the wave's Events as they arrive: canary passed, window opened, members released…"""
+        listed = json.loads(self.kubectl("get", "events", "-n", NAMESPACE, "-o", "json",
+                                         "--field-selector", "involvedObject.kind=MigrationWave"))
+        for event in sorted(listed["items"], key=lambda e: e.get("lastTimestamp") or e.get("eventTime") or ""):
+            uid = event["metadata"]["uid"]
+            if uid not in seen:
+                seen.add(uid)
+                self.say(f"wave {WAVE!r} Event {event.get('type')}/{event.get('reason')}: {event.get('message')}")
 
     def _confirm_osr(self, name: str, campaign_id: str) -> None:
         self.say(f"{name}: playing the customer — updating the OSR records (sandbox) and confirming:")
@@ -188,6 +233,10 @@ class Demo:
         self.cluster.stop()
 
 
+def _rfc3339(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt  # SIGTERM stops the demo as cleanly as Ctrl-C
 
@@ -203,13 +252,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _interrupt)
     try:
         demo.start()
-        names = demo.apply_examples()
+        names = demo.apply_examples() + demo.apply_wave()
         phases = demo.watch(names, args.timeout)
-        done = all(phases.get(name) in FINAL_PHASES for name in names)
+        done = all(phases.get(name) in FINAL_PHASES for name in names) and demo.wave_done()
         elapsed = time.monotonic() - demo.started
         demo.say(f"{'all migrations final' if done else 'timed out'} after {elapsed:.0f} s: {phases}")
         if not done:
             return 1
+        demo.say(f"wave {WAVE!r}: Complete — "
+                 + demo.kubectl("get", "mwave", WAVE, "-n", NAMESPACE, "-o",
+                                "jsonpath={.status.conditions[?(@.type==\"Halted\")].message}"))
+        routing = json.loads(demo.kubectl("get", "configmap", ROUTING, "-n", NAMESPACE, "-o", "json"))["data"]
+        demo.say(f"routing table {ROUTING} after the cut-overs: {dict(sorted(routing.items()))}")
         print(f"""
 What to try next (in another terminal; the first line puts the kubectl that `make demo` built on PATH):
   export PATH="{bin_dir().resolve()}:$PATH" KUBECONFIG={demo.cluster.kubeconfig}
@@ -217,6 +271,9 @@ What to try next (in another terminal; the first line puts the kubectl that `mak
   kubectl describe cmig cojd655                 # conditions and Events (SwitchTraffic)
   kubectl get cmig crj0042 -o jsonpath='{{.status.conditions[?(@.type=="Ready")].message}}'
   kubectl explain campaignmigration.spec
+  kubectl get mwave {WAVE} -o wide              # PHASE, MEMBERS, IN-FLIGHT, REGISTERED, FAILED, NEXT-WINDOW
+  kubectl describe mwave {WAVE}                 # the canary, the releases, the failure that spent the budget
+  kubectl get configmap {ROUTING} -o yaml       # each registered member switched to infobip
   curl -s {demo.sandbox_url}/_admin/counters     # exactly one migrate per campaign
 Press Ctrl-C to stop everything.""", flush=True)
         if args.exit_when_done:

@@ -75,6 +75,7 @@ METRIC_NAMES: Final = (
     # fleet (read at scrape time)
     "tendlc_campaign_migrations", "tendlc_campaign_migrations_stalled", "tendlc_campaign_migrations_with_problem",
     "tendlc_downtime_in_progress", "tendlc_downtime_in_progress_longest_seconds",
+    "tendlc_cutover_pending", "tendlc_cutover_pending_longest_seconds",
     # workflow
     "tendlc_step_duration_seconds", "tendlc_in_migration_duration_seconds", "tendlc_downtime_duration_seconds",
     "tendlc_reconcile_passes_total", "tendlc_reconcile_errors_total", "tendlc_reconcile_duration_seconds",
@@ -129,7 +130,9 @@ class _FleetCollector(Collector):
 
     `tendlc_campaign_migrations_stalled` (Stalled=True), `..._with_problem{reason}` (status.problem,
     the condition reason a human must act on), `tendlc_downtime_in_progress` and its longest age in
-    seconds (downtime started, not ended). Without a source nothing is reported.
+    seconds (downtime started, not ended), `tendlc_cutover_pending` and its longest age (registered,
+    the configured cut-over not yet succeeded: the old path is down, the new one not switched on).
+    Without a source nothing is reported.
     """
 
     def __init__(self, clock: WallClock) -> None:
@@ -148,6 +151,7 @@ class _FleetCollector(Collector):
         stalled = 0
         problems: dict[str, int] = dict.fromkeys(ALWAYS_REPORTED_PROBLEMS, 0)
         downtime_starts: list[datetime] = []
+        cutover_waits: list[datetime] = []
         for status in statuses:
             condition = status.condition(ConditionType.STALLED)
             stalled += condition is not None and condition.status == "True"
@@ -155,6 +159,10 @@ class _FleetCollector(Collector):
                 problems[status.problem.reason] = problems.get(status.problem.reason, 0) + 1
             if status.downtime_started_at is not None and status.downtime_ended_at is None:
                 downtime_starts.append(status.downtime_started_at)
+            switched = status.condition(ConditionType.TRAFFIC_SWITCHED)
+            if switched is not None and switched.status == "False" and status.registered_at is not None \
+                    and status.traffic_switched_at is None:
+                cutover_waits.append(status.registered_at)
         yield GaugeMetricFamily("tendlc_campaign_migrations_stalled",
                                 "CampaignMigrations whose Stalled condition is True.", value=stalled)
         family = GaugeMetricFamily(
@@ -170,6 +178,13 @@ class _FleetCollector(Collector):
         longest = max(((now - start).total_seconds() for start in downtime_starts), default=0.0)
         yield GaugeMetricFamily("tendlc_downtime_in_progress_longest_seconds",
                                 "Age of the oldest downtime in progress (0 when none).", value=max(longest, 0.0))
+        yield GaugeMetricFamily("tendlc_cutover_pending",
+                                "Registered CampaignMigrations whose cut-over has not succeeded yet.",
+                                value=len(cutover_waits))
+        waiting = max(((now - start).total_seconds() for start in cutover_waits), default=0.0)
+        yield GaugeMetricFamily("tendlc_cutover_pending_longest_seconds",
+                                "Time since REGISTERED of the oldest cut-over not yet succeeded (0 when none).",
+                                value=max(waiting, 0.0))
 
 
 class _LeaderCollector(Collector):

@@ -215,6 +215,13 @@ def test_fleet_gauges_count_stalled_problems_and_downtime_in_progress_at_scrape_
         _status(problem={**problem, "reason": "CredentialsRejected"},
                 downtimeStartedAt=(NOW - timedelta(minutes=5)).isoformat()),
         _status(downtimeStartedAt="2026-11-01T00:00:00Z", downtimeEndedAt="2026-11-01T01:00:00Z"),
+        # Registered, cut-over failing for 10 minutes; and one whose cut-over succeeded.
+        _status(registeredAt=(NOW - timedelta(minutes=10)).isoformat(), conditions=[
+            {"type": "TrafficSwitched", "status": "False", "reason": "CutOverFailing",
+             "lastTransitionTime": NOW.isoformat()}]),
+        _status(registeredAt=(NOW - timedelta(hours=1)).isoformat(), trafficSwitchedAt=NOW.isoformat(), conditions=[
+            {"type": "TrafficSwitched", "status": "True", "reason": "TrafficSwitched",
+             "lastTransitionTime": NOW.isoformat()}]),
     ]
     metrics.set_status_source(lambda: statuses)
     _, samples = parse(metrics.render().decode())
@@ -223,11 +230,14 @@ def test_fleet_gauges_count_stalled_problems_and_downtime_in_progress_at_scrape_
     assert value(samples, "tendlc_campaign_migrations_with_problem", reason="CredentialsRejected") == 1
     assert value(samples, "tendlc_downtime_in_progress") == 2
     assert value(samples, "tendlc_downtime_in_progress_longest_seconds") == 7200
+    assert value(samples, "tendlc_cutover_pending") == 1
+    assert value(samples, "tendlc_cutover_pending_longest_seconds") == 600
     statuses.clear()  # read again at the next scrape; OutcomeUnknown stays listed at 0 for its alert
     _, samples = parse(metrics.render().decode())
     assert ("tendlc_campaign_migrations_with_problem", frozenset({("reason", "OutcomeUnknown")})) in samples
     assert value(samples, "tendlc_downtime_in_progress") == 0
     assert value(samples, "tendlc_downtime_in_progress_longest_seconds") == 0
+    assert value(samples, "tendlc_cutover_pending_longest_seconds") == 0
 
 
 def test_a_failing_status_source_drops_only_the_fleet_gauges() -> None:
