@@ -80,6 +80,13 @@ class PartnerNotFound(PartnerRejected):
     """404: the thing asked for does not exist at the partner."""
 
 
+class RequestNotSent(PartnerError):
+    """The request was never sent: its rate-limit turn came after the time it had to be sent by.
+
+    Certain, unlike every other error: nothing reached the partner, so a marker may be cleared.
+    """
+
+
 class PartnerResponseInvalid(PartnerError):
     """The partner answered 2xx with a body we cannot understand; the outcome is unknown."""
 

@@ -29,7 +29,7 @@ import httpx
 from pydantic import BaseModel, ValidationError
 
 from tendlc.clients.problems import PartnerErrorBody, body_snippet, parse_retry_after
-from tendlc.clients.ratelimit import RateLimiterRegistry
+from tendlc.clients.ratelimit import RateLimiterRegistry, TurnAfterDeadline
 from tendlc.partner_errors import (
     PartnerAuthFailed,
     PartnerError,
@@ -39,6 +39,7 @@ from tendlc.partner_errors import (
     PartnerRejected,
     PartnerResponseInvalid,
     PartnerUnavailable,
+    RequestNotSent,
 )
 from tendlc.redaction import Redactor
 
@@ -264,17 +265,23 @@ class PartnerHttp:
         sensitive: Iterable[str] = (),
         call_timeout: float | None = None,
         allow_empty: bool = False,
+        send_within: float | None = None,
     ) -> Any:
         """Send one request and return the decoded JSON of a 2xx answer (None for an allowed empty one).
 
         Waits for the endpoint class's rate limiter first; that wait is not part of the timeout,
         which bounds the HTTP exchange alone. Raises a `PartnerError` subclass for every other
         outcome. `sensitive` lists values in this request (e.g. webhook secrets) to redact from
-        any message in addition to the credentials.
+        any message in addition to the credentials. With `send_within` (seconds), a request whose
+        rate-limit turn comes later is not sent at all: `RequestNotSent` (a wave's window closing).
         """
         redact = self._redact.with_extra(sensitive)
         path = endpoint.render(path_params)
-        await self._limiters.acquire(self.partner, self._account, endpoint.limit_class)
+        started = time.monotonic()
+        try:
+            await self._limiters.acquire(self.partner, self._account, endpoint.limit_class, send_within)
+        except TurnAfterDeadline as late:
+            raise RequestNotSent(self.partner, endpoint.name, f"not sent: {late}, after the deadline") from None
         request_timeout = call_timeout if call_timeout is not None else self._timeout
         request = self._client.build_request(
             endpoint.method,
@@ -286,6 +293,9 @@ class PartnerHttp:
         )
         bucket = self._limiters.limiter(self.partner, self._account, endpoint.limit_class)
         async with self._slots:
+            if send_within is not None and time.monotonic() - started > send_within:
+                bucket.answered()
+                raise RequestNotSent(self.partner, endpoint.name, "not sent: a connection came free after the deadline")
             try:
                 return await self._exchange(endpoint, request, request_timeout, redact, allow_empty)
             except PartnerUnavailable as error:

@@ -192,11 +192,13 @@ class InfobipClient(PartnerClient):
 
     # -------------------------------------------------------------------------- campaigns
 
-    async def submit_migration(self, request: MigrationRequest) -> InfobipCampaign:
+    async def submit_migration(self, request: MigrationRequest, *, send_within: float | None = None) -> InfobipCampaign:
         """`POST /number-registration/1/campaigns/migrate`: NOT idempotent, never retried here.
 
         Any error that leaves the outcome unknown (PartnerUnavailable, PartnerResponseInvalid) must
-        be followed by `find_migrated_campaign` before the workflow decides to send it again.
+        be followed by `find_migrated_campaign` before the workflow decides to send it again. With
+        `send_within` (seconds: a wave's window closes) a request whose turn comes later is not
+        sent (`RequestNotSent`).
         """
         if not request.name or not request.external_campaign_id:
             raise ValueError("name and external_campaign_id are required")
@@ -204,7 +206,7 @@ class InfobipClient(PartnerClient):
             raise ValueError(f"a migration carries 1 to {MIGRATE_MAX_NUMBERS} numbers, got {len(request.numbers)}")
         if len(set(request.numbers)) != len(request.numbers):
             raise ValueError("numbers must be unique")
-        data = await self._http.call(MIGRATE_CAMPAIGN, json_body=request.body())
+        data = await self._http.call(MIGRATE_CAMPAIGN, json_body=request.body(), send_within=send_within)
         return self._http.parse(MIGRATE_CAMPAIGN, InfobipCampaign, data)
 
     async def get_campaign(self, campaign_id: str) -> InfobipCampaign:

@@ -168,9 +168,17 @@ class TokenBucket:
         if self._paced:
             self._not_before = max(self._not_before, self._clock() + self._interval)
 
-    async def acquire(self) -> None:
-        """Wait (without polling) until this caller may send one request."""
+    async def acquire(self, within: float | None = None) -> None:
+        """Wait (without polling) until this caller may send one request.
+
+        With `within` (seconds from now), a turn that would come later is not taken: the token is
+        given back and `TurnAfterDeadline` raised, before or after the wait.
+        """
+        deadline = self._clock() + within if within is not None else None
         delay = max(self.reserve(), self._not_before - self._clock())
+        if deadline is not None and self._clock() + delay > deadline:
+            self._give_back()
+            raise TurnAfterDeadline(delay)
         if delay <= 0:
             return
         self._waiting += 1
@@ -178,12 +186,22 @@ class TokenBucket:
             await self._sleep(delay)
             late = self._not_before - self._clock()  # an answer came in while we slept
             if late > 0:
+                if deadline is not None and self._clock() + late > deadline:
+                    raise TurnAfterDeadline(late)
                 await self._sleep(late)
         except BaseException:
             self._give_back()
             raise
         finally:
             self._waiting -= 1
+
+
+class TurnAfterDeadline(Exception):
+    """This caller's turn would come after the time its request had to be sent by."""
+
+    def __init__(self, wait: float) -> None:
+        super().__init__(f"the next turn is {wait:.2f} s away")
+        self.wait = wait
 
 
 def normalise_account(account: str) -> str:
@@ -238,5 +256,5 @@ class RateLimiterRegistry:
             self._buckets[key] = bucket
         return bucket
 
-    async def acquire(self, partner: str, account: str, endpoint_class: str) -> None:
-        await self.limiter(partner, account, endpoint_class).acquire()
+    async def acquire(self, partner: str, account: str, endpoint_class: str, within: float | None = None) -> None:
+        await self.limiter(partner, account, endpoint_class).acquire(within)

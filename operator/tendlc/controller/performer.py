@@ -11,8 +11,9 @@ keeps no state and decides nothing: what an outcome means is the workflow's job.
 from __future__ import annotations
 
 from tendlc.clients.models import InfobipCampaign
+from tendlc.controller.resource import utc_now
 from tendlc.cutover import CutOverRunner, ResourceRef
-from tendlc.partner_errors import PartnerError
+from tendlc.partner_errors import PartnerError, RequestNotSent
 from tendlc.partners import PartnerClients
 from tendlc.workflow import (
     Action,
@@ -95,7 +96,10 @@ class PartnerPerformer:
                 )
                 return MigrationNotFound() if found is None else campaign_observed(found)
             case SubmitMigration():
-                campaign = await clients.infobip.submit_migration(action.request)
+                within = None if action.send_by is None else (action.send_by - utc_now()).total_seconds()
+                if within is not None and within <= 0:
+                    return RequestNotSent("Infobip", "campaigns.migrate", "not sent: the wave's window closed")
+                campaign = await clients.infobip.submit_migration(action.request, send_within=within)
                 return campaign_observed(campaign, created=True)
             case PollCampaign():
                 return campaign_observed(await clients.infobip.get_campaign(action.infobip_campaign_id))

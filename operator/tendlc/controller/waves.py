@@ -164,6 +164,7 @@ class WaveController:
             submission_open=plan.submission_open,
             osr_allowed=plan.osr_allowed,
             next_window=plan.next_window[0] if plan.next_window is not None else None,
+            submission_closes_at=plan.next_window[1] if plan.submission_open and plan.next_window else None,
             cutover=cutover,
         )
 

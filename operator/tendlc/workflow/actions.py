@@ -110,13 +110,18 @@ class ObserveMigration:
 
 @dataclass(frozen=True)
 class SubmitMigration:
-    """Infobip `POST /number-registration/1/campaigns/migrate`. Not idempotent."""
+    """Infobip `POST /number-registration/1/campaigns/migrate`. Not idempotent.
+
+    `send_by`: a wave's window closes then; a request whose rate-limit turn comes later is not
+    sent (the performer answers `RequestNotSent`, and the member waits for the next window).
+    """
 
     campaign_id: str
     name: str
     numbers: tuple[str, ...]
     number_pool_id: str | None
     is_client_manage_nnid: bool
+    send_by: datetime | None = None
     mutating: ClassVar[bool] = True
     idempotent: ClassVar[bool] = False
     operation: ClassVar[str] = "SubmitMigration"

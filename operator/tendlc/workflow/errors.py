@@ -7,7 +7,8 @@ refusal sets a permanent `problem` (phase Failed) carrying the partner's own wor
 human can fix (credentials, account enablement, an outcome we cannot determine) sets a
 non-permanent `problem` (Park). The documented observe-after-rejection cases (any 400 on
 migrateCnp, "already in migration" on migrate) keep the marker and remember the refusal. Pure:
-no I/O, no HTTP status codes (the clients already classified them).
+A request that was certainly never sent (`RequestNotSent`) clears its marker. Pure: no I/O, no
+HTTP status codes (the clients already classified them).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from tendlc.partner_errors import (
     PartnerRejected,
     PartnerResponseInvalid,
     PartnerUnavailable,
+    RequestNotSent,
 )
 from tendlc.workflow.actions import (
     Action,
@@ -104,7 +106,15 @@ def apply_partner_error(
     marker = s.pending_operation
     non_idempotent = isinstance(action, ElectCnp | SubmitMigration)
 
-    if isinstance(error, PartnerAuthFailed):
+    if isinstance(error, RequestNotSent):
+        # Certain: nothing left. A submission whose window closed before its turn waits for the
+        # window's end (the wave then says when the next one opens); no attempt is counted.
+        if non_idempotent:
+            s.pending_operation = None
+        s.last_error = words
+        send_by = action.send_by if isinstance(action, SubmitMigration) else None
+        s.next_check_at = max(send_by, facts.now) if send_by is not None else facts.now + policy.backoff_initial
+    elif isinstance(error, PartnerAuthFailed):
         if non_idempotent:
             s.pending_operation = None  # refused before anything happened
         s.problem = new_problem(

@@ -107,6 +107,8 @@ class WaveGate:
     submission_open: bool = True
     osr_allowed: bool = True
     next_window: datetime | None = None
+    submission_closes_at: datetime | None = None
+    """While a window is open: when it closes (a submission must be sent by then)."""
     cutover: CutOver | None = None
     """The wave's default cut-over, for a member whose own spec names none."""
 

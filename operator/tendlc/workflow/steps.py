@@ -97,6 +97,14 @@ def submit_step(r: Round) -> Decision:
     if marker is not None:
         return _recover_submission(r, marker)
     wave = r.facts.wave
+    closes = wave.submission_closes_at if wave is not None else None
+    if wave is not None and closes is not None and r.facts.now >= closes:
+        # The window closed after the wave last looked: the wave looks again at its end and wakes us.
+        message = (f"Ready to submit the Infobip migration of {spec.campaign_id}; the window of MigrationWave "
+                   f"{wave.wave!r} closed at {closes.isoformat()}; waiting for the next one.")
+        r.condition(ConditionType.MIGRATION_SUBMITTED, "False", Reason.WAITING_FOR_WINDOW, message)
+        r.ready("False", Reason.WAITING_FOR_WINDOW, message)
+        return Park(s)
     if wave is not None and not wave.submission_open:
         when = f"opens at {wave.next_window.isoformat()}" if wave.next_window else "is not scheduled yet"
         message = (
@@ -130,6 +138,7 @@ def submit_step(r: Round) -> Decision:
         numbers=spec.numbers,
         number_pool_id=spec.number_pool_id,
         is_client_manage_nnid=spec.client_manages_nnid,
+        send_by=wave.submission_closes_at if wave is not None else None,
     )
     decision = act_when_due(r, Step.SUBMIT, action)
     if isinstance(decision, Act) and s.pending_operation is not None:

@@ -17,9 +17,10 @@ from tendlc.clients.ratelimit import (
     RateLimit,
     RateLimiterRegistry,
     TokenBucket,
+    TurnAfterDeadline,
 )
 from tendlc.clients.tcr import TcrClient
-from tendlc.partner_errors import PartnerUnavailable
+from tendlc.partner_errors import PartnerUnavailable, RequestNotSent
 from tendlc.partner_requests import MigrationRequest
 
 
@@ -223,3 +224,42 @@ async def test_a_slow_first_answer_pushes_the_next_one_second_write_past_it(virt
     before = virtual_time.now
     await fast.acquire()
     assert virtual_time.now - before == pytest.approx(0.1 / PACE)  # 10/s: the margin alone
+
+
+# --- a request that must be sent by a deadline (a wave's window closing) ----------------------------
+
+
+async def test_a_turn_after_the_deadline_is_not_taken_and_its_token_comes_back(virtual_time: Any) -> None:
+    limiter = bucket(virtual_time, rate=1.0)
+    await limiter.acquire()                       # the token of this second is used
+    with pytest.raises(TurnAfterDeadline):
+        await limiter.acquire(within=0.5)         # the next turn is 1 s away: past the deadline
+    assert virtual_time.sleeps == []              # nobody waited for a turn it could not use
+    await limiter.acquire(within=1.0)             # the given-back token keeps the queue where it was
+    assert virtual_time.sleeps == [pytest.approx(1.0)]
+
+
+async def test_migrates_queued_past_a_window_end_are_not_sent(virtual_time: Any) -> None:
+    """Ten submissions decided in the last 3 s of a window, at one a second: three are sent, the
+    other seven never reach Infobip."""
+    registry = RateLimiterRegistry(clock=virtual_time.clock, sleep=virtual_time.sleep)
+    sent: list[float] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        sent.append(virtual_time.now)
+        return httpx.Response(200, json={"id": f"id-{len(sent)}", "stage": "IN_MIGRATION"})
+
+    async with InfobipClient("https://acme.api.infobip.test", InfobipCredentials.from_api_key("k-window"),
+                             limiter_registry=registry, transport=httpx.MockTransport(answer)) as client:
+        start, outcomes = virtual_time.now, []
+        for index in range(10):
+            request = MigrationRequest(name=f"m{index}", external_campaign_id=f"C{index:06d}", numbers=("19545550101",),
+                                       number_pool_id=None, is_client_manage_nnid=False)
+            try:
+                await client.submit_migration(request, send_within=3.0 - (virtual_time.now - start))
+                outcomes.append("sent")
+            except RequestNotSent:
+                outcomes.append("not sent")
+    assert outcomes == ["sent"] * 3 + ["not sent"] * 7
+    assert len(sent) == 3
+    assert all(moment - start <= 3.0 for moment in sent)

@@ -6,6 +6,7 @@ from datetime import date, timedelta
 
 from support.loop_driver import T0, Executor, FakePartners, make_facts, make_spec
 from tendlc.api import Phase
+from tendlc.partner_errors import RequestNotSent
 from tendlc.workflow import ImportNumbers, LoaFacts, Park, SubmitMigration, Wait, WaveGate
 
 HELD = WaveGate(wave="wave-1", released=False)
@@ -77,3 +78,24 @@ def test_an_loa_too_old_at_the_next_window_is_reported_before_it() -> None:
     assert (loa.status, loa.reason) == ("False", "LoaExpiresBeforeSubmission")
     assert (date.fromisoformat(signed.isoformat()) + timedelta(days=30)).isoformat() in loa.message
     assert partners.count(SubmitMigration) == 0
+
+
+def test_a_submission_carries_the_windows_end_and_one_not_sent_in_time_waits_for_it() -> None:
+    closes = T0 + timedelta(minutes=5)
+    gate = WaveGate(wave="wave-1", released=True, submission_open=True, submission_closes_at=closes)
+    late = RequestNotSent("Infobip", "campaigns.migrate", "not sent: the next turn is 9.00 s away, after the deadline")
+    partners = FakePartners(sharing="ACCEPTED", faults={SubmitMigration: [late]})
+    executor = Executor(make_spec(), partners)
+    decision = executor.round(make_facts(T0, wave=gate))
+    (submission,) = [call for call in partners.calls if isinstance(call, SubmitMigration)]
+    assert submission.send_by == closes
+    stored = executor.stored
+    assert stored.pending_operation is None  # certain: nothing left, so no observation is needed
+    assert stored.attempts == 0
+    assert stored.next_check_at == closes
+    assert isinstance(decision, Wait)
+    # The window closed; the wave has not looked again yet: the member submits nothing.
+    after = executor.round(make_facts(closes + timedelta(seconds=1), wave=gate))
+    assert isinstance(after, Park)
+    assert after.status.condition("Ready").reason == "WaitingForWindow"  # type: ignore[union-attr]
+    assert partners.count(SubmitMigration) == 1
