@@ -8,8 +8,10 @@ updated the OSR records ends when this succeeds, so it runs in the pass that see
 Both targets are written by a tenant, so both pass the same gates as a partner endpoint:
 - the ConfigMap must carry the opt-in label `tendlc.io/usage: cutover` (set by someone allowed to
   write it, so a tenant who may only write CampaignMigrations cannot make the operator write a
-  ConfigMap they could not write themselves); the label is checked on the version read, and the
-  write is conditional on that version (a merge patch carrying its resourceVersion);
+  ConfigMap they could not write themselves); the write is a JSON patch whose first operation
+  tests the label, so check and write are atomic and the members of a wave writing their keys
+  into one routing table never conflict (an empty ConfigMap gets its first key by a merge patch
+  fenced by the version whose label was read);
 - the webhook URL must match `TENDLC_ALLOWED_CUTOVER_HOSTS` (empty by default), https only,
   redirects are not followed, and its HMAC key's Secret must carry `tendlc.io/usage: cutover`.
 
@@ -145,14 +147,20 @@ class CutOverRunner:
         key = ref.key_for(campaign_id)
         for _ in range(CONFIG_MAP_ATTEMPTS):
             document = await self._routing_table(ref, namespace)
-            if (document.get("data") or {}).get(key) == ref.value:
+            data = document.get("data")
+            if (data or {}).get(key) == ref.value:
                 return  # already switched (by an earlier attempt whose answer was lost, or by a human)
-            version = str((document.get("metadata") or {}).get("resourceVersion") or "")
+            # With data: one atomic "label still there? set the key" patch, which other keys' writers
+            # never conflict with. Without: a merge patch fenced by the version whose label was read.
+            version = None if data is not None else str((document.get("metadata") or {}).get("resourceVersion") or "")
             try:
-                await self._kube.set_config_map_key(namespace, ref.name, key, ref.value, resource_version=version)
+                await self._kube.set_config_map_key(namespace, ref.name, key, ref.value,
+                                                    label=(LABEL_USAGE, USAGE_CUTOVER), resource_version=version)
             except StatusConflict:
                 continue  # written meanwhile: read it (and its label) again
             except KubeApiError as error:
+                if error.status == 422:
+                    continue  # the label test failed: read it again (and refuse, if the label is gone)
                 raise _Refused(
                     Reason.CUT_OVER_FAILING, f"setting {key!r} in ConfigMap {ref.name!r} failed: {_kube_detail(error)}"
                 ) from None

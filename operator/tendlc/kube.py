@@ -323,18 +323,29 @@ class KubeApi:
         return result
 
     async def set_config_map_key(
-        self, namespace: str, name: str, key: str, value: str, *, resource_version: str
+        self, namespace: str, name: str, key: str, value: str, *, label: tuple[str, str],
+        resource_version: str | None = None,
     ) -> None:
-        """Sets `data[key]` of a ConfigMap, on condition that it is still at `resource_version`.
+        """Sets `data[key]` of a ConfigMap, on condition that it still carries `label` (key, value).
 
-        The condition makes what was checked on the version read (its opt-in label) hold for the
-        version written; a 409 (`StatusConflict`) means someone wrote it since: read it again.
+        A JSON patch whose first operation tests the label, so the check and the write are one
+        atomic step and writers of different keys never conflict (a thousand members switching
+        through one routing table). A ConfigMap without `data` yet cannot be added to key by key:
+        then `resource_version` is required and the write is a merge patch fenced by it (409:
+        `StatusConflict`, read it again). A failed test is a 422: KubeApiError.
         """
         path = _config_map_path(namespace, name)
-        patch = {"metadata": {"resourceVersion": resource_version}, "data": {key: value}}
+        label_path = "/metadata/labels/" + _pointer(label[0])
+        if resource_version is None:
+            operations: Any = [{"op": "test", "path": label_path, "value": label[1]},
+                               {"op": "add", "path": "/data/" + _pointer(key), "value": value}]
+            content_type = "application/json-patch+json"
+        else:
+            operations = {"metadata": {"resourceVersion": resource_version}, "data": {key: value}}
+            content_type = "application/merge-patch+json"
         response = await self._request(
-            "PATCH", path, content=json.dumps(patch, separators=(",", ":")).encode(),
-            headers={"Content-Type": "application/merge-patch+json"},
+            "PATCH", path, content=json.dumps(operations, separators=(",", ":")).encode(),
+            headers={"Content-Type": content_type},
         )
         if response.status_code == 409:
             raise StatusConflict(f"PATCH {path}: the ConfigMap changed since version {resource_version}", status=409)
@@ -412,6 +423,11 @@ class KubeApi:
 
 def _object_path(namespace: str, name: str, plural: str = PLURAL) -> str:
     return f"/apis/{GROUP}/{VERSION}/namespaces/{quote(namespace, safe='')}/{plural}/{quote(name, safe='')}"
+
+
+def _pointer(segment: str) -> str:
+    """One JSON Pointer segment (RFC 6901): `~` and `/` escaped."""
+    return segment.replace("~", "~0").replace("/", "~1")
 
 
 def _config_map_path(namespace: str, name: str) -> str:

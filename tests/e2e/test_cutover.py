@@ -180,3 +180,33 @@ def test_a_cut_over_that_could_not_run_holds_the_migration_before_the_submission
     table = cluster.get_json("-n", namespace, "configmap/sms-routing")["data"]
     assert table[f"campaign-{held_id}"] == "infobip"
     assert router.attempts() == 0  # the refused URL never received a request
+
+
+def test_the_label_testing_patch_on_the_real_api_server(cluster: Cluster, namespace: str) -> None:
+    """What tendlc.cutover relies on, checked against kube-apiserver itself: ten writers of ten keys
+    through one ConfigMap never conflict, and a failed label test is a 422 that writes nothing."""
+    import asyncio
+
+    from tendlc.kube import KubeApi, KubeApiError
+
+    apply(cluster, namespace, routing_table())
+    label = ("tendlc.io/usage", "cutover")
+
+    async def run() -> int | None:
+        kube = KubeApi()
+        try:
+            await asyncio.gather(*(kube.set_config_map_key(namespace, "sms-routing", f"C{k:06d}", "infobip",
+                                                           label=label) for k in range(10)))
+            cluster.kubectl("label", "-n", namespace, "configmap/sms-routing", "tendlc.io/usage-")
+            try:
+                await kube.set_config_map_key(namespace, "sms-routing", "CLATE01", "infobip", label=label)
+            except KubeApiError as refused:
+                return refused.status
+            return None
+        finally:
+            await kube.close()
+
+    assert asyncio.run(run()) == 422
+    data = cluster.get_json("-n", namespace, "configmap/sms-routing")["data"]
+    assert {key for key, value in data.items() if value == "infobip"} == {f"C{k:06d}" for k in range(10)}
+    assert "CLATE01" not in data

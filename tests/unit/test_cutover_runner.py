@@ -46,12 +46,13 @@ class FakeKube:
         self.writes: list[tuple[str, str, str, str]] = []
         self.interfere: int = 0  # the next n reads are followed by someone else's write
         self.refuse: int | None = None
+        self.json_patches = 0
 
     def add_config_map(
         self, name: str, labels: dict[str, str] | None = None, data: dict[str, str] | None = None
     ) -> None:
         self.config_maps[name] = {"metadata": {"name": name, "resourceVersion": "1", "labels": labels or {}},
-                                  "data": data or {}}
+                                  "data": data}
 
     async def read_config_map(self, namespace: str, name: str) -> dict[str, Any] | None:
         document = self.config_maps.get(name)
@@ -68,13 +69,18 @@ class FakeKube:
         metadata["resourceVersion"] = str(int(metadata["resourceVersion"]) + 1)
 
     async def set_config_map_key(self, namespace: str, name: str, key: str, value: str, *,
-                                 resource_version: str) -> None:
+                                 label: tuple[str, str], resource_version: str | None = None) -> None:
+        """As the API server: a JSON patch testing the label (needs `data`), or a fenced merge patch."""
         if self.refuse is not None:
             raise KubeApiError("PATCH: HTTP refused", status=self.refuse)
         document = self.config_maps[name]
-        if document["metadata"]["resourceVersion"] != resource_version:
+        if resource_version is None:
+            if document["metadata"]["labels"].get(label[0]) != label[1] or document.get("data") is None:
+                raise KubeApiError("PATCH: HTTP 422: test failed", status=422)
+            self.json_patches += 1
+        elif document["metadata"]["resourceVersion"] != resource_version:
             raise StatusConflict("changed", status=409)
-        document["data"][key] = value
+        document["data"] = dict(document["data"] or {}, **{key: value})
         self._bump(name)
         self.writes.append((namespace, name, key, value))
 
@@ -206,18 +212,43 @@ def test_an_unlabeled_config_map_is_not_written_and_says_how_to_opt_in() -> None
     assert kube.writes == []
 
 
-def test_a_write_lost_to_another_writer_reads_the_config_map_and_its_label_again() -> None:
+def test_keys_are_added_by_a_label_testing_patch_that_other_writers_never_conflict_with() -> None:
     kube = FakeKube()
-    kube.add_config_map("routing", labels=LABEL)
+    kube.add_config_map("routing", labels=LABEL, data={"OTHER01": "legacy"})
+    kube.interfere = 5  # others write the table all the time: irrelevant to a label-testing patch
+    assert isinstance(switch(runner(kube), action(**CONFIG_MAP)), TrafficSwitchedOutcome)
+    assert kube.json_patches == 1
+
+
+def test_the_first_key_of_an_empty_table_is_fenced_and_a_lost_write_reads_it_again() -> None:
+    kube = FakeKube()
+    kube.add_config_map("routing", labels=LABEL)  # no data yet: a merge patch fenced by the version read
     kube.interfere = 2
     assert isinstance(switch(runner(kube), action(**CONFIG_MAP)), TrafficSwitchedOutcome)
     assert len(kube.writes) == 1
+    assert kube.json_patches == 0
     kube2 = FakeKube()
     kube2.add_config_map("routing", labels=LABEL)
     kube2.interfere = 3
     outcome = switch(runner(kube2), action(**CONFIG_MAP))
     assert isinstance(outcome, CutOverFailed)
     assert "changed under every write" in outcome.message
+
+
+def test_a_label_removed_between_the_read_and_the_write_stops_the_write() -> None:
+    kube = FakeKube()
+    kube.add_config_map("routing", labels=LABEL, data={})
+    original = kube.read_config_map
+
+    async def read_then_unlabel(namespace: str, name: str) -> dict[str, Any] | None:
+        document = await original(namespace, name)
+        kube.config_maps[name]["metadata"]["labels"] = {}  # someone opted it out meanwhile
+        return document
+
+    kube.read_config_map = read_then_unlabel  # type: ignore[method-assign]
+    outcome = switch(runner(kube), action(**CONFIG_MAP))
+    assert isinstance(outcome, CutOverFailed)
+    assert kube.writes == []
 
 
 def test_forbidden_says_which_chart_value_grants_it() -> None:

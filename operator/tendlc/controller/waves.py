@@ -251,9 +251,13 @@ class WaveController:
                 message = f"{type(failure).__name__}: {failure}"
                 self._events(wave.body, Event("Warning", Reason.RECONCILE_ERROR, message))
                 delay = timedelta(seconds=30)
+            due = time.monotonic() + delay.total_seconds() if delay is not None else None
             await self._wait(wave, delay)
-            # Coalesce the member changes that woke it: one pass per min_interval at most.
+            # Coalesce the member changes that woke it: one pass per min_interval at most — but
+            # never past the plan's own deadline (a window opening), which would cost submissions.
             rest = self._min_interval - (time.monotonic() - started)
+            if due is not None:
+                rest = min(rest, due - time.monotonic())
             if rest > 0 and not wave.stopping:
                 await asyncio.sleep(rest)
 
@@ -288,14 +292,15 @@ class WaveController:
         before = wave.plan
         wave.plan = plan
         wave.released.update(plan.release)
-        await self._write(wave, plan.status)
-        for event in plan.events:
-            self._events(wave.body, event)
         gates_changed = before is None or (before.submission_open, before.osr_allowed, before.next_window) != (
             plan.submission_open, plan.osr_allowed, plan.next_window)
+        # Members read the plan in memory: wake them before the status write, not after it.
         for member in members:
             if member.name in plan.release or (gates_changed and member.status.release is not None):
                 self._wake_member(member)
+        await self._write(wave, plan.status)
+        for event in plan.events:
+            self._events(wave.body, event)
         return plan.recheck_after
 
     async def _write(self, wave: Wave, status: WaveStatus) -> None:

@@ -9,8 +9,6 @@ Pure: no I/O.
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from tendlc.api.constants import ConditionType, Reason, Sharing
 from tendlc.api.status import MigrationSearch, PendingOperation, Phase
 from tendlc.workflow import absence
@@ -113,9 +111,9 @@ def submit_step(r: Round) -> Decision:
         )
         r.condition(ConditionType.MIGRATION_SUBMITTED, "False", Reason.WAITING_FOR_WINDOW, message)
         r.ready("False", Reason.WAITING_FOR_WINDOW, message)
-        if wave.next_window is None:
-            return Park(s)
-        return Wait(max(wave.next_window - r.facts.now, timedelta(0)), s)
+        if wave.next_window is None or wave.next_window <= r.facts.now:
+            return Park(s)  # the wave wakes its members when it opens the window
+        return Wait(wave.next_window - r.facts.now, s)
     name, number = spec.campaign_name_or_default, spec.numbers[0]
     search = s.migration_search
     if search is not None and (search.name, search.number) != (name, number):
