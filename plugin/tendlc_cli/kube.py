@@ -22,7 +22,7 @@ import urllib3
 from kubernetes import client, config, watch
 from kubernetes.client.exceptions import ApiException
 
-from tendlc.api import GROUP, PLURAL, VERSION
+from tendlc.api import GROUP, PLURAL, VERSION, WAVE_PLURAL
 from tendlc_cli.errors import ClusterRefused, ClusterUnreachable, NotFound
 
 FIELD_MANAGER = "kubectl-tendlc"
@@ -205,21 +205,42 @@ class Kube:
         items: list[dict[str, Any]] = list(listed.get("items") or [])
         return items, str((listed.get("metadata") or {}).get("resourceVersion") or "")
 
-    def get_migration(self, namespace: str, name: str) -> dict[str, Any]:
-        with self._calling(f"reading cmig/{name} in namespace {namespace}"):
+    def get_migration(self, namespace: str, name: str, plural: str = PLURAL) -> dict[str, Any]:
+        """A CampaignMigration (or, with `plural`, a MigrationWave)."""
+        short = "cmig" if plural == PLURAL else "mwave"
+        with self._calling(f"reading {short}/{name} in namespace {namespace}"):
             found: Any = self._custom().get_namespaced_custom_object(
-                GROUP, VERSION, namespace, PLURAL, name, _request_timeout=self.timeout, _preload_content=False
+                GROUP, VERSION, namespace, plural, name, _request_timeout=self.timeout, _preload_content=False
             )
         return _json(found)
 
-    def patch_migration(self, namespace: str, name: str, patch: dict[str, Any]) -> dict[str, Any]:
+    def patch_migration(self, namespace: str, name: str, patch: dict[str, Any], plural: str = PLURAL) -> dict[str, Any]:
         """A JSON merge patch (RFC 7386); with `metadata.resourceVersion` in it a stale one is refused (409)."""
-        with self._calling(f"updating cmig/{name} in namespace {namespace}"):
+        short = "cmig" if plural == PLURAL else "mwave"
+        with self._calling(f"updating {short}/{name} in namespace {namespace}"):
             patched: Any = self._custom().patch_namespaced_custom_object(
-                GROUP, VERSION, namespace, PLURAL, name, patch, field_manager=FIELD_MANAGER,
+                GROUP, VERSION, namespace, plural, name, patch, field_manager=FIELD_MANAGER,
                 _request_timeout=self.timeout, _preload_content=False,
             )
         return _json(patched)
+
+    def find_waves(self, namespace: str | None, name: str) -> list[dict[str, Any]]:
+        """The MigrationWaves called `name` in one namespace (None: all); [] when none or no wave CRD."""
+        custom = self._custom()
+        selector = f"metadata.name={name}"
+        try:
+            with self._calling("listing MigrationWaves"):
+                if namespace is None:
+                    result: Any = custom.list_cluster_custom_object(
+                        GROUP, VERSION, WAVE_PLURAL, field_selector=selector, _request_timeout=self.timeout,
+                        _preload_content=False)
+                else:
+                    result = custom.list_namespaced_custom_object(
+                        GROUP, VERSION, namespace, WAVE_PLURAL, field_selector=selector,
+                        _request_timeout=self.timeout, _preload_content=False)
+        except NotFound:
+            return []  # an operator version without waves: the members are shown alone
+        return list(_json(result).get("items") or [])
 
     def apply(self, manifest: dict[str, Any], namespace: str, *, dry_run: bool) -> dict[str, Any]:
         """Server-side apply of a CampaignMigration or a Secret (forced: the inventory is the source of truth)."""

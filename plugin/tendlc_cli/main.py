@@ -11,7 +11,7 @@ import logging
 
 import click
 
-from tendlc_cli.commands.controls import confirm_osr, resume, retry, suspend
+from tendlc_cli.commands.controls import approve, confirm_osr, resume, retry, suspend
 from tendlc_cli.commands.plan import plan
 from tendlc_cli.commands.report import report
 from tendlc_cli.commands.status import status
@@ -37,7 +37,7 @@ def cli(
     ctx.obj = Target(kubeconfig=kubeconfig, context=context, namespace=namespace, all_namespaces=all_namespaces)
 
 
-for command in (plan, status, why, retry, suspend, resume, confirm_osr, report):
+for command in (plan, status, why, retry, suspend, resume, confirm_osr, approve, report):
     cli.add_command(command)
 
 

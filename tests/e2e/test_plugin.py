@@ -345,3 +345,50 @@ def test_status_watch_re_renders_on_changes_and_ends_on_ctrl_c(
         if watcher.poll() is None:
             watcher.kill()
             watcher.wait()
+
+
+def test_approve_and_status_of_a_wave_follow_the_real_operator(
+    cluster: Cluster, crd: str, wave_crd: str, namespace: str, sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """A wave with a canary and an approval gate: `approve` is refused before the gate opens (the
+    operator would set the value aside), `status --wave` shows the gate, `approve` releases the rest."""
+    create_partner_secrets(cluster, namespace)
+    docs: list[dict[str, Any]] = []
+    for index in range(3):
+        name = f"gate-{index}"
+        member = migration(name, campaign_id("CH"), phone_numbers(1))
+        member["metadata"]["labels"] = {"tendlc.io/wave": "gate"}
+        docs += [{"apiVersion": "v1", "kind": "Secret", "metadata": {"name": f"{name}-loa",
+                  "labels": {"tendlc.io/usage": "loa"}},
+                  "stringData": {"loa.pdf": "%PDF-1.7", "signedDate": dt.date.today().isoformat()}}, member]
+    docs.append({"apiVersion": "tendlc.io/v1alpha1", "kind": "MigrationWave", "metadata": {"name": "gate"},
+                 "spec": {"selector": {"matchLabels": {"tendlc.io/wave": "gate"}}, "canary": 1,
+                          "approval": {"afterCanary": True}}})
+    cluster.kubectl("apply", "-n", namespace, "-f", "-", input=yaml.safe_dump_all(docs))
+    operator = OperatorProcess(operator_env(sandbox, namespace), tmp_path / "operator.log").start()
+    try:
+        early = kubectl_tendlc(cluster, "approve", "gate", "-n", namespace)
+        assert early.returncode == 1, early.stdout + early.stderr
+        assert "refused: phase" in early.stdout
+        cluster.wait_for(lambda: (cluster.get_json("-n", namespace, "mwave/gate").get("status") or {}).get("phase")
+                         == "AwaitingApproval", timeout=90, what="the canary to pass")
+        waiting = kubectl_tendlc(cluster, "status", "-n", namespace, "--wave", "gate")
+        assert "MigrationWave gate: AwaitingApproval" in waiting.stdout, waiting.stdout
+        assert "approval: awaited — kubectl tendlc approve gate" in waiting.stdout
+        assert "canary: gate-0 (passed " in waiting.stdout
+        assert re.search(r"^Registered\s+1$", waiting.stdout, re.MULTILINE), waiting.stdout
+        approved = kubectl_tendlc(cluster, "approve", "gate", "-n", namespace, "--note", "CHG-42")
+        assert approved.returncode == 0, approved.stdout + approved.stderr
+        assert "changed: approved (tendlc.io/approve=CHG-42)" in approved.stdout
+        for index in (1, 2):
+            wait_for_phase(cluster, namespace, f"gate-{index}", "Registered", timeout=90)
+        again = kubectl_tendlc(cluster, "approve", "gate", "-n", namespace)
+        as_json = json.loads(kubectl_tendlc(cluster, "status", "-n", namespace, "--wave", "gate", "-o", "json").stdout)
+    finally:
+        operator.stop()
+    assert again.returncode == 0
+    assert "unchanged: already approved" in again.stdout
+    (shown,) = as_json["waves"]
+    assert shown["name"] == "gate"
+    assert shown["approvedAt"]
+    assert cluster.get_json("-n", namespace, "mwave/gate")["status"]["lastHandledApproval"] == "CHG-42"

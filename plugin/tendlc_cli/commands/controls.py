@@ -1,4 +1,5 @@
-"""`retry`, `suspend`, `resume`, `confirm-osr`: the checked annotation changes of tendlc_cli.controls.
+"""`retry`, `suspend`, `resume`, `confirm-osr`, `approve`: the checked annotation changes of
+tendlc_cli.controls and tendlc_cli.waves.
 
 Each target is read, judged and patched with its resourceVersion; when someone else wrote in
 between (409) it is read and judged again, at most three times. One line per target says what
@@ -13,12 +14,14 @@ from typing import Any
 
 import click
 
+from tendlc.api import PLURAL, WAVE_PLURAL
 from tendlc_cli.controls import Outcome, Verdict, decide_confirm_osr, decide_resume, decide_retry, decide_suspend
 from tendlc_cli.errors import ExitCode, NotFound
 from tendlc_cli.kube import ApiRejected, Kube, Target
 from tendlc_cli.options import CONTEXT_SETTINGS, cluster_options, selector_option, wave_option
 from tendlc_cli.options import selector as label_selector
 from tendlc_cli.times import parse_rfc3339, utc_now
+from tendlc_cli.waves import decide_approve
 
 Decide = Callable[[Mapping[str, Any]], Verdict]
 ATTEMPTS = 3
@@ -41,16 +44,16 @@ def _targets(kube: Kube, target: Target, names: tuple[str, ...], labels: str | N
     return sorted((str(o["metadata"]["namespace"]), str(o["metadata"]["name"])) for o in items)
 
 
-def _act(kube: Kube, namespace: str, name: str, decide: Decide) -> Verdict:
+def _act(kube: Kube, namespace: str, name: str, decide: Decide, plural: str = PLURAL) -> Verdict:
     for _ in range(ATTEMPTS):
-        obj = kube.get_migration(namespace, name)
+        obj = kube.get_migration(namespace, name, plural)
         verdict = decide(obj)
         if verdict.outcome is not Outcome.CHANGED:
             return verdict
         version = obj["metadata"]["resourceVersion"]
         patch = {"metadata": {"resourceVersion": version, "annotations": verdict.annotations}}
         try:
-            kube.patch_migration(namespace, name, patch)
+            kube.patch_migration(namespace, name, patch, plural)
         except ApiRejected as rejected:
             if rejected.status == 409:
                 continue
@@ -149,3 +152,25 @@ def confirm_osr(
     """
     now = utc_now()
     run_control(target, names, label_selector(selector, wave), lambda obj: decide_confirm_osr(obj, now, at))
+
+
+@click.command(context_settings=CONTEXT_SETTINGS, epilog=EPILOG)
+@click.option("--note", metavar="TEXT", help="The approval's value (default: approved-<now>), e.g. a ticket ID.")
+@cluster_options(all_namespaces=False)
+@click.argument("wave_name", metavar="WAVE")
+def approve(target: Target, wave_name: str, note: str | None) -> None:
+    """Approve a MigrationWave's release after its canary (a new tendlc.io/approve value).
+
+    Only while the wave waits for it (phase AwaitingApproval): before, the operator would set the
+    value aside (an approval written before the canary ran never approves it); after, it is
+    approved already. Refused for a wave that asks for no approval or is halted.
+    """
+    kube = Kube(target)
+    now = utc_now()
+    try:
+        verdict = _act(kube, kube.namespace, wave_name, lambda obj: decide_approve(obj, now, note), WAVE_PLURAL)
+    except NotFound:
+        click.echo(f"mwave/{wave_name} in {kube.namespace}: not found", err=True)
+        click.get_current_context().exit(ExitCode.REFUSED)
+    click.echo(f"mwave/{wave_name} in {kube.namespace}: {verdict.outcome}: {verdict.message}")
+    click.get_current_context().exit(ExitCode.PROBLEMS if verdict.outcome is Outcome.REFUSED else ExitCode.OK)

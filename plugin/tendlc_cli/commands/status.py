@@ -16,6 +16,7 @@ from tendlc_cli.options import CONTEXT_SETTINGS, cluster_options, selector_optio
 from tendlc_cli.options import selector as label_selector
 from tendlc_cli.times import utc_now
 from tendlc_cli.watching import Watcher
+from tendlc_cli.waves import wave_json, wave_lines
 
 HELP = """Summarise CampaignMigrations: how many in each phase, in flight, failed, stalled, waiting
 for you, and which are in downtime now (and for how long).
@@ -27,9 +28,12 @@ stalled          condition Stalled=True (non-final > 72 h after submission)
 waiting for you  Ready=False with a reason that needs your fix (LOA, credentials, OutcomeUnknown …)
 downtime         status.downtimeStartedAt set and downtimeEndedAt not yet
 
+With --wave NAME, the members labelled tendlc.io/wave=NAME, and above them the MigrationWave of
+that name when there is one: its phase and counts, whether a window is open (until when) or when
+the next one opens, its canary and its approval gate.
+
 --watch keeps the view live: it re-renders on every change (at most once per --interval) and every
-30 s so durations stay current; Ctrl-C ends it. A wave's next window appears once the wave kind
-exists.
+30 s so durations stay current; Ctrl-C ends it.
 """
 
 EPILOG = """\b
@@ -63,11 +67,14 @@ def status(target: Target, wave: str | None, selector: str | None, output: str, 
     def render(objects: list[dict[str, Any]], trouble: str | None = None) -> None:
         nonlocal last
         fleet, now = summarise(objects), utc_now()
+        waves = kube.find_waves(namespace, wave) if wave else []
         last = ExitCode.PROBLEMS if fleet.has_problems else ExitCode.OK
         if output == "json":
-            click.echo(json.dumps(to_json(fleet, now, namespace=namespace, wave=wave)))
+            click.echo(json.dumps(to_json(fleet, now, namespace=namespace, wave=wave)
+                                  | {"waves": [wave_json(found) for found in waves]}))
             return
-        text = render_text(fleet, now, namespace=namespace, wave=wave)
+        text = "".join("\n".join(wave_lines(found, now)) + "\n\n" for found in waves)
+        text += render_text(fleet, now, namespace=namespace, wave=wave)
         if watch:
             text = (CLEAR if sys.stdout.isatty() else "---\n") + text
             if trouble:

@@ -20,7 +20,7 @@ from click.testing import CliRunner, Result
 import tendlc
 from tendlc_cli.main import cli
 
-COMMANDS = ["confirm-osr", "plan", "report", "resume", "retry", "status", "suspend", "why"]
+COMMANDS = ["approve", "confirm-osr", "plan", "report", "resume", "retry", "status", "suspend", "why"]
 TODAY = date.today()
 
 
