@@ -18,7 +18,7 @@ import kopf
 from tendlc.api.constants import GROUP, PLURAL, VERSION, WAVE_PLURAL
 from tendlc.clients.ratelimit import RateLimiterRegistry
 from tendlc.config import Settings
-from tendlc.controller import build_controller, cutover_runner, seed_claims, utc_now
+from tendlc.controller import build_controller, cutover_runner, seed_claims, seed_waves, utc_now
 from tendlc.controller.leadership import Gate
 from tendlc.events import EventPoster
 from tendlc.kube import KubeApi
@@ -66,7 +66,8 @@ async def start(settings: kopf.OperatorSettings, memo: kopf.Memo, logger: kopf.L
     )
     # Before the watch starts: which resource claims each campaign must be known before any pass runs.
     seen = await seed_claims(memo.registry, kube, config)
-    logger.info("campaign claims seeded from %d CampaignMigration(s)", seen)
+    waves = await seed_waves(memo.waves, kube, config)
+    logger.info("campaign claims seeded from %d CampaignMigration(s); %d MigrationWave(s) known", seen, waves)
     memo.services = Services(config, metrics)
     await memo.services.start(kube, memo.partners, inbox.deliver, gate)
     logger.info("tendlc started: infobip=%s tcr=%s dry_run=%s", config.infobip_base_url, config.tcr_base_url,

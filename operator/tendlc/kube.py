@@ -235,12 +235,18 @@ class KubeApi:
         return SecretData(name=name, values={k: base64.b64decode(v) for k, v in data.items()}, labels=dict(labels))
 
     async def list_campaign_migrations(self, namespace: str | None = None) -> list[dict[str, Any]]:
-        """Every CampaignMigration (in `namespace`, or in all), page by page: what the claims are seeded from.
+        """Every CampaignMigration (in `namespace`, or in all): what the claims are seeded from.
 
         Only metadata and spec are kept of each item (the claims need no more, and statuses are big).
         """
+        return await self.list_objects(PLURAL, namespace, keep=("metadata", "spec"))
+
+    async def list_objects(
+        self, plural: str, namespace: str | None = None, *, keep: tuple[str, ...] = ("metadata", "spec", "status"),
+    ) -> list[dict[str, Any]]:
+        """Every object of one of our kinds (in `namespace`, or in all), page by page, keeping the `keep` fields."""
         scope = f"/namespaces/{quote(namespace, safe='')}" if namespace else ""
-        path = f"/apis/{GROUP}/{VERSION}{scope}/{PLURAL}"
+        path = f"/apis/{GROUP}/{VERSION}{scope}/{plural}"
         items: list[dict[str, Any]] = []
         token: str | None = None
         while True:
@@ -248,8 +254,7 @@ class KubeApi:
             response = await self._request("GET", path, params=params)
             _raise_for_status("GET", path, response)
             document = response.json()
-            items += [{"metadata": item.get("metadata") or {}, "spec": item.get("spec") or {}}
-                      for item in document.get("items") or []]
+            items += [{field: item.get(field) or {} for field in keep} for item in document.get("items") or []]
             token = (document.get("metadata") or {}).get("continue")
             if not token:
                 return items

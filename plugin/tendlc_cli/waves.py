@@ -92,6 +92,10 @@ def decide_approve(wave: Mapping[str, Any], now: datetime, note: str | None = No
     if phase != WavePhase.AWAITING_APPROVAL:
         return Verdict(Outcome.REFUSED, f"phase {phase or '-'}: the wave asks for approval once its canary is "
                                         "Registered (phase AwaitingApproval); an earlier value would be set aside")
+    if note is not None and note in (status.get("lastHandledApproval"),
+                                     ((wave.get("metadata") or {}).get("annotations") or {}).get(ANNOTATION_APPROVE)):
+        return Verdict(Outcome.REFUSED, f"the value {note!r} was set before (the wave takes only a new value as "
+                                        "approval); choose another --note")
     value = note or f"approved-{format_time(now)}"
     return Verdict(Outcome.CHANGED, f"approved ({ANNOTATION_APPROVE}={value}): the other members will be released",
                    {ANNOTATION_APPROVE: value})

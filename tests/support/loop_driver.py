@@ -234,7 +234,8 @@ class _Facts:
         *, cutover: Any = None,
     ) -> Observed:
         assert self.facts is not None
-        return Observed(self.facts, CLIENTS)
+        # As in production: a credentials problem means no partner clients for the pass.
+        return Observed(self.facts, None if self.facts.credentials_problem else CLIENTS)
 
 
 @dataclass

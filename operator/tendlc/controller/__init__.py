@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from tendlc.api.constants import WAVE_PLURAL
 from tendlc.api.status import MigrationStatus
 from tendlc.config import Settings
 from tendlc.controller.facts import FactGatherer
@@ -34,7 +35,7 @@ from tendlc.controller.store import StatusStore
 from tendlc.controller.transitions import record_transition
 from tendlc.controller.waves import WaveController
 from tendlc.cutover import CutOverRunner
-from tendlc.kube import KubeApi
+from tendlc.kube import KubeApi, KubeApiError
 from tendlc.metrics import Metrics
 from tendlc.partner_errors import PartnerUnavailable
 from tendlc.partners import Partners
@@ -44,11 +45,34 @@ from tendlc.workflow.claims import CampaignClaims
 async def seed_claims(registry: Registry, kube: KubeApi, settings: Settings) -> int:
     """Seeds the campaign claims from a listing of the watched namespaces; returns how many were seen."""
     items: list[dict[str, Any]] = []
-    scopes: list[str | None] = list(settings.watch_namespaces) or [None]  # None: every namespace
-    for namespace in scopes:
+    for namespace in _scopes(settings):
         items += await kube.list_campaign_migrations(namespace)
     registry.seed(items)
     return len(items)
+
+
+async def seed_waves(waves: WaveController, kube: KubeApi, settings: Settings) -> int:
+    """Hands every MigrationWave of the watched namespaces to the wave controller before the watches start.
+
+    Kopf's two watches deliver in no set order: without this, a member whose first event came before
+    its wave's would pass ungoverned (submitting ahead of its canary, outside the wave's windows).
+    Returns how many waves were seen.
+    """
+    items: list[dict[str, Any]] = []
+    for namespace in _scopes(settings):
+        try:
+            items += await kube.list_objects(WAVE_PLURAL, namespace)
+        except KubeApiError as error:
+            if error.status != 404:
+                raise
+            return 0  # the MigrationWave CRD is not installed: there is nothing to govern members
+    for item in items:
+        waves.on_watch_event(None, item)
+    return len(items)
+
+
+def _scopes(settings: Settings) -> list[str | None]:
+    return list(settings.watch_namespaces) or [None]  # None: every namespace
 
 
 def cutover_runner(settings: Settings, kube: KubeApi) -> CutOverRunner:
@@ -77,8 +101,12 @@ def build_controller(
     def members(namespace: str) -> list[Resource]:
         return registry.in_namespace(namespace) if registry is not None else []
 
+    def members_pending(namespace: str) -> bool:
+        return registry.listing_pending(namespace) if registry is not None else True
+
     waves = WaveController(kube, members, lambda resource: resource.wake.set(), post_event, clock=clock,
-                           loa_max_age=settings.loa_max_age, gate=gate, logger=logger)
+                           loa_max_age=settings.loa_max_age, gate=gate, members_pending=members_pending,
+                           logger=logger)
 
     def written(resource: Resource, before: MigrationStatus) -> None:
         inbox.index(resource)
@@ -116,6 +144,6 @@ def build_controller(
 
 __all__ = [
     "Pass", "PassResult", "Registry", "Resource", "StatusStore", "WebhookInbox", "build_controller", "cutover_runner",
-    "seed_claims",
+    "seed_claims", "seed_waves",
     "utc_now",
 ]

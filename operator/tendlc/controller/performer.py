@@ -63,11 +63,20 @@ class PartnerPerformer:
     def __init__(self, cutover: CutOverRunner | None = None) -> None:
         self._cutover = cutover
 
-    async def perform(self, action: Action, clients: PartnerClients, target: ResourceRef) -> Outcome:
+    async def perform(self, action: Action, clients: PartnerClients | None, target: ResourceRef) -> Outcome:
         try:
+            if isinstance(action, SwitchTraffic):
+                return await self._switch(action, target)
+            if clients is None:
+                raise AssertionError(f"{type(action).__name__} needs the partner clients")
             return await self._perform(action, clients, target)
         except PartnerError as error:
             return error
+
+    async def _switch(self, action: SwitchTraffic, target: ResourceRef) -> Outcome:
+        if self._cutover is None:
+            return CutOverFailed("this operator was started without a cut-over runner")
+        return await self._cutover.switch(action, target)
 
     async def _perform(self, action: Action, clients: PartnerClients, target: ResourceRef) -> Outcome:
         match action:
@@ -103,8 +112,4 @@ class PartnerPerformer:
                 return campaign_observed(campaign, created=True)
             case PollCampaign():
                 return campaign_observed(await clients.infobip.get_campaign(action.infobip_campaign_id))
-            case SwitchTraffic():
-                if self._cutover is None:
-                    return CutOverFailed("this operator was started without a cut-over runner")
-                return await self._cutover.switch(action, target)
         raise AssertionError(f"unknown action {action!r}")  # pragma: no cover - exhaustive match

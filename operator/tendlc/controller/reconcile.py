@@ -39,6 +39,7 @@ from tendlc.workflow import (
     Outcome,
     Park,
     Policy,
+    SwitchTraffic,
     Wait,
     WaveGate,
     decide,
@@ -61,7 +62,7 @@ class FactsSource(Protocol):
 
 
 class Performer(Protocol):
-    async def perform(self, action: Action, clients: PartnerClients, target: ResourceRef) -> Outcome: ...
+    async def perform(self, action: Action, clients: PartnerClients | None, target: ResourceRef) -> Outcome: ...
 
 
 class StatusWriter(Protocol):
@@ -173,7 +174,10 @@ class Pass:
                 await self.store.write(resource)
                 learnt.clear()
                 return PassResult(decision, self._delay(decision))
-            if clients is None:  # decide parks on credentials problems; this is only a guard
+            if clients is None and not isinstance(decision.action, SwitchTraffic):
+                # decide parks on credentials problems before any partner call; this is only a guard.
+                # The cut-over calls no partner: a registered campaign switches even if its partner
+                # Secret went away or its namespace lost the campaign from its allow-list since.
                 raise AssertionError("decide asked for a partner call without usable credentials")
             if not self._may_act():
                 return PassResult(None, None)  # leadership lost: the new leader decides from the stored status

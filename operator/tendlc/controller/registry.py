@@ -67,6 +67,8 @@ class Registry:
         self._logger = logger or logging.getLogger("tendlc.controller")
         self.resources: dict[Key, Resource] = {}
         self.claims = claims if claims is not None else CampaignClaims()
+        self._unseen: set[Key] = set()
+        """Listed by `seed` and not yet delivered by the watch: a wave waits for these before planning."""
 
     def phase_counts(self) -> dict[str, int]:
         counts: dict[str, int] = {}
@@ -78,14 +80,22 @@ class Registry:
     def seed(self, items: Iterable[Mapping[str, Any]]) -> None:
         """Feeds the claims from a listing (metadata and spec of each CampaignMigration)."""
         for item in items:
+            metadata = item.get("metadata") or {}
+            if metadata.get("namespace") and metadata.get("name"):
+                self._unseen.add((metadata["namespace"], metadata["name"]))
             candidate = ClaimCandidate.from_body(item)
             if candidate is not None:
                 self.claims.observe(candidate)
+
+    def listing_pending(self, namespace: str) -> bool:
+        """Whether a CampaignMigration of `namespace` listed at start-up has not reached the registry yet."""
+        return any(key[0] == namespace for key in self._unseen)
 
     def on_watch_event(self, event_type: str | None, body: Mapping[str, Any]) -> None:
         """Called with every watch event (None: the initial listing). Never blocks."""
         metadata = body["metadata"]
         key = (metadata["namespace"], metadata["name"])
+        self._unseen.discard(key)
         self._claim(event_type, key, body)
         resource = self.resources.get(key)
         if resource is not None and (event_type == "DELETED" or resource.uid != metadata.get("uid")):

@@ -16,6 +16,7 @@ thousand members writes its status about once per `min_interval` while they move
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import logging
 import time
@@ -84,8 +85,13 @@ class Wave:
         return creation_time(self.body)
 
 
-def member_view(resource: Resource) -> MemberView:
-    """What the wave sees of one member (the fields plan_wave documents)."""
+def member_view(resource: Resource, wave_cutover: bool = False) -> MemberView:
+    """What the wave sees of one member (the fields plan_wave documents).
+
+    A member with a cut-over (its own, or the wave's default: `wave_cutover`) counts as registered
+    only once its traffic is switched: until then its downtime goes on, so it holds its place in
+    flight, and a failing cut-over counts against the wave like any other parked problem.
+    """
     s = resource.status
     phase = s.phase.value if isinstance(s.phase, Phase) else None
     problem_reason: str | None = None
@@ -98,12 +104,13 @@ def member_view(resource: Resource) -> MemberView:
         if ready is not None and ready.reason in WARNING_REASONS:
             problem_reason, problem_since = ready.reason, ready.last_transition_time
     spec = resource.body.get("spec") or {}
+    switch_pending = (wave_cutover or bool(spec.get("cutover"))) and s.traffic_switched_at is None
     return MemberView(
         name=resource.name,
         created_at=resource.created_at,
         phase=phase,
         released_at=s.release.at if s.release is not None else None,
-        registered=s.phase is Phase.REGISTERED,
+        registered=s.phase is Phase.REGISTERED and not switch_pending,
         failed=s.phase is Phase.FAILED,
         problem_reason=problem_reason,
         problem_since=problem_since,
@@ -126,9 +133,13 @@ class WaveController:
         loa_max_age: timedelta,
         gate: Gate | None = None,
         min_interval: float = 2.0,
+        members_pending: Callable[[str], bool] | None = None,
+        first_pass_wait: float = 30.0,
         logger: logging.Logger | None = None,
     ) -> None:
         self._api = api
+        self._members_pending = members_pending
+        self._first_pass_wait = first_pass_wait
         self._members = members
         self._wake_member = wake_member
         self._events = events
@@ -232,7 +243,27 @@ class WaveController:
 
     # --- the loop ----------------------------------------------------------------------------
 
+    async def _members_listed(self, wave: Wave) -> None:
+        """Before a wave's first plan, its members listed at start-up reach the registry (or a deadline passes).
+
+        A plan made on half the members would count the rest as missing: a Complete wave would turn
+        Pending and back after every restart, with its Events posted again.
+        """
+        if self._members_pending is None:
+            return
+        deadline = time.monotonic() + self._first_pass_wait
+        while self._members_pending(wave.namespace) and not wave.stopping:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            # Each arriving member wakes its wave (member_changed); the short timeout covers the
+            # namespace's other CampaignMigrations, which wake nothing.
+            wave.wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(wave.wake.wait(), min(left, 0.5))
+
     async def _run(self, wave: Wave) -> None:
+        await self._members_listed(wave)
         while not wave.stopping:
             if not self._gate.is_open():
                 await self._gate.wait_open()
@@ -280,7 +311,7 @@ class WaveController:
             await self._invalid(wave, generation)
             return None
         members = [m for m in self._members(wave.namespace) if self.governing(m) is wave]
-        views = [member_view(m) for m in members]
+        views = [member_view(m, wave_cutover=wave.spec.cutover is not None) for m in members]
         wave.released &= {m.name for m in members if m.status.release is None}  # recorded ones need no memory
         annotations = metadata.get("annotations") or {}
         facts = WaveFacts(

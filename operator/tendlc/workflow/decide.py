@@ -314,6 +314,11 @@ def _registered(r: Round) -> Decision:
         r.condition(ConditionType.TRAFFIC_SWITCHED, "True", Reason.TRAFFIC_SWITCHED, message)
     else:
         message = f"{registered}: switch the campaign's traffic to Infobip now."
+        # The cut-over was removed from the spec (or the wave) before it succeeded: its condition
+        # no longer describes anything, and a TrafficSwitched=False left behind would keep
+        # TendlcCutOverPending firing for a switch nobody asks for any more.
+        s.conditions = [c for c in s.conditions
+                        if c.type != ConditionType.TRAFFIC_SWITCHED or c.status == "True"]
     r.condition(ConditionType.REGISTERED, "True", Reason.REGISTERED, message)
     r.ready("True", Reason.REGISTERED, message)
     return Done(s)

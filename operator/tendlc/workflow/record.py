@@ -110,6 +110,13 @@ def _fold_election(
         else:
             _progress(s)  # an old, declined election of someone else's attempt: electing again is allowed
     elif sharing == Sharing.NONE:
+        if marker is not None and marker.rejection_reason is None and \
+                facts.now < marker.started_at + absence.window(policy, interrupted=True):
+            # No election yet, but the POST may still be taking effect: one in flight (ours after a
+            # timeout, or another writer's whose marker we read) lands after this read. Absence is
+            # concluded only a window after the POST was sent, as for a migrate (D24).
+            s.next_check_at = marker.started_at + absence.window(policy, interrupted=True)
+            return
         s.pending_operation = None
         if marker is not None and marker.rejection_reason is not None:
             s.problem = new_problem(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from tendlc.api.constants import ConditionType, Reason
 from tendlc.api.spec import CutOver
+from tendlc.workflow.actions import SubmitMigration
 from tendlc.workflow.conditions import get_condition
 from tendlc.workflow.decisions import Decision, Park
 from tendlc.workflow.progress import Step
@@ -53,6 +54,11 @@ def precheck(r: Round, step: Step) -> Decision | None:
     """Parks before submission while the cut-over's prerequisites fail; None when there is nothing to hold."""
     problem = r.facts.cutover_problem
     if problem is None or step > Step.SUBMIT or cutover_of(r) is None:
+        return None
+    marker = r.status.pending_operation
+    if marker is not None and marker.operation == SubmitMigration.operation:
+        # A migrate may have been sent: what it did must be observed now (the downtime may have
+        # started); holding the submission is moot. The cut-over's problem shows when it runs.
         return None
     message = (f"{problem.message.rstrip('.')}. Nothing is submitted until the cut-over can run "
                "(it is what ends the downtime).")

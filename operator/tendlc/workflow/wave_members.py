@@ -27,7 +27,8 @@ class MemberView:
 
     - `phase`: `status.phase` (None before the first status).
     - `released_at`: the member's own record that a wave released it (None: held, or never gated).
-    - `registered` / `failed`: phase Registered / Failed.
+    - `registered` / `failed`: phase Registered (and, where a cut-over applies, the traffic
+      switched) / Failed.
     - `problem_reason` / `problem_since`: for a Failed member, its failure reason and `failedAt`;
       otherwise, while it is parked on a problem (Ready=False with a Warning reason: an LOA, the
       credentials, a 403, OutcomeUnknown …), that reason and since when (Ready's

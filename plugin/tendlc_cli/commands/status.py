@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from tendlc_cli.errors import ExitCode
+from tendlc_cli.errors import ClusterRefused, ExitCode
 from tendlc_cli.fleet import render_text, summarise, to_json
 from tendlc_cli.kube import Kube, Target
 from tendlc_cli.options import CONTEXT_SETTINGS, cluster_options, selector_option, wave_option
@@ -67,13 +67,18 @@ def status(target: Target, wave: str | None, selector: str | None, output: str, 
     def render(objects: list[dict[str, Any]], trouble: str | None = None) -> None:
         nonlocal last
         fleet, now = summarise(objects), utc_now()
-        waves = kube.find_waves(namespace, wave) if wave else []
+        waves, unreadable = [], ""
+        try:
+            waves = kube.find_waves(namespace, wave) if wave else []
+        except ClusterRefused as refused:  # no right to read waves (403): the members are still shown
+            unreadable = f"MigrationWave {wave}: not shown ({refused})\n\n"
         last = ExitCode.PROBLEMS if fleet.has_problems else ExitCode.OK
         if output == "json":
             click.echo(json.dumps(to_json(fleet, now, namespace=namespace, wave=wave)
-                                  | {"waves": [wave_json(found) for found in waves]}))
+                                  | {"waves": [wave_json(found) for found in waves]}
+                                  | ({"wavesUnreadable": unreadable.strip()} if unreadable else {})))
             return
-        text = "".join("\n".join(wave_lines(found, now)) + "\n\n" for found in waves)
+        text = unreadable + "".join("\n".join(wave_lines(found, now)) + "\n\n" for found in waves)
         text += render_text(fleet, now, namespace=namespace, wave=wave)
         if watch:
             text = (CLEAR if sys.stdout.isatty() else "---\n") + text

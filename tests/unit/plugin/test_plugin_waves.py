@@ -27,6 +27,19 @@ def test_approve_sets_a_new_value_only_while_the_wave_waits_for_it() -> None:
     assert noted.annotations == {"tendlc.io/approve": "CHG-1234"}
 
 
+def test_a_note_the_wave_has_seen_before_is_refused_since_it_would_approve_nothing() -> None:
+    """The wave takes only a new value: the one set aside before the canary passed is not one."""
+    seen = wave("AwaitingApproval", lastHandledApproval="CHG-1234")
+    verdict = decide_approve(seen, NOW, note="CHG-1234")
+    assert verdict.outcome is Outcome.REFUSED
+    assert "choose another --note" in verdict.message
+    assert verdict.annotations == {}
+    current = wave("AwaitingApproval")
+    current["metadata"]["annotations"] = {"tendlc.io/approve": "CHG-9"}
+    assert decide_approve(current, NOW, note="CHG-9").outcome is Outcome.REFUSED
+    assert decide_approve(current, NOW, note="CHG-10").outcome is Outcome.CHANGED
+
+
 @pytest.mark.parametrize(("obj", "outcome", "words"), [
     (wave("Canary"), Outcome.REFUSED, "an earlier value would be set aside"),
     (wave(None), Outcome.REFUSED, "phase -"),

@@ -181,3 +181,45 @@ def test_a_dry_run_lists_the_cut_over_among_the_planned_calls() -> None:
     assert any(call.startswith("after REGISTERED: POST https://router.example.com/cutover") for call in planned)
     assert partners.count(SubmitMigration) == 0
     assert partners.count(SwitchTraffic) == 0
+
+
+def test_a_registered_campaign_switches_even_when_its_partner_credentials_went_away() -> None:
+    """The cut-over calls no partner: a Secret deleted after registration must not hold the downtime."""
+    partners = FakePartners(stage="REGISTERED", sharing="ACCEPTED")
+    executor = Executor(make_spec(cutover=CONFIG_MAP), partners)
+    executor.stored = submitted(infobip_campaign_id=UUID, infobip_stage="REGISTERED", phase=Phase.REGISTERED)
+    decision = executor.round(make_facts(T0, credentials_problem="Secret 'infobip' not found"))
+    assert isinstance(decision, Done)
+    assert [type(call).__name__ for call in partners.calls] == ["SwitchTraffic"]
+    assert executor.stored.traffic_switched_at is not None
+
+
+def test_a_cut_over_removed_before_it_succeeded_leaves_no_false_traffic_switched() -> None:
+    """TrafficSwitched=False left behind would keep TendlcCutOverPending firing for nothing."""
+    partners = FakePartners(faults={SwitchTraffic: [CutOverFailed("the endpoint answered HTTP 503")]})
+    registered(partners)
+    executor = Executor(make_spec(cutover=WEBHOOK), partners)
+    executor.stored = submitted(infobip_campaign_id=UUID, infobip_stage="REGISTERED", phase=Phase.REGISTERED)
+    failing = executor.round(make_facts(T0))
+    assert failing.status.condition("TrafficSwitched").status == "False"  # type: ignore[union-attr]
+    executor.spec = make_spec()  # the user removes spec.cutover
+    decision = executor.round(make_facts(T0 + timedelta(seconds=1)))
+    assert isinstance(decision, Done)
+    assert executor.stored.condition("TrafficSwitched") is None
+    assert executor.stored.condition("Ready").status == "True"  # type: ignore[union-attr]
+
+
+def test_an_open_migrate_marker_is_observed_even_while_the_cut_over_cannot_run() -> None:
+    """A migrate may have been sent: holding the submission for the cut-over's sake is moot, and
+    not looking would leave a started downtime unobserved."""
+    partners = FakePartners(sharing="ACCEPTED", stage="IN_MIGRATION")
+    executor = Executor(make_spec(cutover=CONFIG_MAP), partners)
+    executor.stored = MigrationStatus.model_validate({
+        "numbers_imported_at": T0, "cnp_elected_at": T0, "tcr_sharing_status": "ACCEPTED",
+        "pending_operation": {"operation": "SubmitMigration", "startedAt": T0 - timedelta(minutes=1)},
+    })
+    problem = CutOverProblem("CutOverNotReady", "ConfigMap 'routing' does not exist")
+    decision = executor.round(make_facts(T0, cutover_problem=problem))
+    assert "ObserveMigration" in [type(call).__name__ for call in partners.calls]
+    assert partners.count(SubmitMigration) == 0
+    assert decision.status.infobip_campaign_id == UUID

@@ -95,6 +95,25 @@ def test_restart_after_election_post_observes_and_adopts() -> None:
     assert decision.status.pending_operation is None
 
 
+def test_an_election_not_visible_yet_is_not_posted_again_until_a_window_after_the_post() -> None:
+    """Another writer (or our timed-out POST) may still be electing: TCR showing no election right
+    after the POST is not absence. Seed 902012552 of the two-writer chaos run elected twice this way."""
+    partners = FakePartners()
+    executor = Executor(make_spec(), partners)
+    with pytest.raises(Crash):
+        executor.round(make_facts(T0), crash_after=ElectCnp)
+    partners.sharing = None  # TCR has not taken the election in yet
+    early = executor.round(make_facts(T0 + timedelta(seconds=5)))
+    assert isinstance(early, Wait)
+    assert partners.count(ElectCnp) == 1
+    assert early.status.pending_operation is not None
+    assert early.status.pending_operation.operation == "ElectCnp"
+    late = T0 + POLICY.absence_window + POLICY.in_flight
+    executor.round(make_facts(late))  # a window after the POST, still nothing: it never landed
+    assert partners.count(ElectCnp) == 2
+    assert executor.stored.tcr_sharing_status == "PENDING"
+
+
 def test_timeout_on_migrate_is_followed_by_an_observation_not_a_resend() -> None:
     partners = FakePartners(sharing="ACCEPTED")
     partners.faults[SubmitMigration] = [PartnerUnavailable("Infobip", "migrate", "read timeout")]
