@@ -44,8 +44,11 @@ def early_polls(ledger: Sequence[Mapping[str, Any]], uuid: Mapping[str, str], du
             if float(entry["wallTime"]) < next_check[name]:
                 early.append({"name": name, "secondsEarly": round(next_check[name] - float(entry["wallTime"]), 3)})
     came_due = [name for name in not_due if next_check[name] <= window_end]
-    polled_after_due = sum(1 for name in came_due if any(
-        float(e["wallTime"]) >= next_check[name] for e in polls.get(uuid[name], [])))
+    late: list[float] = []  # first poll at or after nextCheckAt, minus nextCheckAt
+    for name in came_due:
+        on_time = [float(e["wallTime"]) for e in polls.get(uuid[name], []) if float(e["wallTime"]) >= next_check[name]]
+        if on_time:
+            late.append(min(on_time) - next_check[name])
     return {
         "notDue": len(not_due),
         "earlyPolls": len(early),
@@ -54,7 +57,8 @@ def early_polls(ledger: Sequence[Mapping[str, Any]], uuid: Mapping[str, str], du
         "earliestNextCheckAt": min((next_check[name] for name in not_due), default=None),
         "windowEnd": window_end,
         "cameDueInWindow": len(came_due),
-        "polledOnceDue": polled_after_due,
+        "polledOnceDue": len(late),
+        "firstPollAfterNextCheckAtSeconds": summary_stats(late),
     }
 
 
