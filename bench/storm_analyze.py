@@ -10,6 +10,7 @@ differ say whether anything but the poll bookkeeping (D18's volatile keys) chang
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -66,13 +67,18 @@ def due_polls(ledger: Sequence[Mapping[str, Any]], uuid: Mapping[str, str], due:
               t_start: float, t_ready: float, scale: float) -> dict[str, Any]:
     """When each due resource was first observed, the rate of those polls, and its efficiency.
 
-    `raw`: (polls − 1) ÷ (last − first) ÷ ceiling over the storm's first polls (analyze.rate_efficiency's
-    definition); `fromStart`: the ideal finishing time of those polls if every one was ready when the
-    operator was (`t_ready`) ÷ the actual one (analyze.pacing_efficiency): it charges the start-up too.
+    `efficiency`: (polls − 1) ÷ (last − first) ÷ ceiling over each due resource's first answered poll
+    (analyze.rate_efficiency's definition); `firstRequests`: the same over each one's first request,
+    answered or not (how fast the operator sent them; a 429'd one is answered only after its
+    backoff, which stretches the first); `fromStart`: the ideal finishing time of the answered polls
+    if every one was ready when the operator was (`t_ready`) ÷ the actual one
+    (analyze.pacing_efficiency): it charges the start-up too.
     """
     polls = polls_by_uuid(ledger)
     due_names = [name for name, is_due in due.items() if is_due]
     first: dict[str, float] = {}
+    attempts = sorted(min(float(e["wallTime"]) for e in polls[uuid[name]]) for name in due_names
+                      if polls.get(uuid[name]))  # the first request for each, whatever its answer
     for name in due_names:
         answered = sorted(float(e["wallTime"]) for e in polls.get(uuid[name], []) if _ok(e))
         if answered:
@@ -83,8 +89,17 @@ def due_polls(ledger: Sequence[Mapping[str, Any]], uuid: Mapping[str, str], due:
     achieved = (len(times) - 1) / busy if busy > 0 else None
     pacing = pacing_efficiency(times, [t_ready] * len(times), ceiling)
     repeats = sum(max(0, sum(1 for e in polls.get(uuid[name], []) if _ok(e)) - 1) for name in due_names)
+    sent_span = attempts[-1] - attempts[0] if len(attempts) > 1 else 0.0
+    sent = (len(attempts) - 1) / sent_span if sent_span > 0 else None
     return {
         "due": len(due_names),
+        "firstRequests": {
+            "count": len(attempts),
+            "achievedPerSecond": None if sent is None else round(sent, 3),
+            "efficiency": None if sent is None else round(sent / ceiling, 3),
+            "lastAfterStartSeconds": round(attempts[-1] - t_start, 3) if attempts else None,
+            "note": "the first request for each due resource, answered or not (a 429 is retried after the backoff)",
+        },
         "observed": len(times),
         "allObserved": len(times) == len(due_names),
         "ceilingPerSecond": ceiling,
@@ -97,6 +112,26 @@ def due_polls(ledger: Sequence[Mapping[str, Any]], uuid: Mapping[str, str], due:
         "idealSeconds": round(len(due_names) / ceiling, 1),
         "observedAfterStart": summary_stats([t - t_start for t in times]),
         "secondPollsInWindow": repeats,
+    }
+
+
+def arrival_pacing(ledger: Sequence[Mapping[str, Any]], scale: float, t0: float) -> dict[str, Any]:
+    """How evenly the polls reached the partner: the most in any 1 s window (the partner's bucket holds
+    its per-second limit: 10 × scale), and the longest silences (an event loop that could not send)."""
+    times = sorted(float(e["wallTime"]) for e in ledger if e.get("endpoint") == POLL_ROUTE)
+    limit = CLASSES["registration.read"]["perSecond"] * scale
+    most, at, start = 0, None, 0
+    for end, t in enumerate(times):
+        while t - times[start] >= 1.0:
+            start += 1
+        if end - start + 1 > most:
+            most, at = end - start + 1, times[start]
+    gaps = sorted(((b - a, a) for a, b in itertools.pairwise(times)), reverse=True)[:5]
+    return {
+        "partnerPerSecondLimit": limit,
+        "mostInAnyOneSecond": most,
+        "mostInAnyOneSecondAt": None if at is None else round(at - t0, 3),
+        "longestGaps": [{"seconds": round(gap, 3), "after": round(a - t0, 3)} for gap, a in gaps],
     }
 
 

@@ -74,10 +74,10 @@ def _environment(env: Mapping[str, str]) -> Iterator[None]:
                 os.environ[key] = value
 
 
-def operator_policy(env: Mapping[str, str]) -> Policy:
-    """The Policy the operator builds from exactly the environment it is started with."""
+def operator_settings(env: Mapping[str, str]) -> Settings:
+    """The settings the operator builds from exactly the environment it is started with."""
     with _environment(env):
-        return Settings().policy()
+        return Settings()
 
 
 @dataclass
