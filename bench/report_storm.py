@@ -31,9 +31,17 @@ def load() -> list[dict[str, Any]]:
     return runs
 
 
-def _newest(runs: list[dict[str, Any]], *, what_if: bool, follow: bool) -> dict[str, Any] | None:
+def _instrumented(run: dict[str, Any]) -> bool:
+    settings = run["settings"]
+    return bool(settings.get("probeLoopLag")) or settings.get("profile", "none") != "none"
+
+
+def _newest(runs: list[dict[str, Any]], *, what_if: bool, follow: bool,
+            instrumented: bool | None = False) -> dict[str, Any] | None:
+    """The newest run of that kind at the largest N; uninstrumented (no probe, no py-spy) unless asked."""
     found = [r for r in runs if bool(r["settings"].get("whatIf")) == what_if
-             and bool(r["settings"].get("followNotDue")) == follow]
+             and bool(r["settings"].get("followNotDue")) == follow
+             and (instrumented is None or _instrumented(r) == instrumented)]
     return max(found, key=lambda r: (r["n"], r["timestamp"])) if found else None
 
 
@@ -109,20 +117,20 @@ def section() -> list[str]:
         *_summary(main),
         "",
     ]
-    what_if = _newest(runs, what_if=True, follow=False)
+    what_if = _newest(runs, what_if=True, follow=False, instrumented=None)
     if what_if is not None:
         per = what_if["writes"]["perResource"]
         lines += [
             f"Evidence for the missed write target (*Findings*, F9): the same storm with the candidate change "
             f"patched into the operator process (`--what-if {what_if['settings']['whatIf']}`, "
-            f"`bench/storm_whatif.py`; `{what_if['_file']}`): {what_if['writes']['statusPatches']:,} status PATCHes, "
+            f"`bench/storm_wrapper.py`; `{what_if['_file']}`): {what_if['writes']['statusPatches']:,} status PATCHes, "
             f"{what_if['writes']['eventPosts']:,} Events, {per['writtenOnlyPollBookkeeping']:,} resources written "
             f"with only poll bookkeeping changed; due polls {_n(what_if['duePolls']['efficiency'])} of the ceiling, "
             f"{what_if['partners']['429s']} × 429, early polls {what_if['earlyPolls']['earlyPolls']}, peak RSS "
             f"{_n(what_if['operator']['peakRssMiB'])} MiB.",
             "",
         ]
-    follow = _newest(runs, what_if=False, follow=True)
+    follow = _newest(runs, what_if=False, follow=True, instrumented=None)
     if follow is not None:
         early = follow["earlyPolls"]
         late = early["firstPollAfterNextCheckAtSeconds"]
@@ -137,6 +145,40 @@ def section() -> list[str]:
             f"bookkeeping changed).",
             "",
         ]
+    probe = _newest(runs, what_if=False, follow=False, instrumented=True)
+    if probe is not None and probe.get("loopLag"):
+        lag, pacing = probe["loopLag"], probe["partners"].get("pollPacing") or {}
+        lines += [
+            f"Inside the operator (`{probe['_file']}`, the same storm with `--probe-loop-lag`"
+            + (f" and py-spy for the first {probe['settings']['profileSeconds']:g} s" if probe.get("profile") else "")
+            + f"): the event loop could not run a due timer for up to {_n(lag['max'])} s "
+            f"({lag['secondsOver100ms']} seconds with more than 0.1 s, the GET interval); the cyclic GC ran "
+            f"{lag['gen2Collections']} full (gen-2) collections, the longest second holding "
+            f"{_n(lag['longestGen2SecondsInASecond'])} s of them, {_n(lag['gcSeconds'])} s of GC in all. "
+            f"The polls reached the partner with up to "
+            f"{pacing.get('mostInAnyOneSecond')} in one second (its limit {_n(pacing.get('partnerPerSecondLimit'))}/s) "
+            f"right after such a stall (*Findings*, F10).",
+            "",
+        ]
+    lines += ["All restart-storm runs:", "",
+              "| file | variant | 429s | due observed after (s) | due polls ÷ ceiling | restart's writes |",
+              "|---|---|---|---|---|---|"]
+    for run in sorted(runs, key=lambda r: r["timestamp"]):
+        st = run["settings"]
+        variant = ", ".join(filter(None, [
+            f"what-if {st['whatIf']}" if st.get("whatIf") else "", "follow not-due" if st.get("followNotDue") else "",
+            "loop-lag probe" if st.get("probeLoopLag") else "",
+            "py-spy" if st.get("profile", "none") != "none" else ""])) or "plain"
+        w = run["writes"]
+        taken = f" (at {w['secondsAfterStart']:g} s)" if "secondsAfterStart" in w else " (whole run)"
+        lines.append(f"| `{run['_file']}` | N = {run['n']:,}, {variant} | {run['partners']['429s']} | "
+                     f"{_n(run['duePolls']['allObservedAfterStartSeconds'])} | {_n(run['duePolls']['efficiency'])} | "
+                     f"{w['statusPatches']:,} PATCH + {w['eventPosts']:,} Events{taken} |")
+    if any("secondsAfterStart" not in run["writes"] for run in runs):
+        lines += ["", "*(whole run)*: result files of the first version of the storm counted writes to the end of "
+                      "the run, which includes the refresh writes D18 allows 300 s after the start when a run lasts "
+                      "longer (the run with 429s lasted 946 s: its 429'd polls waited out their backoff)."]
+    lines.append("")
     if PLOT.exists():
         lines += [f"![restart storm: polls per second and the operator's CPU and RSS](img/{PLOT.name})", "",
                   f"*Restart storm, `{main['_file']}`: Infobip campaign GETs per second (sandbox ledger) against "
@@ -163,7 +205,8 @@ def plot() -> Path | None:
     top.legend(loc="lower right", fontsize=8)
     top.grid(alpha=0.3)
     cpu = main.get("cpuTimeline") or []
-    pct = [(t1, 100 * (c1 - c0) / (t1 - t0)) for (t0, c0), (t1, c1) in itertools.pairwise(cpu) if t1 > t0]
+    coarse = [point for k, point in enumerate(cpu) if k % 4 == 0]  # ~2 s steps: 0.5 s samples are noisy
+    pct = [(t1, 100 * (c1 - c0) / (t1 - t0)) for (t0, c0), (t1, c1) in itertools.pairwise(coarse) if t1 > t0]
     bottom.plot([t for t, _ in pct], [p for _, p in pct], color="tab:red", linewidth=1,
                 label="operator CPU (% of a core)")
     bottom.set_ylabel("% of one core")
