@@ -299,17 +299,22 @@ def build(runs: list[dict[str, Any]], findings: str) -> str:
   change (5 + 5); no watch, no Secret reads. Same cluster, a fresh sandbox with the same flags, run
   right after the operator. Its Kubernetes writes go through the official (synchronous) client in
   8 threads, which the operator no longer uses.
-- **Restart storm** (`bench/restart_storm.py`, `bench/storm_seed.py`, `bench/storm_analyze.py`): the
-  seed is made before the operator starts — a stuck Infobip campaign per resource through the
-  sandbox's admin API, the CampaignMigrations, and each status as the operator's own pure workflow
-  (`decide`/`record`, the operator's `Policy` from its own environment) reaches it after three hours
-  of a campaign that stays IN_MIGRATION, written through the status subresource; only `nextCheckAt`
-  is then moved. Early polls: sandbox-ledger `GET …/campaigns/{uuid}` of a not-due resource before
-  its seeded `nextCheckAt`. Due polls: the first answered GET of each due resource; rate = (polls − 1)
-  ÷ their span ÷ the documented 10/s × scale, and the same against the ideal finish from the
-  operator's start (`pacing_efficiency`). Writes: `apiserver_request_total` from just before the
-  operator starts to 3 s after the last write, and per resource the final object against the seed
-  (a moved `resourceVersion` is a write; the status keys that differ say what it changed).
+- **Restart storm** (`bench/restart_storm.py`; the seed in `bench/storm_seed.py` and
+  `bench/storm_status.py`, the figures in `bench/storm_analyze.py`): the seed is made before the
+  operator starts — a stuck Infobip campaign per resource through the sandbox's admin API, the
+  CampaignMigrations, and each status as the operator's own pure workflow (`decide`/`record`, the
+  operator's `Policy` from its own environment) reaches it after three hours of a campaign that
+  stays IN_MIGRATION, written through the status subresource; only `nextCheckAt` is then moved.
+  Early polls: sandbox-ledger `GET …/campaigns/{uuid}` of a not-due resource before its seeded
+  `nextCheckAt`. Due polls: the first answered GET of each due resource; rate = (polls − 1) ÷ their
+  span ÷ the documented 10/s × scale (also over the first requests, answered or not, and against
+  the ideal finish from the operator's start, `pacing_efficiency`). Writes:
+  `apiserver_request_total` from just before the operator starts to the end of the storm (3 s
+  without a write) or to 295 s after the start, whichever is first — from 300 s D18 may refresh the
+  bookkeeping by its own rule — and per resource the final object against the seed (a moved
+  `resourceVersion` is a write; the status keys that differ say what it changed). Event-loop lag
+  and GC pauses (`--probe-loop-lag`) come from a wrapper around the same operator process
+  (`bench/storm_wrapper.py`), and only in runs marked so.
 - **Operator environment**: the operator runs from `.cache/venv-runtime`, a venv with the runtime
   dependencies only (what the container image installs): Kopf imports the `kubernetes` package
   whenever it is installed, and the harness's venv has it.

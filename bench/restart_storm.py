@@ -2,8 +2,8 @@
 
 Starts its own control plane and sandbox (limits × --rate-limit-scale, default ×1: the partners'
 real limits), seeds N CampaignMigrations waiting in InMigration exactly as a running operator
-leaves them (bench/storm_seed.py: a stuck Infobip campaign per resource, the status the
-operator's own workflow reaches, written through the status subresource), half of them due
+leaves them (bench/storm_seed.py: a stuck Infobip campaign per resource; bench/storm_status.py: the
+status the operator's own workflow reaches, written through the status subresource), half of them due
 (`nextCheckAt` in the past) and half not (--future-seconds ahead), and only then starts the
 operator (`python -m tendlc` from the runtime venv, same rate-limit scale, default backoff and
 D18 refresh): a restart, it has never seen them. It measures, until every due one was polled
@@ -39,7 +39,8 @@ from bench.run import code_version, settle_writes, stop_profiler, top_frames
 from bench.stack import NAMESPACE, Sampler, SandboxAdmin, Stack, install_signal_handlers, log, machine, operator_python
 from bench.storm_analyze import arrival_pacing, due_polls, early_polls, ledger_summary, per_second_polls
 from bench.storm_observe import LedgerFollower, loop_lag, start_profiler, writes_snapshot
-from bench.storm_seed import operator_settings, seed
+from bench.storm_seed import seed
+from bench.storm_status import operator_settings
 from bench.storm_wrapper import WHAT_IFS
 from tendlc_dev.devcluster import free_port
 
