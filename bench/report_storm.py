@@ -102,7 +102,8 @@ def section() -> list[str]:
     lines += [
         f"`{main['_file']}` (commit `{main['code']}`): {main['n']:,} CampaignMigrations waiting in `InMigration`, "
         f"each with a stuck Infobip campaign in the sandbox and the status the operator's own workflow writes "
-        f"(`bench/storm_seed.py`, `bench/storm_status.py`); every second one due (`nextCheckAt` 0–120 s in the past), the others not "
+        f"(`bench/storm_seed.py`, `bench/storm_status.py`); every second one due (`nextCheckAt` 0–120 s in "
+        f"the past), the others not "
         f"(`nextCheckAt` {s['futureSeconds']:g}–{s['futureSeconds'] + 60:g} s ahead). Then the operator is started "
         f"for the first time on them (a restart). Partner limits: **{s['limitsWord']}**, the operator's "
         f"client at the same scale; default backoff and D18 refresh (300 s). The machine has 2 cores shared "
