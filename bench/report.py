@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from bench import report_storm
 from bench.analyze import CLASSES
 
 HERE = Path(__file__).resolve().parent
@@ -266,6 +267,7 @@ def build(runs: list[dict[str, Any]], findings: str) -> str:
             f"(`{plotted['_file']}`; sandbox ledger, wall clock); dashed lines are the configured ceilings "
             "(documented limit × scale).*")
         add("")
+    lines.extend(report_storm.section())
     add("## What is measured, and how")
     add("")
     add("""- **Rate-limit efficiency, raw**: for each endpoint class, from the sandbox ledger, (successful calls − 1) ÷
@@ -297,6 +299,22 @@ def build(runs: list[dict[str, Any]], findings: str) -> str:
   change (5 + 5); no watch, no Secret reads. Same cluster, a fresh sandbox with the same flags, run
   right after the operator. Its Kubernetes writes go through the official (synchronous) client in
   8 threads, which the operator no longer uses.
+- **Restart storm** (`bench/restart_storm.py`; the seed in `bench/storm_seed.py` and
+  `bench/storm_status.py`, the figures in `bench/storm_analyze.py`): the seed is made before the
+  operator starts — a stuck Infobip campaign per resource through the sandbox's admin API, the
+  CampaignMigrations, and each status as the operator's own pure workflow (`decide`/`record`, the
+  operator's `Policy` from its own environment) reaches it after three hours of a campaign that
+  stays IN_MIGRATION, written through the status subresource; only `nextCheckAt` is then moved.
+  Early polls: sandbox-ledger `GET …/campaigns/{uuid}` of a not-due resource before its seeded
+  `nextCheckAt`. Due polls: the first answered GET of each due resource; rate = (polls − 1) ÷ their
+  span ÷ the documented 10/s × scale (also over the first requests, answered or not, and against
+  the ideal finish from the operator's start, `pacing_efficiency`). Writes:
+  `apiserver_request_total` from just before the operator starts to the end of the storm (3 s
+  without a write) or to 295 s after the start, whichever is first — from 300 s D18 may refresh the
+  bookkeeping by its own rule — and per resource the final object against the seed (a moved
+  `resourceVersion` is a write; the status keys that differ say what it changed). Event-loop lag
+  and GC pauses (`--probe-loop-lag`) come from a wrapper around the same operator process
+  (`bench/storm_wrapper.py`), and only in runs marked so.
 - **Operator environment**: the operator runs from `.cache/venv-runtime`, a venv with the runtime
   dependencies only (what the container image installs): Kopf imports the `kubernetes` package
   whenever it is installed, and the harness's venv has it.
@@ -313,13 +331,16 @@ def build(runs: list[dict[str, Any]], findings: str) -> str:
     add("")
     add("""```sh
 make bench      # N=100, N=1000 (x100 and x10) + baselines, N=5000, idle N=1000 and N=5000,
-                # webhook latency at 1,000, then this report (about 35 minutes)
+                # webhook latency at 1,000, the restart storm at 5,000, then this report (about 45 minutes)
 .venv/bin/python -m bench.run --n 1000 --baseline            # one run → bench/results/<ts>-n1000.json
 .venv/bin/python -m bench.run --n 1000 --scenario idle       # idle CPU with 1,000 waiting
 .venv/bin/python -m bench.run --n 1000 --rate-limit-scale 10 --baseline   # efficiency, not CPU-bound
 .venv/bin/python -m bench.run --n 5000 --scenario idle --timeout 1200     # scale
 .venv/bin/python -m bench.run --n 1000 --profile py-spy      # + collapsed stacks (needs ptrace, e.g. root)
 .venv/bin/python -m bench.memprobe --n 1000 --frames 0       # where the memory goes (allocator, per-field sizes)
+.venv/bin/python -m bench.restart_storm --n 5000             # restart storm at the real limits (about 8 minutes)
+.venv/bin/python -m bench.restart_storm --n 5000 --what-if loaded-status-shown   # ... with F9's fix patched in
+.venv/bin/python -m bench.restart_storm --n 5000 --future-seconds 300 --follow-not-due  # not-due ones until polled
 .venv/bin/python -m bench.report                             # rewrite this page and the plots
 ```
 
@@ -342,13 +363,14 @@ def main(argv: list[str] | None = None) -> int:
     runs = load_all()
     findings_file = HERE / "findings.md"
     findings = findings_file.read_text() if findings_file.exists() else "(none recorded)"
+    storm_plot = report_storm.plot()  # before build: the section links the image only once it exists
     text = build(runs, findings)
     for run, image in ((newest(runs, "happy", 1000, 10.0), PLOT),
                        (newest(runs, "happy", 1000) or newest(runs, "happy", 100), PLOT_X100)):
         if run is not None:
             plot(run, image)
     args.out.write_text(text)
-    print(f"wrote {args.out}, {PLOT.name} and {PLOT_X100.name}")
+    print(f"wrote {args.out}, {PLOT.name} and {PLOT_X100.name}" + (f", {storm_plot.name}" if storm_plot else ""))
     return 0
 
 

@@ -113,7 +113,14 @@ class Stack:
         self.cluster.start()
         self.kube = Kube(self.cluster.kubeconfig)
         self.kubectl("apply", "--server-side", "-f", str(CRD))
-        self.kubectl("wait", "--for=condition=Established", f"crd/{PLURAL}.{GROUP}", "--timeout=60s")
+        for attempt in range(10):  # right after the apply the CRD may have no conditions yet: kubectl errors
+            try:
+                self.kubectl("wait", "--for=condition=Established", f"crd/{PLURAL}.{GROUP}", "--timeout=60s")
+                break
+            except RuntimeError as error:
+                if "accessor error" not in str(error) or attempt == 9:
+                    raise
+                time.sleep(0.5)
         self.kube.ensure_namespace(NAMESPACE)
         self.kube.secret(INFOBIP_SECRET, {"apiKey": INFOBIP_API_KEY})
         self.kube.secret(TCR_SECRET, {"apiKey": TCR_API_KEY, "apiSecret": TCR_API_SECRET})
