@@ -150,6 +150,7 @@ class Registry:
             resource_version=version_of(body),
             logger=resource_logger(self._logger, key[0], key[1], (body.get("spec") or {}).get("campaignId")),
         )
+        self._store.loaded(resource)
         if unreadable:
             message = (f"status field(s) {', '.join(unreadable)} could not be read by this operator version and "
                        "are rebuilt; the migration goes on (see the StatusReadable condition)")

@@ -84,6 +84,14 @@ class StatusStore:
             self._on_written(resource, before)
         return True
 
+    def loaded(self, resource: Resource) -> None:
+        """A status just read from the server counts as just written (D18): it is what users see now.
+
+        Without this, a restart would write every resource's poll bookkeeping at its first poll —
+        5,000 PATCHes that change nothing but `lastCheckedAt`/`nextCheckAt`/`attempts` (bench F9).
+        """
+        resource.written_at = self._monotonic()
+
     async def reload(self, resource: Resource) -> None:
         """After a lost write: the object as stored now becomes what the resource knows.
 
@@ -100,6 +108,7 @@ class StatusStore:
         resource.foreign = resource.foreign_version = None
         resource.unreadable = unreadable
         resource.resource_version = version_of(body)
+        self.loaded(resource)
 
     async def update(self, resource: Resource, fold: Fold) -> None:
         """`fold` the status and write it; on a lost write reload and fold again (webhooks use this)."""

@@ -156,7 +156,14 @@ def apply_partner_error(
         if marker is not None and isinstance(action, ObserveElection | ObserveMigration):
             marker.observe_attempts += 1
         retry_after = error.retry_after if isinstance(error, PartnerUnavailable) else None
-        schedule_retry(s, policy, facts.now, retry_after)
+        if isinstance(error, PartnerUnavailable) and error.rate_limited:
+            # The partner never served the request: it is not an attempt of the wait, and the wait's
+            # backoff (450-900 s after hours InMigration) would delay a due poll for nothing (bench
+            # F11). One initial step, or the partner's Retry-After; the client's bucket, emptied by
+            # the 429, paces the resend.
+            s.next_check_at = facts.now + next_delay(0, policy, retry_after)
+        else:
+            schedule_retry(s, policy, facts.now, retry_after)
     return s
 
 

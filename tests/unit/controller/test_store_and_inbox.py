@@ -182,3 +182,38 @@ async def test_fields_another_version_wrote_are_rewritten_by_the_next_write() ->
     assert await store.write(item)
     assert api.stored == {"phase": "Pending", "attempts": 0}
     assert item.unreadable == ()
+
+
+async def test_a_status_just_loaded_from_the_server_counts_as_just_written() -> None:
+    """After a restart the first poll of a still-waiting campaign sends nothing (bench F9)."""
+    api, clock = InMemoryStatusApi(), Clock()
+    clock.now = 86_400.0 * 3  # monotonic time counts from boot: days on a node
+    store = StatusStore(api, refresh_seconds=300, monotonic=clock)
+    item = resource(status=MigrationStatus(phase=Phase.IN_MIGRATION, next_check_at=T0, attempts=4))
+    store.loaded(item)
+    item.status = item.status.model_copy(update={"next_check_at": T0 + timedelta(minutes=15), "attempts": 5,
+                                                 "last_checked_at": T0})
+    assert not await store.write(item)
+    assert api.patches == []
+    clock.now += 301
+    assert await store.write(item)
+    assert [set(patch) for patch in api.patches] == [{"nextCheckAt", "attempts", "lastCheckedAt"}]
+
+
+async def test_the_registry_marks_a_resource_it_starts_from_a_watch_event_as_loaded() -> None:
+    from tendlc.controller.reconcile import PassResult
+    from tendlc.controller.registry import Registry
+
+    class Idle:
+        async def run(self, target: Resource) -> PassResult:
+            return PassResult(None, None)
+
+    clock = Clock()
+    clock.now = 86_400.0
+    store = StatusStore(InMemoryStatusApi(), refresh_seconds=300, monotonic=clock)
+    registry = Registry(Idle(), store, WebhookInbox(clock=lambda: T0), lambda body, event: None)  # type: ignore[arg-type]
+    registry.on_watch_event(None, {"metadata": {"namespace": "ns", "name": "m", "uid": "u1", "resourceVersion": "3"},
+                                   "spec": {"campaignId": "COJD655"}, "status": {"phase": "InMigration"}})
+    started = registry.resources[("ns", "m")]
+    assert started.written_at == clock.now
+    await registry.shutdown(1.0)

@@ -47,6 +47,29 @@ def test_retry_after_is_honoured_even_above_the_backoff() -> None:
     assert decision.delay == timedelta(seconds=120)
 
 
+def test_a_poll_refused_with_429_is_retried_after_one_step_not_the_long_waits_backoff() -> None:
+    """Hours into IN_MIGRATION the backoff is ~15 min; a 429 is not an attempt the partner served,
+    so the due poll is retried after one initial step and the wait's backoff is unchanged (bench F11)."""
+    executor, partners = _submitted()
+    now = T0
+    for _ in range(8):  # a long wait: the backoff has grown
+        decision = executor.round(make_facts(now))
+        now += decision.delay  # type: ignore[union-attr]
+    attempts = executor.stored.attempts
+    assert attempts >= 8
+    partners.faults[PollCampaign] = [
+        PartnerUnavailable("Infobip", "campaigns.get", "429 Too Many Requests", rate_limited=True)]
+    refused = executor.round(make_facts(now))
+    assert isinstance(refused, Wait)
+    assert refused.delay <= POLICY.backoff_initial
+    assert refused.status.attempts == attempts
+    assert refused.status.last_error is not None
+    assert "429" in refused.status.last_error
+    plain = FakePartners(sharing="ACCEPTED")
+    plain.faults[ImportNumbers] = [PartnerUnavailable("Infobip", "import", "503")]
+    assert Executor(make_spec(), plain).round(make_facts(T0)).status.attempts == 1  # a 503 still counts
+
+
 def test_no_call_before_the_next_check_time() -> None:
     executor, partners = _submitted()
     calls = len(partners.calls)
