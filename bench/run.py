@@ -27,6 +27,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import psutil
+
 from bench.analyze import (
     TARGET_CLASSES,
     api_cost,
@@ -267,7 +269,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     100 * sampler.cpu_between("operator", t_idle0, t_idle1) / max(t_idle1 - t_idle0, 1e-9), 2),
                 "cpuSecondsPerPartnerCall": round(sampler.cpu_between("operator", t_apply, t_done) / len(ledger), 5)
                 if ledger else None,
+                "cpuMsPerMigration": round(1000 * sampler.cpu_between("operator", t_apply, t_done) / n, 1),
             },
+            "apiserverCpuMsPerMigration": round(1000 * sampler.cpu_between("kube-apiserver", t_apply, t_done) / n, 1)
+            if "kube-apiserver" in sampler.procs else None,
             "processes": sampler.summary(t_apply, t_done),
             "latency": {
                 "applyToFirstPartnerCallSeconds": None if first_call is None else round(first_call - t_apply, 3),
@@ -286,15 +291,32 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             stack.stop_process("operator")
             stack.stop_process("sandbox")
             stack.start_sandbox(sandbox_args(args, scenario))
+            harness, apiserver = psutil.Process(), stack.cluster.pids.get("kube-apiserver")
+            cpu0, api0 = cpu_seconds(harness), cpu_seconds(psutil.Process(apiserver)) if apiserver else None
             base = run_baseline(stack, n, "CB", args.numbers, args.rate_limit_scale, args.backoff_initial,
                                 args.backoff_max, args.timeout, decision_after(args, scenario) / args.time_scale)
+            # The baseline runs in this process: its CPU (the same calls and writes, no operator) is
+            # what the operator's CPU per migration is compared with (issue 18: at most 1.5x).
+            base["cpuSeconds"] = round(cpu_seconds(harness) - cpu0, 2)
+            base["cpuMsPerMigration"] = round(1000 * base["cpuSeconds"] / n, 1)
+            if apiserver and api0 is not None:
+                base["apiserverCpuMsPerMigration"] = round(
+                    1000 * (cpu_seconds(psutil.Process(apiserver)) - api0) / n, 1)
             result["baseline"] = base
+            result["ratioOperatorCpuToBaseline"] = round(
+                result["operator"]["cpuMsPerMigration"] / base["cpuMsPerMigration"], 2) \
+                if base["cpuMsPerMigration"] else None
             result["ratioOperatorToBaseline"] = round(result["wallSeconds"] / base["wallSeconds"], 3) \
                 if base["wallSeconds"] else None
         result["machine"]["loadAverage1mAtEnd"] = round(__import__("os").getloadavg()[0], 2)
     finally:
         stack.close()
     return result
+
+
+def cpu_seconds(process: psutil.Process) -> float:
+    times = process.cpu_times()
+    return float(times.user + times.system)
 
 
 def headline(result: dict[str, Any]) -> str:
@@ -311,12 +333,16 @@ def headline(result: dict[str, Any]) -> str:
     lines.append(f"  apiserver writes/migration={api['writesPerMigration']} "
                  f"(status patches {api['statusPatchesPerMigration']}, events {api['eventWritesPerMigration']})")
     op = result["operator"]
-    lines.append(f"  operator peak RSS={op['peakRssMiB']} MiB cpu={op['cpuSecondsApplyToDone']} s")
+    lines.append(f"  operator peak RSS={op['peakRssMiB']} MiB cpu={op['cpuSecondsApplyToDone']} s "
+                 f"({op.get('cpuMsPerMigration')} ms/migration; API server "
+                 f"{result.get('apiserverCpuMsPerMigration')} ms/migration)")
     if result.get("idle"):
         lines.append(f"  idle CPU={result['idle']['operatorCpuPercentOfOneCore']}% of one core")
     if result.get("baseline"):
         lines.append(f"  baseline wall={result['baseline']['wallSeconds']} s "
-                     f"ratio={result['ratioOperatorToBaseline']}")
+                     f"ratio={result['ratioOperatorToBaseline']}; baseline cpu "
+                     f"{result['baseline'].get('cpuMsPerMigration')} ms/migration, operator/baseline cpu "
+                     f"{result.get('ratioOperatorCpuToBaseline')}")
     return "\n".join(lines)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import socket
 import stat
 import tomllib
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from importlib import metadata
 from pathlib import Path
 
@@ -22,6 +22,15 @@ from tendlc_cli.main import cli
 
 COMMANDS = ["approve", "confirm-osr", "plan", "report", "resume", "retry", "status", "suspend", "why"]
 TODAY = date.today()
+
+
+@pytest.fixture(autouse=True)
+def _today_is_fixed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`plan` reads the clock when it runs: pinned to TODAY, a run across midnight cannot see 41 days for 40."""
+    import tendlc_cli.commands.plan as plan_command
+
+    noon = datetime.combine(TODAY, time(12), UTC)
+    monkeypatch.setattr(plan_command, "utc_now", lambda: noon)
 
 
 def closed_port() -> int:
