@@ -170,7 +170,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         kube = stack.kube
         result["machine"] = machine(kube)
         stack.start_sandbox(sandbox_args(args, scenario))
-        env = stack.operator_env(args.rate_limit_scale, operator_settings(args, scenario))
+        env = stack.operator_env(args.rate_limit_scale, operator_settings(args, scenario), time_scale=args.time_scale)
         result["settings"]["operatorEnv"] = {k: v for k, v in env.items() if k.startswith("TENDLC_") and
                                              "URL" not in k and "PORT" not in k}
         stack.start_operator(env)

@@ -157,7 +157,9 @@ class Stack:
         wait_http(f"{self.sandbox_url}/_admin/health", process, "sandbox", self.directory / "sandbox.log")
         return self.sandbox_url
 
-    def operator_env(self, rate_limit_scale: float, extra: Mapping[str, str]) -> dict[str, str]:
+    def operator_env(
+        self, rate_limit_scale: float, extra: Mapping[str, str], time_scale: float | None = None,
+    ) -> dict[str, str]:
         assert self.cluster is not None
         env = {
             "KUBECONFIG": str(self.cluster.kubeconfig),
@@ -170,8 +172,10 @@ class Stack:
             "TENDLC_WATCH_NAMESPACES": json.dumps([NAMESPACE]),
             "TENDLC_RATE_LIMIT_SCALE": f"{rate_limit_scale:g}",
             "TENDLC_REQUEST_TIMEOUT_SECONDS": "10",
-            # The D24 search window in sandbox time: the partners run `rate_limit_scale` times faster.
-            "TENDLC_ABSENCE_WINDOW_SECONDS": f"{60 / rate_limit_scale:g}",
+            # The D24 search window models Infobip's list lag, which passes in partner time: with the
+            # sandbox's clock `time_scale` times faster, 60 s of it (TCR's election decision, 60
+            # sandbox seconds by default, then comes after the window as it would at full scale).
+            "TENDLC_ABSENCE_WINDOW_SECONDS": f"{60 / (time_scale or rate_limit_scale):g}",
             "TENDLC_LIVENESS_PORT": str(free_port()),
             "TENDLC_LOG_FORMAT": "json",
         }

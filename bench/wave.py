@@ -153,7 +153,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "TENDLC_WEBHOOK_PUBLIC_URL": f"http://127.0.0.1:{port}/webhooks/infobip",
             "TENDLC_WEBHOOK_ALLOW_HTTP": "true", "TENDLC_WEBHOOK_AUTH_SECRET__NAME": WEBHOOK_SECRET,
             "TENDLC_METRICS_PORT": str(free_port()),
-        })
+        }, time_scale=args.time_scale)
         stack.start_operator(env)
         pid = stack.operator_pid()
         sampler = Sampler({"operator": pid, "sandbox": stack.processes["sandbox"].pid,
