@@ -189,4 +189,8 @@ def configure_logging(
     root.setLevel(level.upper() if isinstance(level, str) else level)
     for name in quiet:
         logging.getLogger(name).setLevel(logging.WARNING)
+    # Kopf's per-object logger says "Handler 'changed' succeeded." at INFO for every watch event —
+    # about six lines per migration that say nothing (its failures are WARNING and ERROR, kept),
+    # each formatted, redacted and written. Shown only when asked for with DEBUG.
+    logging.getLogger("kopf.objects").setLevel(logging.NOTSET if root.level <= logging.DEBUG else logging.WARNING)
     return handler

@@ -27,13 +27,14 @@ CANARY_TOO = "canary-key-0a1b2c3d4e"
 
 @pytest.fixture
 def restore_logging() -> Iterator[None]:
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
+    root, kopf_objects = logging.getLogger(), logging.getLogger("kopf.objects")
+    handlers, level, kopf_level = list(root.handlers), root.level, kopf_objects.level
     try:
         yield
     finally:
         root.handlers[:] = handlers
         root.setLevel(level)
+        kopf_objects.setLevel(kopf_level)
 
 
 @pytest.fixture
@@ -91,7 +92,7 @@ def test_resource_context_comes_from_kopf_object_loggers(restore_logging: None) 
     body = {"apiVersion": "tendlc.io/v1alpha1", "kind": "CampaignMigration",
             "metadata": {"namespace": "team-b", "name": "c0o3xvu", "uid": "u-1"}}
     kopf_logger = kopf.ObjectLogger(body=kopf.Body(body), settings=kopf.OperatorSettings())  # type: ignore[arg-type]
-    kopf_logger.info("handler succeeded", extra={"campaign_id": "C0O3XVU"})
+    kopf_logger.warning("handler failed", extra={"campaign_id": "C0O3XVU"})
     (line,) = json_lines(stream)
     assert (line["namespace"], line["name"], line["campaign_id"]) == ("team-b", "c0o3xvu", "C0O3XVU")
     assert "settings" not in line
@@ -189,3 +190,17 @@ def test_one_redactor_serves_the_logs_and_the_partner_clients() -> None:
     assert extended("api-key-1234 / hmac-secret-5678 / abc") == f"{REDACTED} / {REDACTED} / abc"
     assert base("hmac-secret-5678") == "hmac-secret-5678"  # immutable: the base is unchanged
     assert base.with_extra([]) is base
+
+
+def test_kopfs_per_event_info_lines_are_dropped_unless_debug(restore_logging: None) -> None:
+    """"Handler 'changed' succeeded." for every watch event costs CPU and says nothing; failures stay."""
+    body = {"apiVersion": "tendlc.io/v1alpha1", "kind": "CampaignMigration",
+            "metadata": {"namespace": "team-b", "name": "c0o3xvu", "uid": "u-1"}}
+    cases = (("INFO", ["handler failed"]), ("DEBUG", ["Handler 'changed' succeeded.", "handler failed"]))
+    for level, expected in cases:
+        stream = io.StringIO()
+        configure_logging("json", level, stream=stream)
+        kopf_logger = kopf.ObjectLogger(body=kopf.Body(body), settings=kopf.OperatorSettings())  # type: ignore[arg-type]
+        kopf_logger.info("Handler 'changed' succeeded.")
+        kopf_logger.warning("handler failed")
+        assert [line["message"] for line in json_lines(stream)] == expected, level
