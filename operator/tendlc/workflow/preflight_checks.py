@@ -92,8 +92,9 @@ def local_findings(spec: CampaignMigrationSpec, facts: Facts, policy: Policy, pl
     problems: list[PreflightItem] = []
     notes: list[PreflightItem] = []
     if facts.credentials_problem is not None:
-        problems.append(PreflightItem(check=CREDENTIALS, reason=Reason.CREDENTIALS_MISSING,
-                                      message=f"{facts.credentials_problem}; no partner was read."))
+        reason = facts.credentials_reason or Reason.CREDENTIALS_MISSING  # or unlabeled, or an endpoint refused
+        problems.append(PreflightItem(check=CREDENTIALS, reason=reason,
+                                      message=f"{facts.credentials_problem.rstrip('.')}; no partner was read."))
     if facts.numbers_problem is not None:
         problems.append(PreflightItem(check=NUMBERS_SOURCE, reason=facts.numbers_problem.reason,
                                       message=facts.numbers_problem.message))

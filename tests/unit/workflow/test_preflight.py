@@ -247,3 +247,11 @@ def test_switching_to_migrate_starts_at_once_whatever_the_preflight_refresh() ->
     decision = executor.round(make_facts(T0 + timedelta(minutes=1), generation=2))
     assert partners.count(ImportNumbers) == 1
     assert decision.status.phase is not Phase.PREFLIGHT
+
+
+def test_a_refused_endpoint_or_unlabeled_credentials_keep_their_own_reason() -> None:
+    spec = make_spec(mode="Preflight")
+    facts = make_facts(T0, credentials_problem="Secret 'acme' is not labeled",
+                       credentials_reason="CredentialsSecretNotLabeled")
+    decision = decide(spec, MigrationStatus(), facts, POLICY)
+    assert reasons(decision.status) == ["CredentialsSecretNotLabeled"]
