@@ -24,6 +24,7 @@ from tendlc.clients.allowlist import SETTING as ALLOW_LIST
 from tendlc.clients.infobip import IMPORT_BATCH_SIZE
 from tendlc.clients.ratelimit import DEFAULT_LIMITS, RateLimit
 from tendlc.leader.records import LeaseTimings
+from tendlc.partner_requests import ADD_NUMBERS_MAX
 from tendlc.workflow import Policy
 
 
@@ -105,6 +106,20 @@ class Settings(BaseSettings):
         default=60.0, ge=0,
         description="How far apart the first and last of those searches must be; after an interrupted "
         "submission the request timeout is added.",
+    )
+    add_numbers_batch_size: int = Field(
+        default=ADD_NUMBERS_MAX, ge=1, le=ADD_NUMBERS_MAX,
+        description="Numbers per add-numbers request for campaigns of more than 200 numbers (at most the "
+        "documented 5,000; docs/decisions.md D61).",
+    )
+    add_numbers_absence_window_seconds: float = Field(
+        default=600.0, ge=0,
+        description="After an interrupted add-numbers request: how long the campaign's numbers must not show "
+        "its batch before it is sent again (plus the request timeout); Infobip adds numbers asynchronously.",
+    )
+    preflight_refresh_seconds: float = Field(
+        default=3600.0, gt=0,
+        description="spec.mode Preflight: how often the documented partner reads are made again.",
     )
     status_refresh_seconds: float = Field(
         default=300.0, ge=0,
@@ -347,5 +362,8 @@ class Settings(BaseSettings):
             absence_searches=self.absence_searches,
             absence_window=timedelta(seconds=self.absence_window_seconds),
             in_flight=timedelta(seconds=self.request_timeout_seconds),
+            add_numbers_batch_size=self.add_numbers_batch_size,
+            add_numbers_absence_window=timedelta(seconds=self.add_numbers_absence_window_seconds),
+            preflight_refresh=timedelta(seconds=self.preflight_refresh_seconds),
         )
         return policy if random is None else replace(policy, random=random)

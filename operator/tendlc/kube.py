@@ -68,6 +68,18 @@ class SecretData:
         return f"SecretData(name={self.name!r}, keys={sorted(self.values)!r}, labels={dict(self.labels)!r})"
 
 
+@dataclass(frozen=True)
+class ConfigMapData:
+    """A ConfigMap's labels and `data` (a number list for `spec.numbersFrom`, D62)."""
+
+    name: str
+    labels: dict[str, str]
+    data: dict[str, str]
+
+    def __repr__(self) -> str:
+        return f"ConfigMapData(name={self.name!r}, keys={sorted(self.data)!r})"
+
+
 Login = Callable[[], kopf.ConnectionInfo]
 RELOGIN_INTERVAL = 5.0  # seconds between two reads of the credentials after 401s
 
@@ -276,6 +288,18 @@ class KubeApi:
             self._namespaces.clear()
         self._namespaces[namespace] = (now, annotations)
         return annotations
+
+    async def read_numbers_config_map(self, namespace: str, name: str) -> ConfigMapData | None:
+        """A `numbersFrom` ConfigMap, or None when it does not exist. Read by name every pass, never watched (D62)."""
+        path = _config_map_path(namespace, name)
+        response = await self._request("GET", path)
+        if response.status_code == 404:
+            return None
+        _raise_for_status("GET", path, response)
+        body = response.json()
+        labels = (body.get("metadata") or {}).get("labels") or {}
+        data = body.get("data") or {}
+        return ConfigMapData(name=name, labels=dict(labels), data={k: v for k, v in data.items() if isinstance(v, str)})
 
     async def patch_status(
         self, namespace: str, name: str, status: dict[str, Any], *, resource_version: str | None = None,

@@ -162,7 +162,9 @@ class _FleetCollector(Collector):
             switched = status.condition(ConditionType.TRAFFIC_SWITCHED)
             if switched is not None and switched.status == "False" and status.registered_at is not None \
                     and status.traffic_switched_at is None:
-                cutover_waits.append(status.registered_at)
+                # More than 200 numbers: the cut-over could start only once every number was added (D60).
+                added = status.numbers.completed_at if status.numbers is not None else None
+                cutover_waits.append(max(status.registered_at, added) if added is not None else status.registered_at)
         yield GaugeMetricFamily("tendlc_campaign_migrations_stalled",
                                 "CampaignMigrations whose Stalled condition is True.", value=stalled)
         family = GaugeMetricFamily(
@@ -183,7 +185,8 @@ class _FleetCollector(Collector):
                                 value=len(cutover_waits))
         waiting = max(((now - start).total_seconds() for start in cutover_waits), default=0.0)
         yield GaugeMetricFamily("tendlc_cutover_pending_longest_seconds",
-                                "Time since REGISTERED of the oldest cut-over not yet succeeded (0 when none).",
+                                "Time since REGISTERED (more than 200 numbers: since all were added) of the oldest "
+                                "cut-over not yet succeeded (0 when none).",
                                 value=max(waiting, 0.0))
 
 

@@ -14,6 +14,10 @@ from typing import Final
 
 IMPORT_PATH: Final = "/numbers/2/numbers/import"
 MIGRATE_PATH: Final = "/number-registration/1/campaigns/migrate"
+ADD_NUMBERS_PATH: Final = "/number-registration/1/campaigns/{campaign_id}/add-numbers"
+CAMPAIGN_NUMBERS_PATH: Final = "/number-registration/1/campaigns/{campaign_id}/numbers"
+ADD_NUMBERS_MAX: Final = 5_000
+"""Numbers one add-numbers request carries at most (published `UpdateCampaignRegistrationRequest`)."""
 
 
 @dataclass(frozen=True)
@@ -58,3 +62,21 @@ class MigrationRequest:
             "isClientManageNnid": self.is_client_manage_nnid,
         }
 
+
+
+@dataclass(frozen=True)
+class AddNumbersRequest:
+    """Infobip `POST /number-registration/1/campaigns/{id}/add-numbers` (published; D34, D61).
+
+    Numbers are sent as `numbers` (not `numberKeys`): the operator knows them, not their keys.
+    """
+
+    infobip_campaign_id: str
+    numbers: tuple[str, ...]
+
+    @property
+    def path(self) -> str:
+        return ADD_NUMBERS_PATH.format(campaign_id=self.infobip_campaign_id)
+
+    def body(self) -> dict[str, object]:
+        return {"numbers": list(self.numbers)}

@@ -251,6 +251,73 @@ ADVICE: Mapping[str, Advice] = MappingProxyType({
     Reason.PARTNER_UNAVAILABLE: Advice(
         _P, "the partner to answer again (retried with backoff)", "Nothing: temporary trouble is retried by itself."
     ),
+    # Large campaigns (D60-D63).
+    Reason.ADDING_NUMBERS: Advice(
+        _P, "Infobip to accept the add-numbers batches (the numbers not added yet have no service)",
+        "Nothing; switch traffic once Ready is True (status.numbers shows the progress).",
+    ),
+    Reason.AWAITING_NUMBERS: Advice(
+        _P, "Infobip to show every added number on the campaign (it adds them asynchronously)",
+        "Nothing; if numbers stay missing for hours, ask the Infobip Registrations team.",
+    ),
+    Reason.NUMBERS_ADDED: Advice(_D, "nothing (every number is on the campaign)", _NOTHING),
+    Reason.ADD_NUMBERS_REJECTED: Advice(
+        _A, "numbers Infobip accepts on the campaign (it refused a batch)",
+        f"Read Infobip's words in the message (a pool limit, numbers not in the account); fix it, {_RETRY}.",
+    ),
+    Reason.NUMBERS_CHANGED: Advice(
+        _A, "the number list the migration was started with",
+        "Restore the ConfigMap's numbers (they are fixed once submitted); migrate others with a new CampaignMigration.",
+    ),
+    Reason.NUMBERS_CONFIG_MAP_MISSING: Advice(
+        _A, "the ConfigMap spec.numbersFrom names (and its key)",
+        "Create the ConfigMap with the key the message names.",
+    ),
+    Reason.NUMBERS_CONFIG_MAP_NOT_LABELED: Advice(
+        _A, "the ConfigMap to opt in with the label tendlc.io/usage=numbers",
+        "Run the `kubectl label configmap` command the message gives.",
+    ),
+    Reason.NUMBERS_INVALID: Advice(
+        _A, "a valid number list in the ConfigMap", "Fix the entries the message names; the migration continues.",
+    ),
+    Reason.NOT_BEFORE: Advice(
+        _C, "spec.notBefore (nothing is sent before it)", "Nothing; or change spec.notBefore to start earlier.",
+    ),
+    # Preflight (D64-D67).
+    Reason.PREFLIGHT: Advice(
+        _C, "you: spec.mode is Preflight (read-only checks, nothing written)",
+        "Read status.preflight; set spec.mode to Migrate to start the migration.",
+    ),
+    Reason.PREFLIGHT_PENDING: Advice(_P, "the preflight's partner reads", _NOTHING),
+    Reason.ELIGIBLE: Advice(_D, "nothing: the preflight found no problem", "Set spec.mode to Migrate to start."),
+    Reason.TCR_CAMPAIGN_NOT_FOUND: Advice(
+        _A, "a campaign ID TCR knows", "Check spec.campaignId against TCR (a new CampaignMigration for another ID).",
+    ),
+    Reason.CAMPAIGN_SUSPENDED: Advice(
+        _A, "the campaign to be unsuspended at the carrier(s) the message names",
+        "Resolve the suspension with the carrier through your CNP, then run the preflight again "
+        "(`kubectl tendlc retry {target}`).",
+    ),
+    Reason.CAMPAIGN_REJECTED_BY_CARRIER: Advice(
+        _A, "the carrier(s) the message names to approve the campaign",
+        "Resolve the rejection with the carrier through your CNP before migrating.",
+    ),
+    Reason.ELECTION_OPEN_ELSEWHERE: Advice(
+        _A, "the election open towards another CNP to be withdrawn or declined",
+        "Ask that CNP (or TCR support) to close its election before migrating.",
+    ),
+    Reason.TOO_MANY_NUMBERS_WITHOUT_POOL: Advice(
+        _A, "a number pool (more than 49 numbers without one)",
+        "Arrange a number pool with your Infobip account manager and set spec.numberPoolId, or move at most 49.",
+    ),
+    Reason.NUMBERS_IN_OTHER_CAMPAIGN: Advice(
+        _A, "the numbers to leave the other Infobip campaigns the message names",
+        "Remove them from those campaigns, or leave them out of this migration.",
+    ),
+    Reason.NUMBERS_IN_ACCOUNT: Advice(_D, "nothing (informative)", _NOTHING),
+    Reason.MIGRATION_EXISTS: Advice(_D, "nothing (informative: the migration adopts that campaign)", _NOTHING),
+    Reason.NUMBERS_TO_ADD: Advice(_D, "nothing (informative: numbers added after registration)", _NOTHING),
+    Reason.ELECTION_EXISTS: Advice(_D, "nothing (informative: the election is reused)", _NOTHING),
 })
 
 UNKNOWN = Advice(

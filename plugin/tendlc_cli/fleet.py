@@ -26,7 +26,7 @@ NO_STATUS = "<none>"
 """Phase of a resource the operator has not written a status for (yet)."""
 IN_FLIGHT = frozenset({
     Phase.IMPORTING_NUMBERS, Phase.ELECTING_CNP, Phase.SUBMITTING_MIGRATION, Phase.IN_MIGRATION,
-    Phase.AWAITING_OSR_CONFIRMATION,
+    Phase.AWAITING_OSR_CONFIRMATION, Phase.ADDING_NUMBERS,
 })
 PHASE_ORDER = [NO_STATUS, *(phase.value for phase in Phase)]
 

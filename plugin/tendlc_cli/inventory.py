@@ -14,12 +14,13 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections import Counter
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
 from tendlc.api import CAMPAIGN_ID_PATTERN, NUMBER_PATTERN, Nnid
-from tendlc.api.spec import MAX_NUMBERS
+from tendlc.api.spec import MIGRATE_MAX_NUMBERS, POOLED_MAX_NUMBERS
 
 REQUIRED = ("campaignId", "numbers", "loaFile", "loaSignedDate")
 OPTIONAL = ("campaignName", "numberPoolId", "nnid")
@@ -105,7 +106,7 @@ def _signed_date(raw: str, today: date, max_age_days: int, reasons: list[str]) -
     return signed
 
 
-def _numbers(raw: str, reasons: list[str]) -> tuple[str, ...]:
+def _numbers(raw: str, reasons: list[str], *, pooled: bool) -> tuple[str, ...]:
     numbers = tuple(n for n in NUMBER_SEPARATORS.split(raw.strip()) if n)
     if not numbers:
         reasons.append("no numbers")
@@ -114,9 +115,11 @@ def _numbers(raw: str, reasons: list[str]) -> tuple[str, ...]:
     if bad:
         shown = ", ".join(repr(n) for n in bad[:3]) + (f" and {len(bad) - 3} more" if len(bad) > 3 else "")
         reasons.append(f"number(s) {shown} not 1 followed by 10 digits (no +, no spaces inside)")
-    if len(numbers) > MAX_NUMBERS:
-        reasons.append(f"{len(numbers)} numbers; at most {MAX_NUMBERS} per campaign")
-    repeated = sorted({n for n in numbers if numbers.count(n) > 1})
+    limit = POOLED_MAX_NUMBERS if pooled else MIGRATE_MAX_NUMBERS
+    if len(numbers) > limit:
+        without = "" if pooled else " without numberPoolId"
+        reasons.append(f"{len(numbers)} numbers{without}; at most {limit} per campaign{without}")
+    repeated = sorted(n for n, times in Counter(numbers).items() if times > 1)
     if repeated:
         reasons.append(f"number(s) {', '.join(repeated)} listed twice")
     return numbers
@@ -131,7 +134,7 @@ def _row(
         reasons.append("no campaign ID")
     elif not re.match(CAMPAIGN_ID_PATTERN, campaign_id):
         reasons.append(f"campaign ID {campaign_id!r} is not C followed by 6 upper-case letters or digits")
-    numbers = _numbers(values.get("numbers", ""), reasons)
+    numbers = _numbers(values.get("numbers", ""), reasons, pooled=bool(values.get("numberPoolId")))
     loa_file = values.get("loaFile", "")
     if not loa_file:
         reasons.append("no LOA file")

@@ -54,9 +54,11 @@ def _metadata(name: str, namespace: str | None, labels: dict[str, str]) -> dict[
 
 
 def migration_manifest(
-    row: InventoryRow, *, namespace: str | None = None, wave: str | None = None, suspend: bool = False
+    row: InventoryRow, *, namespace: str | None = None, wave: str | None = None, suspend: bool = False,
+    preflight: bool = False,
 ) -> dict[str, Any]:
-    """The CampaignMigration for a row; `suspend` adds `tendlc.io/suspend: "true"` (lifted by `resume`)."""
+    """The CampaignMigration for a row; `suspend` adds `tendlc.io/suspend: "true"` (lifted by `resume`),
+    `preflight` sets `spec.mode: Preflight` (read-only checks until it is set to Migrate)."""
     metadata = _metadata(resource_name(row.campaign_id), namespace, {WAVE_LABEL: wave} if wave else {})
     if suspend:
         metadata["annotations"] = {ANNOTATION_SUSPEND: "true"}
@@ -70,6 +72,8 @@ def migration_manifest(
         spec["numberPoolId"] = row.number_pool_id
     if row.nnid is not Nnid.INFOBIP:
         spec["nnid"] = row.nnid.value
+    if preflight:
+        spec["mode"] = "Preflight"
     return {"apiVersion": f"{GROUP}/{VERSION}", "kind": KIND, "metadata": metadata, "spec": spec}
 
 

@@ -41,6 +41,8 @@ class PlanRequest:
     secrets_out: Path | None = None
     apply_secrets: bool = False
     suspend: bool = False
+    preflight: bool = False
+    """`spec.mode: Preflight` in every CampaignMigration (read-only checks, D64)."""
     server_check: bool | None = None
     """True: must dry-run on the server; False: offline only; None: dry-run when a cluster answers."""
     namespace: str | None = None
@@ -110,7 +112,8 @@ def build(request: PlanRequest, text: str) -> tuple[int, list[Planned], list[Row
     planned: list[Planned] = []
     for row in inventory.rows:
         document = read_loa(row.loa_file)
-        migration = migration_manifest(row, namespace=request.namespace, wave=request.wave, suspend=request.suspend)
+        migration = migration_manifest(row, namespace=request.namespace, wave=request.wave, suspend=request.suspend,
+                                       preflight=request.preflight)
         reasons = [document] if isinstance(document, str) else []
         reasons += [f"CRD schema: {problem}" for problem in schema.validate(migration)]
         if reasons or isinstance(document, str):

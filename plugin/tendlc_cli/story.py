@@ -54,8 +54,10 @@ def _when(moment: datetime | None, now: datetime) -> str:
 def _identity(spec: CampaignMigrationSpec | None, raw_spec: Mapping[str, Any]) -> list[str]:
     if spec is None:
         return [f"  campaign      {raw_spec.get('campaignId', '?')} (the spec does not parse; see the Ready condition)"]
+    count = (f"numbers from ConfigMap {spec.numbers_from.config_map_key_ref.name}" if spec.numbers_from is not None
+             else f"{len(spec.numbers)} number{'s' if len(spec.numbers) != 1 else ''}")
     parts = [
-        spec.campaign_id, f"{len(spec.numbers)} number{'s' if len(spec.numbers) != 1 else ''}",
+        spec.campaign_id, count,
         f"NNID {spec.nnid.value}",
         # Unset, the operator elects its TENDLC_UPSTREAM_CNP_ID, which only the operator knows.
         f"CNP {raw_spec['upstreamCnpId']}" if raw_spec.get("upstreamCnpId") else "CNP (operator's default)",
@@ -151,6 +153,33 @@ def _waiting(status: MigrationStatus, reason: str, now: datetime) -> list[str]:
     return lines
 
 
+def _large(status: MigrationStatus) -> list[str]:
+    """Campaigns of more than 200 numbers (D60): where the numbers are."""
+    progress = status.numbers
+    if progress is None:
+        return []
+    shown = "?" if progress.visible is None else str(progress.visible)
+    return ["", "Numbers", f"  {progress.migrated} migrated, {progress.added} added in {progress.batches} request(s), "
+            f"{progress.pending} pending (no service yet); Infobip shows {shown} of {progress.total}"]
+
+
+def _preflight(status: MigrationStatus, now: datetime) -> list[str]:
+    """`spec.mode: Preflight` (D64): each finding with its reason."""
+    result = status.preflight
+    if result is None:
+        return []
+    planned = show(result.planned_submission_at)
+    lines = ["", f"Preflight (read {_when(result.checked_at, now)}, for a submission at {planned})"]
+    for title, items in (("problem", result.problems), ("note", result.notes), ("not checked", result.not_checked)):
+        for item in items:
+            first, second = (item.check, item.reason) if title == "not checked" else (item.reason, item.check)
+            lines.append(f"  {title:<12}{first} ({second})")
+            lines.extend(_wrap(item.message))
+    if not result.problems:
+        lines.append("  no problem found")
+    return lines
+
+
 def tell(obj: Mapping[str, Any], now: datetime) -> str:
     """The whole story of one CampaignMigration, as `why` prints it."""
     metadata = obj.get("metadata") or {}
@@ -185,6 +214,7 @@ def tell(obj: Mapping[str, Any], now: datetime) -> str:
     controls = _controls(metadata.get("annotations") or {}, spec, status)
     lines += [f"  spec          {seen}", f"  controls      {controls}"]
     lines += ["", "Steps", *_steps(status, spec)]
+    lines += [*_large(status), *_preflight(status, now)]
     lines += ["", "Conditions", *(_conditions(status.conditions, now) if status.conditions else ["  none"])]
     lines += ["", "Last partner answer", *_partner(status, now)]
     lines += ["", "Waiting for", *_waiting(status, reason, now)]

@@ -619,7 +619,8 @@ def test_api_server_accepts_every_rendered_object(
                                   namespace=namespace)
     # The ServiceMonitor's CRD (Prometheus Operator) is not in this cluster; it is checked above.
     checked = [obj for obj in objects if obj["kind"] != "ServiceMonitor"]
-    cluster_scoped = {"ClusterRole", "ClusterRoleBinding"}
+    cluster_scoped = {"ClusterRole", "ClusterRoleBinding", "ValidatingAdmissionPolicy",
+                      "ValidatingAdmissionPolicyBinding"}
     for obj in checked:
         assert obj["kind"] in cluster_scoped or obj["metadata"].get("namespace"), f"no namespace: {obj['kind']}"
     crds = [doc for path in sorted(CHART_CRDS.glob("*.yaml")) for doc in yaml.safe_load_all(path.read_text())]

@@ -27,7 +27,9 @@ from tendlc.kube import StatusConflict
 from tendlc.partner_errors import PartnerProblem, PartnerRejected
 from tendlc.workflow import (
     Action,
+    AddNumbers,
     Annotations,
+    CampaignNumbersObserved,
     CampaignObserved,
     Decision,
     ElectCnp,
@@ -38,13 +40,18 @@ from tendlc.workflow import (
     ImportResult,
     LoaFacts,
     MigrationNotFound,
+    NumbersAccepted,
+    ObserveCampaignNumbers,
     ObserveElection,
     ObserveMigration,
     Outcome,
     PollCampaign,
+    PreflightObserved,
+    RunPreflight,
     SubmitMigration,
     SwitchTraffic,
     TrafficSwitchedOutcome,
+    Wait,
 )
 
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
@@ -86,6 +93,12 @@ class FakePartners:
     imported: set[str] = field(default_factory=set)
     switched: dict[str, int] = field(default_factory=dict)
     """Cut-over attempts received per idempotency key (an endpoint acts once per key)."""
+    campaign_numbers: set[str] = field(default_factory=set)
+    """What `GET …/campaigns/{id}/numbers` shows (the migrated numbers, then the added ones)."""
+    added_after_reads: int = 0
+    """Reads of the campaign's numbers before an accepted batch shows (0: at once; D34 applies later)."""
+    pending_batches: list[tuple[int, tuple[str, ...]]] = field(default_factory=list)
+    preflight: PreflightObserved | None = None
 
     def __call__(self, action: Action) -> Outcome:
         self.calls.append(action)
@@ -107,6 +120,7 @@ class FakePartners:
             if self.stage is not None:
                 return already_in_migration()
             self.stage = "IN_MIGRATION"
+            self.campaign_numbers.update(action.numbers)
             return CampaignObserved(UUID, self.stage, created=True)
         if isinstance(action, ObserveMigration):
             if self.stage is None:
@@ -118,7 +132,25 @@ class FakePartners:
         if isinstance(action, SwitchTraffic):
             self.switched[action.idempotency_key] = self.switched.get(action.idempotency_key, 0) + 1
             return TrafficSwitchedOutcome()
+        if isinstance(action, AddNumbers):
+            assert self.stage == "REGISTERED", "add-numbers before the campaign is registered"
+            self.pending_batches.append((self.added_after_reads, action.numbers))
+            self._apply_batches()
+            return NumbersAccepted(len(action.numbers))
+        if isinstance(action, ObserveCampaignNumbers):
+            self.pending_batches = [(reads - 1, numbers) for reads, numbers in self.pending_batches]
+            self._apply_batches()
+            return CampaignNumbersObserved(frozenset(self.campaign_numbers))
+        if isinstance(action, RunPreflight):
+            assert self.preflight is not None
+            return self.preflight
         raise AssertionError(action)
+
+    def _apply_batches(self) -> None:
+        due = [numbers for reads, numbers in self.pending_batches if reads <= 0]
+        self.pending_batches = [(reads, numbers) for reads, numbers in self.pending_batches if reads > 0]
+        for numbers in due:
+            self.campaign_numbers.update(numbers)
 
     def count(self, kind: type) -> int:
         return sum(isinstance(call, kind) for call in self.calls)
@@ -332,7 +364,7 @@ class Executor:
             decision = self.round(make_facts(now, **facts))
             if isinstance(decision, done):
                 return decision
-            delay = getattr(decision, "delay", None) or getattr(decision, "recheck_after", None)
+            delay = decision.delay if isinstance(decision, Wait) else getattr(decision, "recheck_after", None)
             assert delay is not None, f"stuck on {decision!r}"
             now += max(delay, timedelta(seconds=1))
         raise AssertionError(f"no {done.__name__} within {limit}")

@@ -222,6 +222,12 @@ def test_fleet_gauges_count_stalled_problems_and_downtime_in_progress_at_scrape_
         _status(registeredAt=(NOW - timedelta(hours=1)).isoformat(), trafficSwitchedAt=NOW.isoformat(), conditions=[
             {"type": "TrafficSwitched", "status": "True", "reason": "TrafficSwitched",
              "lastTransitionTime": NOW.isoformat()}]),
+        # More than 200 numbers: registered 2 hours ago, every number added 5 minutes ago, switching since.
+        _status(registeredAt=(NOW - timedelta(hours=2)).isoformat(),
+                numbers={"total": 1200, "migrated": 200, "added": 1000,
+                         "completedAt": (NOW - timedelta(minutes=5)).isoformat()},
+                conditions=[{"type": "TrafficSwitched", "status": "False", "reason": "SwitchingTraffic",
+                             "lastTransitionTime": NOW.isoformat()}]),
     ]
     metrics.set_status_source(lambda: statuses)
     _, samples = parse(metrics.render().decode())
@@ -230,8 +236,8 @@ def test_fleet_gauges_count_stalled_problems_and_downtime_in_progress_at_scrape_
     assert value(samples, "tendlc_campaign_migrations_with_problem", reason="CredentialsRejected") == 1
     assert value(samples, "tendlc_downtime_in_progress") == 2
     assert value(samples, "tendlc_downtime_in_progress_longest_seconds") == 7200
-    assert value(samples, "tendlc_cutover_pending") == 1
-    assert value(samples, "tendlc_cutover_pending_longest_seconds") == 600
+    assert value(samples, "tendlc_cutover_pending") == 2
+    assert value(samples, "tendlc_cutover_pending_longest_seconds") == 600  # not the 2 h spent adding numbers
     statuses.clear()  # read again at the next scrape; OutcomeUnknown stays listed at 0 for its alert
     _, samples = parse(metrics.render().decode())
     assert ("tendlc_campaign_migrations_with_problem", frozenset({("reason", "OutcomeUnknown")})) in samples

@@ -47,6 +47,8 @@ USAGE_INFOBIP_CREDENTIALS: Final = "infobip-credentials"
 USAGE_TCR_CREDENTIALS: Final = "tcr-credentials"
 USAGE_CUTOVER: Final = "cutover"
 """The Secret holding a cut-over webhook's HMAC key."""
+USAGE_NUMBERS: Final = "numbers"
+"""On a ConfigMap: it holds a number list that `spec.numbersFrom` may name (D62)."""
 
 
 class ConditionType:
@@ -71,6 +73,10 @@ class ConditionType:
     """True once the canary failed or the failure budget is spent: nothing more is released."""
     COMPLETE: Final = "Complete"
     """True when every member is Registered or Failed (`kubectl wait --for=condition=Complete`)."""
+    NUMBERS_ADDED: Final = "NumbersAdded"
+    """Campaigns of more than 200 numbers: True once every number is on the Infobip campaign (D60)."""
+    ELIGIBLE: Final = "Eligible"
+    """`spec.mode: Preflight`: True when the documented reads found no problem (D64)."""
 
 
 class Reason:
@@ -158,6 +164,36 @@ class Reason:
     STATUS_READABLE: Final = "StatusReadable"
     # An exactly-once marker of an operation this version does not know (Park; the marker is kept).
     UNKNOWN_PENDING_OPERATION: Final = "UnknownPendingOperation"
+    # Large campaigns (D60-D63): numbers beyond the 200 a migration carries.
+    ADDING_NUMBERS: Final = "AddingNumbers"
+    """Registered with the numbers the migration carried; the rest are being added (no service yet)."""
+    AWAITING_NUMBERS: Final = "AwaitingNumbers"
+    """Every batch was accepted (202); waiting until Infobip shows every number on the campaign."""
+    NUMBERS_ADDED: Final = "NumbersAdded"
+    ADD_NUMBERS_REJECTED: Final = "AddNumbersRejected"
+    NUMBERS_CHANGED: Final = "NumbersChanged"
+    """numbersFrom's list changed after the migration was submitted (Park until restored)."""
+    NUMBERS_CONFIG_MAP_MISSING: Final = "NumbersConfigMapMissing"
+    NUMBERS_CONFIG_MAP_NOT_LABELED: Final = "NumbersConfigMapNotLabeled"
+    NUMBERS_INVALID: Final = "NumbersInvalid"
+    """numbersFrom's list does not hold what spec.numbers would have to (pattern, unique, count)."""
+    NOT_BEFORE: Final = "NotBefore"
+    """spec.notBefore is in the future: nothing is sent to a partner before it."""
+    # Preflight (D64-D67): Ready's reason in the mode, Eligible's reasons, and each problem's reason.
+    PREFLIGHT: Final = "Preflight"
+    PREFLIGHT_PENDING: Final = "PreflightPending"
+    ELIGIBLE: Final = "Eligible"
+    TCR_CAMPAIGN_NOT_FOUND: Final = "TcrCampaignNotFound"
+    CAMPAIGN_SUSPENDED: Final = "CampaignSuspended"
+    CAMPAIGN_REJECTED_BY_CARRIER: Final = "CampaignRejectedByCarrier"
+    ELECTION_OPEN_ELSEWHERE: Final = "ElectionOpenElsewhere"
+    TOO_MANY_NUMBERS_WITHOUT_POOL: Final = "TooManyNumbersWithoutPool"
+    NUMBERS_IN_OTHER_CAMPAIGN: Final = "NumbersInOtherCampaign"
+    # Preflight notes: informative, never a problem.
+    NUMBERS_IN_ACCOUNT: Final = "NumbersInAccount"
+    MIGRATION_EXISTS: Final = "MigrationExists"
+    NUMBERS_TO_ADD: Final = "NumbersToAdd"
+    ELECTION_EXISTS: Final = "ElectionExists"
 
 WARNING_REASONS: Final = frozenset(
     {
@@ -196,6 +232,17 @@ WARNING_REASONS: Final = frozenset(
         Reason.CUT_OVER_FAILING,
         Reason.CUT_OVER_NOT_READY,
         Reason.CUT_OVER_NOT_ALLOWED,
+        Reason.ADD_NUMBERS_REJECTED,
+        Reason.NUMBERS_CHANGED,
+        Reason.NUMBERS_CONFIG_MAP_MISSING,
+        Reason.NUMBERS_CONFIG_MAP_NOT_LABELED,
+        Reason.NUMBERS_INVALID,
+        Reason.TCR_CAMPAIGN_NOT_FOUND,
+        Reason.CAMPAIGN_SUSPENDED,
+        Reason.CAMPAIGN_REJECTED_BY_CARRIER,
+        Reason.ELECTION_OPEN_ELSEWHERE,
+        Reason.TOO_MANY_NUMBERS_WITHOUT_POOL,
+        Reason.NUMBERS_IN_OTHER_CAMPAIGN,
     }
 )
 """Reasons whose Event is a Warning: something stopped the migration or needs a human. Every other
@@ -294,3 +341,9 @@ skipped, so `status.networkStatuses` has a fixed maximum size."""
 
 TCR_CODE_CAMPAIGN_EXPIRED: Final = "518"
 """TCR's error code for an expired campaign."""
+
+class OperationStatus:
+    """TCR's per-MNO campaign operation status (`GET /v2/campaign/{id}/operationStatus`, D65)."""
+
+    SUSPENDED: Final = "SUSPENDED"
+    REJECTED: Final = "REJECTED"

@@ -11,10 +11,20 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 CAMPAIGN_ID_PATTERN = r"^C[A-Z0-9]{6}$"
 NUMBER_PATTERN = r"^1[0-9]{10}$"  # ASCII digits, exactly as kube-apiserver (RE2) reads the CRD
@@ -26,8 +36,17 @@ BASE_URL_HOST_PATTERN = r"^https?://[^/?#@:]+"
 BASE_URL_USERINFO_PATTERN = r"^https?://[^/]*@"
 # A DNS-1123 subdomain, as Kubernetes names Secrets (so never "." or ".."); a CEL rule in the CRD.
 SECRET_NAME_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
-MAX_NUMBERS = 200
+MIGRATE_MAX_NUMBERS = 200
+"""Numbers one migrate request carries (D3), and the most a campaign without a number pool may list."""
+POOLED_MAX_NUMBERS = 35_000
+"""Numbers a number-pooling campaign holds at most (published `UpdateCampaignRegistrationRequest`)."""
+UNPOOLED_CARRIER_MAX = 49
+"""Numbers a campaign without a number pool holds at T-Mobile (and per Infobip's spec): more is warned."""
+MAX_NUMBERS = POOLED_MAX_NUMBERS
+"""`maxItems` of `spec.numbers` in the CRD."""
 DEFAULT_UPSTREAM_CNP_ID = "OPMKT"
+CONFIG_MAP_NAME_PATTERN = r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$"
+CONFIG_MAP_KEY_PATTERN = SECRET_KEY_PATTERN
 
 PhoneNumber = Annotated[str, StringConstraints(min_length=11, max_length=11, pattern=NUMBER_PATTERN)]
 SecretName = Annotated[str, StringConstraints(min_length=1, max_length=253, pattern=SECRET_NAME_PATTERN)]
@@ -45,6 +64,24 @@ class Nnid(StrEnum):
     OWN = "Own"
 
 
+class Mode(StrEnum):
+    """What the operator does with the resource: migrate it, or only check it (D64)."""
+
+    MIGRATE = "Migrate"
+    PREFLIGHT = "Preflight"
+
+
+def _aware(value: Any) -> Any:
+    """An RFC 3339 string (or a datetime) as an aware datetime; a number is refused, as the CRD does."""
+    if not isinstance(value, str | datetime):
+        raise ValueError("must be an RFC 3339 date-time string")
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if isinstance(value, datetime) and value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value
+
+
 class SecretRef(_Model):
     """A Secret in the resource's namespace."""
 
@@ -57,6 +94,44 @@ class LoaSecretRef(_Model):
     name: SecretName
     document_key: SecretKey = Field(default="loa.pdf", alias="documentKey")
     signed_date_key: SecretKey = Field(default="signedDate", alias="signedDateKey")
+
+
+class ConfigMapKeyRef(_Model):
+    """A key of a ConfigMap in the resource's namespace."""
+
+    name: Annotated[str, StringConstraints(min_length=1, max_length=253, pattern=CONFIG_MAP_NAME_PATTERN)]
+    key: SecretKey
+
+
+class NumbersFrom(_Model):
+    """Where a long number list lives instead of `spec.numbers` (D62)."""
+
+    config_map_key_ref: ConfigMapKeyRef = Field(alias="configMapKeyRef")
+
+
+def numbers_problem(numbers: tuple[str, ...], *, pooled: bool) -> str | None:
+    """What is wrong with a number list (count, uniqueness), or None; the same rules as the CRD's.
+
+    The pattern of each number is the model's (or, for a ConfigMap, the parser's) job; this is
+    what a list as a whole must satisfy, so `spec.numbers` and `numbersFrom` are held to one rule.
+    """
+    if not numbers:
+        return "the list holds no number"
+    limit = POOLED_MAX_NUMBERS if pooled else MIGRATE_MAX_NUMBERS
+    if len(numbers) > limit:
+        if pooled:
+            return f"{len(numbers)} numbers: a number-pooling campaign holds at most {POOLED_MAX_NUMBERS}"
+        return (
+            f"{len(numbers)} numbers without numberPoolId: a campaign without a number pool migrates at most "
+            f"{MIGRATE_MAX_NUMBERS} (and holds at most {UNPOOLED_CARRIER_MAX} at T-Mobile). Set spec.numberPoolId "
+            "to the pool your Infobip account manager arranged, or list fewer numbers"
+        )
+    seen: set[str] = set()
+    for number in numbers:
+        if number in seen:
+            return f"numbers must be unique ({number} is listed twice)"
+        seen.add(number)
+    return None
 
 
 def base_url_problem(url: str) -> str | None:
@@ -185,7 +260,9 @@ class CampaignMigrationSpec(_Model):
     campaign_name: Annotated[str, StringConstraints(min_length=1, max_length=255)] | None = Field(
         default=None, alias="campaignName"
     )
-    numbers: tuple[PhoneNumber, ...] = Field(min_length=1, max_length=MAX_NUMBERS)
+    numbers: tuple[PhoneNumber, ...] = Field(default=(), max_length=MAX_NUMBERS)
+    """Inline numbers; empty when `numbers_from` names a ConfigMap (the controller fills them in)."""
+    numbers_from: NumbersFrom | None = Field(default=None, alias="numbersFrom")
     number_pool_id: Annotated[str, StringConstraints(min_length=1, max_length=255)] | None = Field(
         default=None, alias="numberPoolId"
     )
@@ -198,13 +275,28 @@ class CampaignMigrationSpec(_Model):
     tcr: PartnerOverride | None = None
     suspend: StrictBool = False
     cutover: CutOver | None = None
+    mode: Mode = Mode.MIGRATE
+    not_before: Annotated[datetime, BeforeValidator(_aware)] | None = Field(default=None, alias="notBefore")
+    """No partner write before this time; the preflight checks the LOA against it (D66)."""
 
-    @field_validator("numbers")
-    @classmethod
-    def _numbers_unique(cls, numbers: tuple[str, ...]) -> tuple[str, ...]:
-        if len(set(numbers)) != len(numbers):
-            raise ValueError("numbers must be unique")
-        return numbers
+    @model_validator(mode="after")
+    def _numbers_rules(self) -> CampaignMigrationSpec:
+        if self.numbers_from is not None:
+            if self.numbers:
+                raise ValueError("set either numbers or numbersFrom, not both")
+            return self
+        problem = numbers_problem(self.numbers, pooled=self.number_pool_id is not None)
+        if problem is not None:
+            raise ValueError("numbers: " + ("numbers or numbersFrom is required" if not self.numbers else problem))
+        return self
+
+    def with_numbers(self, numbers: tuple[str, ...]) -> CampaignMigrationSpec:
+        """This spec with `numbers` read from `numbers_from` (already checked by the caller)."""
+        return self.model_copy(update={"numbers": numbers})
+
+    @property
+    def pooled(self) -> bool:
+        return self.number_pool_id is not None
 
     @property
     def campaign_name_or_default(self) -> str:
@@ -228,4 +320,7 @@ class CampaignMigrationSpec(_Model):
 
     def to_dict(self) -> dict[str, Any]:
         """The spec as stored (camelCase, defaults included, unset optional fields omitted)."""
-        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
+        stored = self.model_dump(mode="json", by_alias=True, exclude_none=True)
+        if self.numbers_from is not None:
+            stored.pop("numbers", None)  # filled in from the ConfigMap, not part of what is stored
+        return stored

@@ -46,9 +46,11 @@ class Phase(StrEnum):
     SUBMITTING_MIGRATION = "SubmittingMigration"
     IN_MIGRATION = "InMigration"
     AWAITING_OSR_CONFIRMATION = "AwaitingOsrConfirmation"
+    ADDING_NUMBERS = "AddingNumbers"
     REGISTERED = "Registered"
     FAILED = "Failed"
     SUSPENDED = "Suspended"
+    PREFLIGHT = "Preflight"
 
 
 class _Model(BaseModel):
@@ -78,7 +80,9 @@ class PendingOperation(_Model):
     """SubmitMigration: the campaign name sent, so recovery searches for what was sent, not the current spec."""
     first_number: str | None = Field(default=None, alias="firstNumber")
     numbers_digest: str | None = Field(default=None, alias="numbersDigest")
-    """SubmitMigration: a digest of the numbers sent (`numbers_digest` of the workflow)."""
+    """SubmitMigration: a digest of the numbers sent (`numbers_digest` of the workflow); AddNumbers: of the batch."""
+    count: int | None = None
+    """AddNumbers: how many numbers the batch sent, starting at `first_number` (D61)."""
 
 
 class WaveRelease(_Model):
@@ -100,6 +104,63 @@ class MigrationSearch(_Model):
     last_at: Timestamp = Field(alias="lastAt")
     name: str
     number: str
+
+
+class NumbersSearch(_Model):
+    """Reads of the campaign's numbers that did not show an interrupted add-numbers batch (D61).
+
+    Absence is concluded by the D24 rule over this record: `since` is when the batch was sent.
+    """
+
+    negative: int = 0
+    since: Timestamp
+    last_at: Timestamp = Field(alias="lastAt")
+    first_number: str = Field(alias="firstNumber")
+
+
+class NumbersProgress(_Model):
+    """Where the numbers of a campaign of more than 200 are (D60): migrated, added, still pending.
+
+    `added` counts the numbers of accepted add-numbers batches (202), in the order they are sent
+    (ascending, after the migrated ones); `visible` is how many of all the numbers the last read of
+    the campaign's numbers showed. Numbers that are neither migrated nor visible have no service yet.
+    """
+
+    total: int
+    migrated: int
+    added: int = 0
+    pending: int = 0
+    visible: int | None = None
+    batches: int = 0
+    last_batch_at: Timestamp | None = Field(default=None, alias="lastBatchAt")
+    add_started_at: Timestamp | None = Field(default=None, alias="addStartedAt")
+    completed_at: Timestamp | None = Field(default=None, alias="completedAt")
+    search: NumbersSearch | None = None
+
+
+class PreflightItem(_Model):
+    """One finding of a preflight: `check` produced it; `reason` is stable; `count` how many it concerns."""
+
+    check: str
+    reason: str
+    message: str
+    count: int | None = None
+
+
+class PreflightResult(_Model):
+    """`spec.mode: Preflight` (D64): what the documented reads found, and what no read can show.
+
+    `problems` make `Eligible` False; `notes` are informative; `notChecked` names what was not
+    verified and why (no documented read shows it, or the read failed) — never guessed.
+    """
+
+    checked_at: Timestamp = Field(alias="checkedAt")
+    generation: int = 0
+    planned_submission_at: Timestamp = Field(alias="plannedSubmissionAt")
+    eligible: bool = False
+    problems: list[PreflightItem] = Field(default_factory=list)
+    notes: list[PreflightItem] = Field(default_factory=list)
+    not_checked: list[PreflightItem] = Field(default_factory=list, alias="notChecked")
 
 
 class Problem(_Model):
@@ -179,6 +240,9 @@ class MigrationStatus(_Model):
     webhook: RecordedWebhook | None = None
     network_statuses: dict[str, NetworkStatus] | None = Field(default=None, alias="networkStatuses")
     secret_opt_in: SecretOptIn | None = Field(default=None, alias="secretOptIn")
+    numbers: NumbersProgress | None = None
+    """Campaigns of more than 200 numbers only (D60)."""
+    preflight: PreflightResult | None = None
 
     @classmethod
     def from_body(cls, body: Mapping[str, Any]) -> MigrationStatus:

@@ -40,6 +40,7 @@ from tendlc.clients.models import (
 from tendlc.clients.owned_numbers import PAGE_SIZE, OwnedNumbers
 from tendlc.clients.problems import parse_infobip_error
 from tendlc.clients.ratelimit import (
+    ADD_NUMBERS,
     INFOBIP,
     NUMBERS_IMPORT,
     NUMBERS_READ,
@@ -49,7 +50,15 @@ from tendlc.clients.ratelimit import (
     RateLimiterRegistry,
 )
 from tendlc.partner_errors import PartnerResponseInvalid
-from tendlc.partner_requests import IMPORT_PATH, MIGRATE_PATH, MigrationRequest, NumberImport
+from tendlc.partner_requests import (
+    ADD_NUMBERS_MAX,
+    ADD_NUMBERS_PATH,
+    IMPORT_PATH,
+    MIGRATE_PATH,
+    AddNumbersRequest,
+    MigrationRequest,
+    NumberImport,
+)
 
 INFOBIP_DIALECT = PartnerDialect(partner=INFOBIP, parse_error=parse_infobip_error)
 
@@ -58,6 +67,7 @@ LIST_OWNED_NUMBERS = Endpoint("numbers.owned", "GET", "/numbers/1/numbers", NUMB
 MIGRATE_CAMPAIGN = Endpoint("campaigns.migrate", "POST", MIGRATE_PATH, REGISTRATION_WRITE)
 GET_CAMPAIGN = Endpoint("campaigns.get", "GET", "/number-registration/1/campaigns/{campaign_id}", REGISTRATION_READ)
 LIST_CAMPAIGNS = Endpoint("campaigns.list", "GET", "/number-registration/1/campaigns", REGISTRATION_READ)
+ADD_CAMPAIGN_NUMBERS = Endpoint("campaigns.add_numbers", "POST", ADD_NUMBERS_PATH, ADD_NUMBERS)
 GET_CAMPAIGN_NUMBERS = Endpoint(
     "campaigns.numbers", "GET", "/number-registration/1/campaigns/{campaign_id}/numbers", REGISTRATION_READ
 )
@@ -80,6 +90,8 @@ CAMPAIGN_PAGE_SIZE_MAX = 2000
 SUBSCRIPTION_PAGE_SIZE = 100
 #: A list that claims more pages than this is treated as a broken answer, not walked forever.
 MAX_PAGES = 1000
+#: Numbers per `number` filter of the campaign list in a preflight: about 1 KB of query.
+NUMBER_FILTER_CHUNK = 50
 
 _DISTANT_PAST = datetime.min.replace(tzinfo=UTC)
 
@@ -214,6 +226,25 @@ class InfobipClient(PartnerClient):
         data = await self._http.call(GET_CAMPAIGN, path_params={"campaign_id": campaign_id})
         return self._http.parse(GET_CAMPAIGN, InfobipCampaign, data)
 
+    async def add_numbers(self, request: AddNumbersRequest) -> None:
+        """`POST …/campaigns/{id}/add-numbers` (published; 202): NOT idempotent, never retried here.
+
+        Infobip applies the batch asynchronously; an outcome left unknown (PartnerUnavailable,
+        PartnerResponseInvalid) must be followed by `get_campaign_numbers` before any resend (D61).
+        Any 2xx is success, with or without a body.
+        """
+        if not 1 <= len(request.numbers) <= ADD_NUMBERS_MAX:
+            count = len(request.numbers)
+            raise ValueError(f"an add-numbers request carries 1 to {ADD_NUMBERS_MAX} numbers, got {count}")
+        if len(set(request.numbers)) != len(request.numbers):
+            raise ValueError("numbers must be unique")
+        await self._http.call(
+            ADD_CAMPAIGN_NUMBERS,
+            path_params={"campaign_id": request.infobip_campaign_id},
+            json_body=request.body(),
+            allow_empty=True,
+        )
+
     async def get_campaign_numbers(self, campaign_id: str) -> tuple[str, ...]:
         """`GET /number-registration/1/campaigns/{id}/numbers`: the numbers on the campaign."""
         data = await self._http.call(GET_CAMPAIGN_NUMBERS, path_params={"campaign_id": campaign_id})
@@ -243,6 +274,31 @@ class InfobipClient(PartnerClient):
         filters.extend(("type", campaign_type) for campaign_type in types)
 
         return await self._all_pages(LIST_CAMPAIGNS, CampaignPage, lambda c: c.id, filters, page_size, "campaign")
+
+    async def find_campaigns_holding(
+        self, numbers: Sequence[str], *, chunk: int = NUMBER_FILTER_CHUNK
+    ) -> dict[str, tuple[InfobipCampaign, tuple[str, ...]]]:
+        """Every campaign holding any of `numbers`, with which of them it holds (preflight, D65).
+
+        The list's `number` filter is asked `chunk` numbers at a time (a URL stays short); the
+        numbers a campaign holds come from its `numberPreviews`, or from `GET …/numbers` when the
+        previews name none of the chunk (previews may be partial).
+        """
+        found: dict[str, tuple[InfobipCampaign, set[str]]] = {}
+        for start in range(0, len(numbers), max(chunk, 1)):
+            asked = set(numbers[start : start + chunk])
+            for campaign in await self.find_campaigns(numbers=tuple(asked), page_size=CAMPAIGN_PAGE_SIZE_MAX):
+                held = asked.intersection(campaign.numbers)
+                if not held:
+                    held = asked.intersection(await self.get_campaign_numbers(campaign.id))
+                entry = found.setdefault(campaign.id, (campaign, set()))
+                entry[1].update(held)
+        return {key: (campaign, tuple(sorted(held))) for key, (campaign, held) in found.items()}
+
+    async def owned_among(self, numbers: Sequence[str]) -> tuple[frozenset[str], str | None]:
+        """Which of `numbers` the account owns by the published list (D42), and why it stopped early."""
+        check = await self._owned.check(numbers, since=self._clock())
+        return check.owned, check.problem
 
     async def find_migrated_campaigns(
         self, external_campaign_id: str, *, name: str, number: str

@@ -31,6 +31,7 @@ TCR = "tcr"
 # Endpoint classes.
 REGISTRATION_READ = "registration.read"
 REGISTRATION_WRITE = "registration.write"
+ADD_NUMBERS = "registration.add_numbers"
 NUMBERS_IMPORT = "numbers.import"
 NUMBERS_READ = "numbers.read"
 SUBSCRIPTIONS = "subscriptions"
@@ -83,6 +84,8 @@ class RateLimit:
 DEFAULT_LIMITS: Mapping[tuple[str, str], RateLimit] = {
     (INFOBIP, REGISTRATION_READ): RateLimit.per(10, 1),
     (INFOBIP, REGISTRATION_WRITE): RateLimit.per(1, 1),
+    # Published for add-numbers (x-throttling-info: 1/s), an endpoint of its own (D61).
+    (INFOBIP, ADD_NUMBERS): RateLimit.per(1, 1),
     (INFOBIP, NUMBERS_IMPORT): RateLimit.per(1, 1),
     # Published for `GET /numbers/1/numbers` (x-throttling-info): a token bucket, 1/s, burst 2.
     (INFOBIP, NUMBERS_READ): RateLimit.per(1, 1, burst=2),

@@ -1,8 +1,8 @@
 """The TCR (The Campaign Registry) client: CNP election and the reads that verify it.
 
 This room speaks TCR's CSP API v2 (base URL ends in `/v2`, HTTP Basic with API key and secret):
-electing a new upstream CNP for a campaign, reading the campaign and reading its sharing (the
-election's state). TCR answers errors with a JSON array of `{code, field(s), description}`; codes
+electing a new upstream CNP for a campaign, reading the campaign, its per-MNO operation status and
+its sharing (the election's state). TCR answers errors with a JSON array of `{code, field(s), description}`; codes
 590/591/630 are temporary (PartnerUnavailable, retry in about 30 s) and every other code is
 permanent (PartnerRejected), see `docs/decisions.md` D6 to D8. Every request waits for the shared
 rate limiter of its class (reads / writes). It never retries (the election is not idempotent: the
@@ -15,6 +15,7 @@ from tendlc.clients.http import Endpoint, PartnerClient, PartnerDialect
 from tendlc.clients.models import CampaignSharing, CnpElection, TcrCampaign
 from tendlc.clients.problems import TCR_TEMPORARY_RETRY_AFTER, parse_tcr_error, tcr_problems_are_temporary
 from tendlc.clients.ratelimit import TCR, TCR_READ, TCR_WRITE
+from tendlc.partner_errors import PartnerResponseInvalid
 
 TCR_DIALECT = PartnerDialect(
     partner=TCR,
@@ -28,6 +29,9 @@ MIGRATE_CNP = Endpoint(
 )
 GET_CAMPAIGN = Endpoint("campaign.get", "GET", "/campaign/{campaign_id}", TCR_READ)
 GET_SHARING = Endpoint("campaign.sharing", "GET", "/campaign/{campaign_id}/sharing", TCR_READ)
+GET_OPERATION_STATUS = Endpoint(
+    "campaign.operation_status", "GET", "/campaign/{campaign_id}/operationStatus", TCR_READ
+)
 
 
 class TcrClient(PartnerClient):
@@ -58,6 +62,17 @@ class TcrClient(PartnerClient):
         """`GET /campaign/{id}`: the campaign and its status (ACTIVE, EXPIRED, …)."""
         data = await self._http.call(GET_CAMPAIGN, path_params={"campaign_id": campaign_id})
         return self._http.parse(GET_CAMPAIGN, TcrCampaign, data)
+
+    async def get_operation_status(self, campaign_id: str) -> dict[str, str]:
+        """`GET /campaign/{id}/operationStatus`: per MNO ID, APPROVED, REVIEW, REJECTED or SUSPENDED (D65).
+
+        TCR's CSP API documents it; MNOs are encouraged, not obliged, to report, so an empty map
+        proves nothing. Entries that are not text are left out.
+        """
+        data = await self._http.call(GET_OPERATION_STATUS, path_params={"campaign_id": campaign_id})
+        if not isinstance(data, dict):
+            raise PartnerResponseInvalid(TCR, GET_OPERATION_STATUS.name, "operation status is not a JSON object")
+        return {str(mno): value for mno, value in data.items() if isinstance(value, str)}
 
     async def get_sharing(self, campaign_id: str) -> CampaignSharing:
         """`GET /campaign/{id}/sharing`: the election's state (`shared_by_me` None before any)."""

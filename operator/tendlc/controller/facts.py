@@ -8,7 +8,8 @@ Secret (with its `tendlc.io/usage` opt-in, `tendlc.workflow.secrets`), builds (o
 cache) the partner clients for the resource's account (refused endpoints and unlabeled Secrets
 become a `credentials_problem` with its own reason; a migration that passed its prerequisites
 before the label was required keeps its unlabeled Secrets while its spec is unchanged), parses
-the control annotations and stamps the clock. Before the migration is submitted it also checks
+the control annotations and stamps the clock; a `numbersFrom` ConfigMap is read too, and the spec
+returned with its numbers filled in (D62). Before the migration is submitted it also checks
 that the cut-over, if any, could run (`tendlc.cutover`): its ConfigMap, Secret and URL. It reads,
 never writes, and turns every problem it finds into a fact the workflow decides on, so the pass
 has one path whatever the cluster looks like. Secret values stay in here and in the clients; no
@@ -25,6 +26,7 @@ from typing import Any
 from tendlc.api.constants import ANNOTATION_DRY_RUN, ANNOTATION_OSR_UPDATED, ANNOTATION_RETRY, ANNOTATION_SUSPEND
 from tendlc.api.spec import CampaignMigrationSpec, CutOver
 from tendlc.api.status import MigrationStatus
+from tendlc.controller.numbers_source import numbers_from_config_map
 from tendlc.controller.resource import Clock
 from tendlc.cutover import CutOverRunner
 from tendlc.kube import KubeApi
@@ -60,10 +62,15 @@ def parse_annotations(annotations: Mapping[str, str]) -> Annotations:
 
 @dataclass(frozen=True)
 class Observed:
-    """One pass's facts, and the clients of the resource's partner account (None: no usable credentials)."""
+    """One pass's facts, and the clients of the resource's partner account (None: no usable credentials).
+
+    `spec` is the spec with its numbers read from `numbersFrom` (None: the spec the pass parsed holds
+    them already, or they could not be read — `facts.numbers_problem` says why).
+    """
 
     facts: Facts
     clients: PartnerClients | None
+    spec: CampaignMigrationSpec | None = None
 
 
 class FactGatherer:
@@ -98,6 +105,10 @@ class FactGatherer:
                           annotations=parse_annotations(annotations), generation=generation)
             return Observed(facts, None)
         loa = await self.loa_facts(spec, namespace)
+        resolved, numbers_problem = spec, None
+        if spec.numbers_from is not None:
+            found = await self._kube.read_numbers_config_map(namespace, spec.numbers_from.config_map_key_ref.name)
+            resolved, numbers_problem = numbers_from_config_map(spec, namespace, found)
         clients: PartnerClients | None = None
         credentials_problem: str | None = None
         credentials_reason: str | None = None
@@ -120,8 +131,9 @@ class FactGatherer:
             annotations=parse_annotations(annotations),
             dry_run=self._dry_run or is_true(annotations.get(ANNOTATION_DRY_RUN)),
             generation=generation,
+            numbers_problem=numbers_problem,
         )
-        return Observed(facts, clients)
+        return Observed(facts, clients, resolved if resolved is not spec else None)
 
     async def _policy(self, namespace: str, campaign_id: str) -> str | None:
         if not self._namespace_policy:

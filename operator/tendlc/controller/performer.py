@@ -11,12 +11,15 @@ keeps no state and decides nothing: what an outcome means is the workflow's job.
 from __future__ import annotations
 
 from tendlc.clients.models import InfobipCampaign
+from tendlc.controller.preflight_reads import read_preflight
 from tendlc.controller.resource import utc_now
 from tendlc.cutover import CutOverRunner, ResourceRef
 from tendlc.partner_errors import PartnerError, RequestNotSent
 from tendlc.partners import PartnerClients
 from tendlc.workflow import (
     Action,
+    AddNumbers,
+    CampaignNumbersObserved,
     CampaignObserved,
     CutOverFailed,
     ElectCnp,
@@ -24,10 +27,13 @@ from tendlc.workflow import (
     ImportNumbers,
     ImportResult,
     MigrationNotFound,
+    NumbersAccepted,
+    ObserveCampaignNumbers,
     ObserveElection,
     ObserveMigration,
     Outcome,
     PollCampaign,
+    RunPreflight,
     SubmitMigration,
     SwitchTraffic,
 )
@@ -112,4 +118,12 @@ class PartnerPerformer:
                 return campaign_observed(campaign, created=True)
             case PollCampaign():
                 return campaign_observed(await clients.infobip.get_campaign(action.infobip_campaign_id))
+            case AddNumbers():
+                await clients.infobip.add_numbers(action.request)
+                return NumbersAccepted(len(action.numbers))
+            case ObserveCampaignNumbers():
+                numbers = await clients.infobip.get_campaign_numbers(action.infobip_campaign_id)
+                return CampaignNumbersObserved(frozenset(numbers))
+            case RunPreflight():
+                return await read_preflight(action, clients)
         raise AssertionError(f"unknown action {action!r}")  # pragma: no cover - exhaustive match

@@ -156,6 +156,7 @@ class Pass:
         cutover = spec.cutover or (gate.cutover if gate is not None else None)
         observed = await self.facts.gather(spec, body, resource.status, cutover=cutover)
         facts, clients = observed.facts, observed.clients
+        spec = observed.spec or spec  # numbers read from spec.numbersFrom (D62)
         if resource.unreadable:
             facts = replace(facts, unreadable_status=resource.unreadable)
         if gate is not None:

@@ -6,36 +6,59 @@ is not idempotent, so absence is never concluded from one empty answer: it takes
 after the first. After an interrupted submission the window is counted from when the POST was
 sent, plus the request timeout (`policy.in_flight`), because that POST may still be taking effect
 when we look. Pure: the record of the searches lives in `status.migrationSearch`.
+
+The same rule decides whether an interrupted add-numbers batch landed (D61), over reads of the
+campaign's numbers recorded in `status.numbers.search`, with a window of its own (`base`): the
+batch is applied asynchronously, so numbers not shown yet are no proof either.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from tendlc.api.status import MigrationSearch
 from tendlc.workflow.facts import Policy
 
 
-def window(policy: Policy, *, interrupted: bool) -> timedelta:
-    return policy.absence_window + (policy.in_flight if interrupted else timedelta(0))
+class Searches(Protocol):
+    """What the rule needs of a record of negative searches (`MigrationSearch`, `NumbersSearch`)."""
+
+    @property
+    def negative(self) -> int: ...
+
+    @property
+    def since(self) -> datetime: ...
+
+    @property
+    def last_at(self) -> datetime: ...
 
 
-def concluded(search: MigrationSearch | None, policy: Policy, *, interrupted: bool) -> bool:
+def window(policy: Policy, *, interrupted: bool, base: timedelta | None = None) -> timedelta:
+    start = policy.absence_window if base is None else base
+    return start + (policy.in_flight if interrupted else timedelta(0))
+
+
+def concluded(
+    search: Searches | None, policy: Policy, *, interrupted: bool, base: timedelta | None = None
+) -> bool:
     """Enough searches found nothing, spread over enough time."""
     if search is None:
         return False
     return (
         search.negative >= policy.absence_searches
-        and search.last_at - search.since >= window(policy, interrupted=interrupted)
+        and search.last_at - search.since >= window(policy, interrupted=interrupted, base=base)
     )
 
 
-def next_search_at(search: MigrationSearch | None, policy: Policy, *, interrupted: bool) -> datetime | None:
+def next_search_at(
+    search: Searches | None, policy: Policy, *, interrupted: bool, base: timedelta | None = None
+) -> datetime | None:
     """When the next search is due (None: now). Searches are spread evenly over the window."""
     if search is None:
         return None
     remaining = max(policy.absence_searches - search.negative, 1)
-    span = window(policy, interrupted=interrupted)
+    span = window(policy, interrupted=interrupted, base=base)
     end = search.since + span
     if search.negative >= policy.absence_searches:
         return end  # enough searches, not yet spread far enough: one more at the end of the window

@@ -2,11 +2,13 @@
 
 An action is a frozen value carrying everything the executor needs to make the call(s); `mutating`
 says whether it changes anything at a partner and `idempotent` whether it may be repeated blindly.
-Only `ElectCnp` and `SubmitMigration` are non-idempotent: the workflow hands them out with the
-exactly-once marker already in the status, and the executor must persist that status before the
-call. `planned_calls()` renders the exact request(s) for dry run (method, path, body summary; never a
-credential). Outcomes are the success values the executor builds from the clients' answers; a
-failure is reported as the `PartnerError` the client raised. Nothing here performs I/O.
+Only `ElectCnp`, `SubmitMigration` and `AddNumbers` (`tendlc.workflow.number_actions`) are
+non-idempotent: the workflow hands them out with the exactly-once marker already in the status, and
+the executor must persist that status before the call. The preflight's read-only action lives in
+`tendlc.workflow.preflight_actions`. `planned_calls()` renders the exact request(s) for dry run
+(method, path, body summary; never a credential). Outcomes are the success values the executor
+builds from the clients' answers; a failure is reported as the `PartnerError` the client raised.
+Nothing here performs I/O.
 """
 
 from __future__ import annotations
@@ -19,6 +21,30 @@ from typing import ClassVar
 from tendlc.api.spec import CutOver
 from tendlc.partner_errors import PartnerError
 from tendlc.partner_requests import IMPORT_PATH, MIGRATE_PATH, MigrationRequest, NumberImport
+from tendlc.workflow.number_actions import AddNumbers, CampaignNumbersObserved, NumbersAccepted, ObserveCampaignNumbers
+from tendlc.workflow.preflight_actions import PreflightObserved, RunPreflight
+
+__all__ = [
+    "Action",
+    "AddNumbers",
+    "CampaignNumbersObserved",
+    "CampaignObserved",
+    "ElectCnp",
+    "ElectionObserved",
+    "ImportNumbers",
+    "ImportResult",
+    "MigrationNotFound",
+    "NonIdempotentAction",
+    "NumbersAccepted",
+    "ObserveCampaignNumbers",
+    "ObserveElection",
+    "ObserveMigration",
+    "Outcome",
+    "PollCampaign",
+    "PreflightObserved",
+    "RunPreflight",
+    "SubmitMigration",
+]
 
 _SHOWN_NUMBERS = 3
 
@@ -183,8 +209,11 @@ class SwitchTraffic:
         return calls
 
 
-Action = ImportNumbers | ObserveElection | ElectCnp | ObserveMigration | SubmitMigration | PollCampaign | SwitchTraffic
-NonIdempotentAction = ElectCnp | SubmitMigration | SwitchTraffic
+Action = (
+    ImportNumbers | ObserveElection | ElectCnp | ObserveMigration | SubmitMigration | PollCampaign | SwitchTraffic
+    | AddNumbers | ObserveCampaignNumbers | RunPreflight
+)
+NonIdempotentAction = ElectCnp | SubmitMigration | SwitchTraffic | AddNumbers
 
 
 @dataclass(frozen=True)
@@ -236,5 +265,5 @@ class CutOverFailed:
 
 Outcome = (
     ImportResult | ElectionObserved | CampaignObserved | MigrationNotFound | TrafficSwitchedOutcome | CutOverFailed
-    | PartnerError
+    | NumbersAccepted | CampaignNumbersObserved | PreflightObserved | PartnerError
 )

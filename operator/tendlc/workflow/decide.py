@@ -18,13 +18,16 @@ from __future__ import annotations
 from dataclasses import replace
 
 from tendlc.api.constants import WARNING_REASONS, ConditionType, Reason, Stage, event_type
-from tendlc.api.spec import CampaignMigrationSpec
+from tendlc.api.spec import CampaignMigrationSpec, Mode
 from tendlc.api.status import Condition, MigrationStatus, Phase, WaveRelease
-from tendlc.workflow.actions import ElectCnp, ObserveElection, SubmitMigration, SwitchTraffic
+from tendlc.workflow.actions import AddNumbers, ElectCnp, ObserveElection, SubmitMigration, SwitchTraffic
+from tendlc.workflow.add_numbers import add_numbers_step, mark_numbers_added
 from tendlc.workflow.conditions import get_condition
 from tendlc.workflow.decisions import Decision, Done, Event, Fail, Park
 from tendlc.workflow.facts import Facts, Policy
-from tendlc.workflow.progress import Step, current_step
+from tendlc.workflow.holds import not_before_hold, numbers_hold
+from tendlc.workflow.preflight import leave_preflight, preflight_step
+from tendlc.workflow.progress import Step, adds_pending, current_step
 from tendlc.workflow.round import (
     STEP_CONDITION,
     Round,
@@ -50,7 +53,8 @@ def decide(spec: CampaignMigrationSpec, status: MigrationStatus, facts: Facts, p
     r = Round(spec, status.model_copy(deep=True), facts, policy)
     r.status.observed_generation = facts.generation
     r.status.secret_opt_in = secret_opt_in(r.status, facts.generation)
-    r.status.number_count = len(spec.numbers)
+    if spec.numbers or spec.numbers_from is None:  # an unread numbersFrom keeps the last count
+        r.status.number_count = len(spec.numbers)
     if not facts.dry_run:
         r.status.planned_calls = None
     _apply_controls(r)
@@ -59,7 +63,9 @@ def decide(spec: CampaignMigrationSpec, status: MigrationStatus, facts: Facts, p
     return _with_event(decision, before, before_phase, r)
 
 
-KNOWN_OPERATIONS = frozenset({ElectCnp.operation, SubmitMigration.operation, SwitchTraffic.operation})
+KNOWN_OPERATIONS = frozenset(
+    {ElectCnp.operation, SubmitMigration.operation, SwitchTraffic.operation, AddNumbers.operation}
+)
 
 
 def _status_readability(r: Round) -> None:
@@ -99,7 +105,8 @@ def _apply_controls(r: Round) -> None:
 
 def _decide(r: Round) -> Decision:
     s, spec, facts = r.status, r.spec, r.facts
-    if s.infobip_campaign_id is not None and s.infobip_stage == Stage.REGISTERED:
+    registered = s.infobip_campaign_id is not None and s.infobip_stage == Stage.REGISTERED
+    if registered and not adds_pending(spec, s):  # hook (D60): a larger campaign adds numbers first
         return _registered(r)
     marker = s.pending_operation
     if marker is not None and marker.operation not in KNOWN_OPERATIONS:
@@ -137,7 +144,15 @@ def _decide(r: Round) -> Decision:
     suspended = get_condition(s.conditions, ConditionType.SUSPENDED)
     if suspended is not None and suspended.status == "True":
         r.condition(ConditionType.SUSPENDED, "False", Reason.RESUMED, "Resumed where the migration stopped.")
+    # Hook (D64): Preflight reads only, so it runs whatever a wave holds back.
+    if spec.mode is Mode.PREFLIGHT:
+        return preflight_step(r)
+    leave_preflight(r)
     held = _wave_hold(r, step)
+    if held is not None:
+        return held
+    # Hooks (D62, D66): an unreadable number source and spec.notBefore hold every step.
+    held = numbers_hold(r, step) or not_before_hold(r, step)
     if held is not None:
         return held
 
@@ -166,6 +181,8 @@ def _decide(r: Round) -> Decision:
     if facts.dry_run and s.tcr_sharing_status is None and s.cnp_elected_at is None and step < Step.MONITOR:
         s.phase = step_phase(r, step)
         return act_when_due(r, step, ObserveElection(spec.campaign_id, spec.upstream_cnp_id))
+    if step is Step.ADD_NUMBERS:  # hook (D60)
+        return add_numbers_step(r)
     if step is Step.IMPORT:
         return import_step(r)
     if step is Step.ELECT:
@@ -296,6 +313,7 @@ def _registered(r: Round) -> Decision:
         s.last_error = None
     s.problem = None
     clear_stalled(r)
+    mark_numbers_added(r)  # hook (D60): every number is on the campaign before the cut-over runs
     cutover = cutover_of(r)
     registered = f"Infobip campaign {s.infobip_campaign_id} (TCR {spec.campaign_id}) is REGISTERED"
     if cutover is not None and s.traffic_switched_at is None:

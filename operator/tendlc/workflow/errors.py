@@ -30,8 +30,11 @@ from tendlc.partner_errors import (
 )
 from tendlc.workflow.actions import (
     Action,
+    AddNumbers,
     ElectCnp,
     ImportNumbers,
+    NonIdempotentAction,
+    ObserveCampaignNumbers,
     ObserveElection,
     ObserveMigration,
     PollCampaign,
@@ -39,6 +42,7 @@ from tendlc.workflow.actions import (
 )
 from tendlc.workflow.backoff import next_delay
 from tendlc.workflow.facts import Facts, Policy, human_duration
+from tendlc.workflow.number_sets import search_number
 
 RETRY_HINT = "annotate the resource with tendlc.io/retry=<a new value> to retry at once"
 
@@ -104,7 +108,7 @@ def apply_partner_error(
     s.last_checked_at = facts.now
     words = partner_words(error)
     marker = s.pending_operation
-    non_idempotent = isinstance(action, ElectCnp | SubmitMigration)
+    non_idempotent = isinstance(action, NonIdempotentAction)
 
     if isinstance(error, RequestNotSent):
         # Certain: nothing left. A submission whose window closed before its turn waits for the
@@ -153,7 +157,7 @@ def apply_partner_error(
         s.last_error = words
         if isinstance(error, PartnerResponseInvalid):
             s.unexpected_answers += 1
-        if marker is not None and isinstance(action, ObserveElection | ObserveMigration):
+        if marker is not None and isinstance(action, ObserveElection | ObserveMigration | ObserveCampaignNumbers):
             marker.observe_attempts += 1
         retry_after = error.retry_after if isinstance(error, PartnerUnavailable) else None
         if isinstance(error, PartnerUnavailable) and error.rate_limited:
@@ -188,6 +192,20 @@ def _apply_rejection(
         marker.rejection_reason = Reason.MIGRATION_REJECTED
         marker.rejection_message = f"Infobip refused the migration: {words}"
         s.next_check_at = None
+    elif isinstance(action, AddNumbers) and marker is not None:
+        # D61: a refusal is taken to have added nothing, but an earlier attempt of the same batch
+        # may still be applied asynchronously: the campaign's numbers are read before it stands.
+        marker.rejection_reason = Reason.ADD_NUMBERS_REJECTED
+        marker.rejection_message = f"Infobip refused to add {len(action.numbers)} numbers to the campaign: {words}"
+        s.next_check_at = None
+    elif isinstance(action, ObserveCampaignNumbers):
+        s.problem = new_problem(
+            Reason.CAMPAIGN_NOT_FOUND if isinstance(error, PartnerNotFound) else Reason.PARTNER_REJECTED,
+            f"Infobip refused to show the numbers of campaign {action.infobip_campaign_id}: {words}. The operator "
+            f"asks again every {human_duration(policy.park_recheck)}, or {RETRY_HINT}.",
+            facts,
+            recheck_after=policy,
+        )
     elif isinstance(action, SubmitMigration):
         s.pending_operation = None
         s.problem = new_problem(
@@ -232,10 +250,10 @@ def _apply_rejection(
 
 def outcome_unknown_hint(spec: CampaignMigrationSpec) -> str:
     """What a human checks when the migrate outcome is unknown (docs/decisions.md D4)."""
-    name = spec.campaign_name_or_default
+    name, number = spec.campaign_name_or_default, search_number(spec)
     return (
-        f"Check in Infobip for a campaign named {name!r} with number {spec.numbers[0]} and externalCampaignId "
-        f"{spec.campaign_id} (GET /number-registration/1/campaigns?nameLike={name}&number={spec.numbers[0]}). "
+        f"Check in Infobip for a campaign named {name!r} with number {number} and externalCampaignId "
+        f"{spec.campaign_id} (GET /number-registration/1/campaigns?nameLike={name}&number={number}). "
         f"If it exists under another name, set spec.campaignName to that name; then {RETRY_HINT}. "
         "The operator never resends the migration while in doubt."
     )

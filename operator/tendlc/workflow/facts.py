@@ -114,6 +114,14 @@ class WaveGate:
 
 
 @dataclass(frozen=True)
+class NumbersSourceProblem:
+    """Why `spec.numbersFrom` gave no usable list this round (a ConfigMap missing, unlabeled, invalid)."""
+
+    reason: str
+    message: str
+
+
+@dataclass(frozen=True)
 class Facts:
     """Everything observed this round that is not in the status."""
 
@@ -138,6 +146,8 @@ class Facts:
     """The MigrationWave that selects this resource, if any."""
     cutover_problem: CutOverProblem | None = None
     """What would stop the cut-over now (checked only before submission; tendlc.cutover)."""
+    numbers_problem: NumbersSourceProblem | None = None
+    """`spec.numbersFrom` could not be read or held no valid list; the spec's `numbers` are then empty."""
 
 
 @dataclass(frozen=True)
@@ -175,6 +185,13 @@ class Policy:
     in_flight: timedelta
     """How long a sent request may still take effect (the request timeout): added to the window
     after an interrupted submission, whose POST may still be in flight when we look."""
+    add_numbers_batch_size: int
+    """Numbers per add-numbers request (at most the documented 5,000; D61)."""
+    add_numbers_absence_window: timedelta
+    """How long reads of the campaign's numbers must not show an interrupted batch before it is sent
+    again (plus `in_flight`): Infobip applies a batch asynchronously (D61)."""
+    preflight_refresh: timedelta
+    """How old a preflight's partner reads may get before they are made again (D64)."""
     random: Callable[[], float] = _random.random
     """Jitter source in [0, 1); inject a constant for deterministic tests."""
 

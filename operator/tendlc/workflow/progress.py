@@ -9,9 +9,11 @@ from __future__ import annotations
 import hashlib
 from enum import IntEnum
 
-from tendlc.api.spec import CampaignMigrationSpec
+from tendlc.api.constants import Stage
+from tendlc.api.spec import MIGRATE_MAX_NUMBERS, CampaignMigrationSpec
 from tendlc.api.status import MigrationStatus
-from tendlc.workflow.actions import ElectCnp, SwitchTraffic
+from tendlc.workflow.actions import AddNumbers, ElectCnp, SwitchTraffic
+from tendlc.workflow.number_sets import sorted_numbers
 
 
 class Step(IntEnum):
@@ -21,11 +23,13 @@ class Step(IntEnum):
     ELECT = 2
     SUBMIT = 3
     MONITOR = 4
+    ADD_NUMBERS = 5
+    """Registered with the numbers the migration carried; adding the rest (D60)."""
 
 
 def numbers_digest(spec: CampaignMigrationSpec) -> str:
     """Identifies what was imported (the set of numbers and the import mode)."""
-    text = ",".join(sorted(spec.numbers)) + f";skipOsrUpdate={spec.skip_osr_update}"
+    text = ",".join(sorted_numbers(spec.numbers)) + f";skipOsrUpdate={spec.skip_osr_update}"
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -33,11 +37,23 @@ def current_step(spec: CampaignMigrationSpec, status: MigrationStatus) -> Step:
     """Where the migration is: an open exactly-once marker pins its step; otherwise the first step not done."""
     marker = status.pending_operation
     if marker is not None and marker.operation != SwitchTraffic.operation:  # the cut-over follows REGISTERED
+        if marker.operation == AddNumbers.operation:
+            return Step.ADD_NUMBERS
         return Step.ELECT if marker.operation == ElectCnp.operation else Step.SUBMIT
     if status.infobip_campaign_id is not None:
-        return Step.MONITOR
+        registered = status.infobip_stage == Stage.REGISTERED
+        return Step.ADD_NUMBERS if registered and adds_pending(spec, status) else Step.MONITOR
     if status.numbers_imported_digest != numbers_digest(spec):
         return Step.IMPORT
     if status.cnp_elected_at is None:
         return Step.ELECT
     return Step.SUBMIT
+
+
+def adds_pending(spec: CampaignMigrationSpec, status: MigrationStatus) -> bool:
+    """Numbers beyond those the migration carried are still to be added (or, unread, may be: D60, D62)."""
+    if status.numbers is not None:
+        return status.numbers.completed_at is None
+    if spec.numbers_from is not None and not spec.numbers:
+        return True  # the ConfigMap could not be read this round: whether numbers are left is unknown
+    return len(spec.numbers) > MIGRATE_MAX_NUMBERS

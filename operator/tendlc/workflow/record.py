@@ -17,6 +17,8 @@ from tendlc.partner_errors import PartnerError
 from tendlc.workflow import absence
 from tendlc.workflow.actions import (
     Action,
+    AddNumbers,
+    CampaignNumbersObserved,
     CampaignObserved,
     CutOverFailed,
     ElectCnp,
@@ -24,16 +26,22 @@ from tendlc.workflow.actions import (
     ImportNumbers,
     ImportResult,
     MigrationNotFound,
+    NumbersAccepted,
+    ObserveCampaignNumbers,
     ObserveElection,
     ObserveMigration,
     Outcome,
     PollCampaign,
+    PreflightObserved,
+    RunPreflight,
     SubmitMigration,
     SwitchTraffic,
     TrafficSwitchedOutcome,
 )
+from tendlc.workflow.add_numbers import fold_add_numbers
 from tendlc.workflow.errors import apply_partner_error, new_problem, outcome_unknown_hint, schedule_retry
 from tendlc.workflow.facts import Facts, Policy
+from tendlc.workflow.preflight import fold_preflight
 from tendlc.workflow.progress import Step, current_step, numbers_digest
 
 
@@ -73,6 +81,13 @@ def record(
         s.pending_operation = None
         s.last_error = outcome.message
         schedule_retry(s, policy, facts.now)
+    # Hooks of the large-campaign and preflight rooms (D60-D67): their outcomes are folded there.
+    elif isinstance(action, AddNumbers | ObserveCampaignNumbers) and isinstance(
+        outcome, NumbersAccepted | CampaignNumbersObserved
+    ):
+        fold_add_numbers(spec, s, action, outcome, facts, policy)
+    elif isinstance(action, RunPreflight) and isinstance(outcome, PreflightObserved):
+        fold_preflight(spec, s, action, outcome, facts, policy)
     else:
         raise TypeError(f"{type(outcome).__name__} is not an outcome of {type(action).__name__}")
     return s

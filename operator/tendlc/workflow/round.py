@@ -27,6 +27,7 @@ from tendlc.workflow.conditions import get_condition, set_condition
 from tendlc.workflow.decisions import Act, Decision, Park, Wait
 from tendlc.workflow.errors import new_problem
 from tendlc.workflow.facts import Facts, Policy
+from tendlc.workflow.number_sets import migrated_numbers, planned_additions
 from tendlc.workflow.progress import Step
 
 STEP_CONDITION = {
@@ -34,6 +35,7 @@ STEP_CONDITION = {
     Step.ELECT: ConditionType.CNP_ELECTED,
     Step.SUBMIT: ConditionType.MIGRATION_SUBMITTED,
     Step.MONITOR: ConditionType.REGISTERED,
+    Step.ADD_NUMBERS: ConditionType.NUMBERS_ADDED,
 }
 
 
@@ -98,11 +100,12 @@ def plan_calls(r: Round, step: Step) -> list[str]:
         calls += SubmitMigration(
             campaign_id=spec.campaign_id,
             name=spec.campaign_name_or_default,
-            numbers=spec.numbers,
+            numbers=migrated_numbers(spec),
             number_pool_id=spec.number_pool_id,
             is_client_manage_nnid=spec.client_manages_nnid,
         ).planned_calls()
-    cutover = cutover_of(r)
+    calls += planned_additions(spec, s, r.policy.add_numbers_batch_size)  # D60: after REGISTERED
+    cutover = cutover_of(r)  # D58: after REGISTERED and, for more than 200 numbers, after the additions
     if cutover is not None and r.status.traffic_switched_at is None:
         calls += [f"after REGISTERED: {call}" if step < Step.MONITOR else call
                   for call in switch_action(r, cutover).planned_calls()]
@@ -132,6 +135,8 @@ def step_phase(r: Round, step: Step) -> Phase:
         return Phase.ELECTING_CNP
     if step is Step.SUBMIT:
         return Phase.SUBMITTING_MIGRATION
+    if step is Step.ADD_NUMBERS:
+        return Phase.ADDING_NUMBERS
     if r.spec.client_manages_nnid and r.facts.annotations.osr_updated is None:
         return Phase.AWAITING_OSR_CONFIRMATION
     return Phase.IN_MIGRATION

@@ -22,6 +22,7 @@ from tendlc.workflow.actions import (
 )
 from tendlc.workflow.decisions import Act, Decision, Park, Wait
 from tendlc.workflow.errors import election_unknown_hint, outcome_unknown_hint
+from tendlc.workflow.number_sets import migrated_numbers, search_number
 from tendlc.workflow.progress import Step, numbers_digest
 from tendlc.workflow.round import Round, act_when_due, clear_stalled, outcome_unknown
 
@@ -80,7 +81,7 @@ def elect_step(r: Round) -> Decision:
         if s.migration_search is None:
             # The first search for an existing Infobip campaign (D24) while TCR decides: by the time
             # the election is accepted the window has usually passed, so the submission is not delayed.
-            return Act(ObserveMigration(spec.campaign_id, spec.campaign_name_or_default, spec.numbers[0]), s)
+            return Act(ObserveMigration(spec.campaign_id, spec.campaign_name_or_default, search_number(spec)), s)
         return act_when_due(r, Step.ELECT, observe)
     message = f"Electing {spec.upstream_cnp_id} as upstream CNP of campaign {spec.campaign_id} at TCR."
     r.condition(ConditionType.CNP_ELECTED, "False", Reason.ELECTING_CNP, message)
@@ -114,7 +115,7 @@ def submit_step(r: Round) -> Decision:
         if wave.next_window is None or wave.next_window <= r.facts.now:
             return Park(s)  # the wave wakes its members when it opens the window
         return Wait(wave.next_window - r.facts.now, s)
-    name, number = spec.campaign_name_or_default, spec.numbers[0]
+    name, number = spec.campaign_name_or_default, search_number(spec)
     search = s.migration_search
     if search is not None and (search.name, search.number) != (name, number):
         search = s.migration_search = None  # the spec changed since: search with what will be sent
@@ -133,7 +134,7 @@ def submit_step(r: Round) -> Decision:
     action = SubmitMigration(
         campaign_id=spec.campaign_id,
         name=name,
-        numbers=spec.numbers,
+        numbers=migrated_numbers(spec),  # D60: at most 200; a larger campaign adds the rest once registered
         number_pool_id=spec.number_pool_id,
         is_client_manage_nnid=spec.client_manages_nnid,
         send_by=wave.submission_closes_at if wave is not None else None,
@@ -160,7 +161,7 @@ def _recover_submission(r: Round, marker: PendingOperation) -> Decision:
             f"(last error: {s.last_error or 'none recorded'}). {outcome_unknown_hint(spec)}",
         )
     name = marker.name or spec.campaign_name_or_default
-    number = marker.first_number or spec.numbers[0]
+    number = marker.first_number or search_number(spec)
     message = f"Checking at Infobip whether the migration of {spec.campaign_id} ({name!r}) was received."
     r.condition(ConditionType.MIGRATION_SUBMITTED, "False", Reason.OBSERVING_OUTCOME, message)
     r.ready("False", Reason.SUBMITTING_MIGRATION, message)

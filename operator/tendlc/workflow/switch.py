@@ -1,5 +1,8 @@
 """The cut-over step: once REGISTERED, switch the campaign's traffic (docs/decisions.md D58).
 
+A campaign of more than 200 numbers reaches it only once every number was added (`NumbersAdded`,
+D60): `decide` routes a registered campaign with numbers still to add to `add_numbers_step` first.
+
 With a cut-over configured (the resource's `spec.cutover`, else its MigrationWave's), Ready waits
 for it: the step asks for `SwitchTraffic` until one attempt succeeded, counting failed attempts
 (`CutOverFailing` after three, still retried with backoff). Before the migration is submitted,

@@ -41,6 +41,7 @@ Examples:
   kubectl tendlc plan --csv inventory.csv                       # check only
   kubectl tendlc plan --csv inventory.csv -f cmig.yaml --secrets-out loa-secrets.yaml
   kubectl tendlc plan --csv inventory.csv --wave w1 -o migrations/ --apply-secrets --suspend
+  kubectl tendlc plan --csv inventory.csv --wave w1 -f w1.yaml --apply-secrets --preflight
 \b
 Exit codes: 0 all rows valid (and written, if asked); 1 some rows invalid; 2 usage error;
 3 --dry-run-server and no cluster answered; 4 the cluster refused (e.g. applying the Secrets).
@@ -98,6 +99,8 @@ def _report(request: PlanRequest, result: PlanResult) -> list[str]:
 @click.option("--apply-secrets", is_flag=True, help="Apply the LOA Secrets to the cluster (server-side apply).")
 @click.option("--suspend", is_flag=True, help="Annotate every CampaignMigration tendlc.io/suspend=true "
               "(nothing is sent to any partner until `kubectl tendlc resume`).")
+@click.option("--preflight", is_flag=True, help="Write spec.mode: Preflight: the operator only reads the partners and "
+              "reports Eligible and status.preflight; set spec.mode: Migrate to start.")
 @click.option("--dry-run-server/--no-dry-run-server", "server_check", default=None,
               help="Require the server-side dry run (exit 3 without a cluster) / skip it. Default: when a "
               "cluster answers.")
@@ -107,15 +110,15 @@ def _report(request: PlanRequest, result: PlanResult) -> list[str]:
 @cluster_options()
 def plan(
     target: Target, csv_path: Path, wave: str | None, out_dir: Path | None, out_file: Path | None,
-    secrets_out: Path | None, apply_secrets: bool, suspend: bool, server_check: bool | None, skip_invalid: bool,
-    loa_max_age_days: int,
+    secrets_out: Path | None, apply_secrets: bool, suspend: bool, preflight: bool, server_check: bool | None,
+    skip_invalid: bool, loa_max_age_days: int,
 ) -> None:
     _check_outputs(out_dir, out_file, secrets_out, apply_secrets)
     if apply_secrets and server_check is False:
         raise click.UsageError("--apply-secrets needs the cluster: drop --no-dry-run-server")
     request = PlanRequest(
         csv_path=csv_path, today=utc_now().date(), wave=wave, out_dir=out_dir, out_file=out_file,
-        secrets_out=secrets_out, apply_secrets=apply_secrets, suspend=suspend,
+        secrets_out=secrets_out, apply_secrets=apply_secrets, suspend=suspend, preflight=preflight,
         server_check=True if apply_secrets else server_check, namespace=target.namespace, skip_invalid=skip_invalid,
         loa_max_age_days=loa_max_age_days,
     )

@@ -171,6 +171,15 @@ def test_plan_writes_manifests_and_secrets_apart(inventory: Path, unreachable: P
     assert all("kind: Secret" not in (tmp_path / "cmig" / f).read_text() for f in files)
 
 
+def test_plan_can_write_a_wave_in_preflight_mode(inventory: Path, unreachable: Path, tmp_path: Path) -> None:
+    out = tmp_path / "w1.yaml"
+    result = run("plan", "--csv", str(inventory), "-f", str(out), "--preflight", "--no-dry-run-server",
+                 env={"KUBECONFIG": str(unreachable)})
+    assert result.exit_code == 0, result.output
+    manifests = list(yaml.safe_load_all(out.read_text()))
+    assert [m["spec"]["mode"] for m in manifests] == ["Preflight", "Preflight"]
+
+
 def test_plan_with_a_bad_row_touches_no_output(inventory: Path, unreachable: Path, tmp_path: Path) -> None:
     out, secrets = tmp_path / "m.yaml", tmp_path / "s.yaml"
     out.write_text("previous manifests\n")

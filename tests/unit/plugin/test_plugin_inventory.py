@@ -117,7 +117,7 @@ def test_too_many_numbers_and_too_long_names() -> None:
     numbers = ";".join(f"1954{i:07d}" for i in range(201))
     _, errors = parse(f"campaignId,numbers,loaFile,loaSignedDate,campaignName\nCOJD655,{numbers},a.pdf,2026-11-20,"
                       f"{'x' * 256}\n")
-    assert "201 numbers; at most 200 per campaign" in str(errors[0])
+    assert "201 numbers without numberPoolId; at most 200 per campaign without numberPoolId" in str(errors[0])
     assert "campaignName is 256 characters; at most 255" in str(errors[0])
 
 

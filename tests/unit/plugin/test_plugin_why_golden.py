@@ -30,3 +30,28 @@ def test_story_matches_the_golden_file(case: Path) -> None:
     if os.environ.get("TENDLC_UPDATE_GOLDEN"):
         golden.write_text(told)
     assert told == golden.read_text()
+
+
+def test_why_shows_a_preflights_findings_and_a_large_campaigns_numbers() -> None:
+    obj = {
+        "metadata": {"name": "big", "namespace": "team-a", "generation": 1},
+        "spec": {"campaignId": "COJD655", "numberPoolId": "pool-7", "loaSecretRef": {"name": "loa"},
+                 "numbersFrom": {"configMapKeyRef": {"name": "big-numbers", "key": "numbers"}}, "mode": "Preflight"},
+        "status": {
+            "phase": "Preflight", "observedGeneration": 1,
+            "conditions": [{"type": "Ready", "status": "False", "reason": "CampaignExpired", "message": "m",
+                            "lastTransitionTime": "2026-11-20T09:00:00Z"}],
+            "numbers": {"total": 1200, "migrated": 200, "added": 250, "pending": 750, "visible": 450, "batches": 1},
+            "preflight": {"checkedAt": "2026-11-20T09:00:00Z", "generation": 1,
+                          "plannedSubmissionAt": "2026-11-20T09:00:00Z", "eligible": False,
+                          "problems": [{"check": "TcrCampaign", "reason": "CampaignExpired",
+                                        "message": "TCR shows campaign COJD655 as EXPIRED."}],
+                          "notChecked": [{"check": "ImportEnabled", "reason": "NoDocumentedRead",
+                                          "message": "No documented read shows it."}]},
+        },
+    }
+    story = tell(obj, parse_rfc3339("2026-11-20T09:05:00Z"))
+    assert "numbers from ConfigMap big-numbers" in story
+    assert "200 migrated, 250 added in 1 request(s), 750 pending (no service yet); Infobip shows 450 of 1200" in story
+    assert "problem     CampaignExpired (TcrCampaign)" in story
+    assert "not checked ImportEnabled (NoDocumentedRead)" in story
