@@ -31,6 +31,7 @@ import hmac
 import json
 import ssl
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
@@ -102,7 +103,7 @@ class CutOverRunner:
         """What would stop this cut-over now (checked before the migration is submitted), or None."""
         try:
             if cutover.config_map is not None:
-                await self._routing_table(cutover.config_map, namespace)
+                await self._opted_in(cutover.config_map, namespace)
             if cutover.webhook is not None:
                 await self._signing_key(cutover.webhook, namespace)
         except _Refused as refused:
@@ -125,15 +126,31 @@ class CutOverRunner:
 
     # --- the ConfigMap ------------------------------------------------------------------------
 
+    async def _opted_in(self, ref: CutOverConfigMap, namespace: str) -> None:
+        """The routing table exists and opts in: its labels only, shared for a few seconds (D58)."""
+        try:
+            labels = await self._kube.config_map_labels(namespace, ref.name)
+        except KubeApiError as error:
+            raise _Refused(Reason.CUT_OVER_NOT_READY,
+                           f"{_where(ref)} could not be read: {_kube_detail(error)}") from None
+        self._check_labels(ref, namespace, labels)
+
     async def _routing_table(self, ref: CutOverConfigMap, namespace: str) -> dict[str, Any]:
-        where = f"ConfigMap {ref.name!r} (spec.cutover.configMap)"
         try:
             document = await self._kube.read_config_map(namespace, ref.name)
         except KubeApiError as error:
-            raise _Refused(Reason.CUT_OVER_NOT_READY, f"{where} could not be read: {_kube_detail(error)}") from None
-        if document is None:
+            raise _Refused(Reason.CUT_OVER_NOT_READY,
+                           f"{_where(ref)} could not be read: {_kube_detail(error)}") from None
+        self._check_labels(ref, namespace, None if document is None else
+                           (document.get("metadata") or {}).get("labels") or {})
+        assert document is not None
+        return document
+
+    @staticmethod
+    def _check_labels(ref: CutOverConfigMap, namespace: str, labels: Mapping[str, str] | None) -> None:
+        where = _where(ref)
+        if labels is None:
             raise _Refused(Reason.CUT_OVER_NOT_READY, f"{where} does not exist in namespace {namespace!r}; create it.")
-        labels = (document.get("metadata") or {}).get("labels") or {}
         if labels.get(LABEL_USAGE) != USAGE_CUTOVER:
             command = label_command(namespace, ref.name, USAGE_CUTOVER, kind="configmap")
             raise _Refused(
@@ -141,30 +158,44 @@ class CutOverRunner:
                 f"{where} is not labeled {LABEL_USAGE}={USAGE_CUTOVER}, so the operator does not write it. If it is "
                 f"the routing table to switch, opt it in: {command}",
             )
-        return document
 
     async def _set_key(self, ref: CutOverConfigMap, campaign_id: str, namespace: str) -> None:
+        """Sets the campaign's key with one atomic "label still there? set the key" JSON patch.
+
+        Setting a key to the value it has is no change, so the patch is sent without reading the
+        table first (a thousand-key table is read only when a patch is refused). Other keys'
+        writers never conflict with it. Refused (422: the label test failed, the table has no
+        `data` yet; 404: it is gone), the table is read: a missing label or table is reported, an
+        empty table gets a merge patch fenced by the version whose label was read.
+        """
         key = ref.key_for(campaign_id)
         for _ in range(CONFIG_MAP_ATTEMPTS):
-            document = await self._routing_table(ref, namespace)
+            try:
+                await self._kube.set_config_map_key(namespace, ref.name, key, ref.value,
+                                                    label=(LABEL_USAGE, USAGE_CUTOVER))
+                return
+            except KubeApiError as error:
+                if error.status not in (400, 404, 422):
+                    raise _Refused(Reason.CUT_OVER_FAILING,
+                                   f"setting {key!r} in ConfigMap {ref.name!r} failed: {_kube_detail(error)}") from None
+                refused = error
+            document = await self._routing_table(ref, namespace)  # reports a missing table or label
             data = document.get("data")
             if (data or {}).get(key) == ref.value:
                 return  # already switched (by an earlier attempt whose answer was lost, or by a human)
-            # With data: one atomic "label still there? set the key" patch, which other keys' writers
-            # never conflict with. Without: a merge patch fenced by the version whose label was read.
-            version = None if data is not None else str((document.get("metadata") or {}).get("resourceVersion") or "")
+            if data is not None:  # labeled, with data, and still refused: the server says why
+                raise _Refused(Reason.CUT_OVER_FAILING,
+                               f"setting {key!r} in ConfigMap {ref.name!r} failed: {_kube_detail(refused)}")
+            version = str((document.get("metadata") or {}).get("resourceVersion") or "")
             try:
                 await self._kube.set_config_map_key(namespace, ref.name, key, ref.value,
                                                     label=(LABEL_USAGE, USAGE_CUTOVER), resource_version=version)
+                return
             except StatusConflict:
-                continue  # written meanwhile: read it (and its label) again
+                continue  # written meanwhile: try the JSON patch again
             except KubeApiError as error:
-                if error.status == 422:
-                    continue  # the label test failed: read it again (and refuse, if the label is gone)
-                raise _Refused(
-                    Reason.CUT_OVER_FAILING, f"setting {key!r} in ConfigMap {ref.name!r} failed: {_kube_detail(error)}"
-                ) from None
-            return
+                raise _Refused(Reason.CUT_OVER_FAILING,
+                               f"setting {key!r} in ConfigMap {ref.name!r} failed: {_kube_detail(error)}") from None
         raise _Refused(Reason.CUT_OVER_FAILING, f"ConfigMap {ref.name!r} changed under every write; trying again later")
 
     # --- the webhook --------------------------------------------------------------------------
@@ -218,6 +249,10 @@ class CutOverRunner:
                 f"{where} answered HTTP {response.status_code} {response.reason_phrase}".rstrip()
                 + (" (redirects are not followed)" if 300 <= response.status_code < 400 else ""),
             )
+
+
+def _where(ref: CutOverConfigMap) -> str:
+    return f"ConfigMap {ref.name!r} (spec.cutover.configMap)"
 
 
 class _Refused(Exception):

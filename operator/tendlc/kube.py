@@ -23,9 +23,9 @@ import asyncio
 import base64
 import json
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 import httpx
@@ -110,6 +110,11 @@ def _authorization(info: kopf.ConnectionInfo) -> dict[str, str]:
     return {}
 
 
+T = TypeVar("T")
+PARTIAL_METADATA = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1, application/json"
+"""Asks for an object's metadata only (a server too old for it answers the whole object as JSON)."""
+
+
 class KubeApi:
     """Secret and Namespace reads (shared for `secret_max_age` s), a CampaignMigration listing and status
     merge patches over one async client.
@@ -138,6 +143,7 @@ class KubeApi:
         # migrations sharing the operator's credentials cost one GET, not a thousand.
         self._secret_max_age = secret_max_age
         self._secrets: dict[tuple[str, str], tuple[float, asyncio.Future[SecretData | None]]] = {}
+        self._config_maps: dict[tuple[str, str], tuple[float, asyncio.Future[dict[str, str] | None]]] = {}
         self._namespaces: dict[str, tuple[float, dict[str, str] | None]] = {}
         self._login = login
         self._connections = connections + event_connections + lease_connections
@@ -218,22 +224,46 @@ class KubeApi:
 
     async def read_secret(self, namespace: str, name: str) -> SecretData | None:
         """The Secret's data, or None when it does not exist (at most `secret_max_age` seconds old)."""
-        key = (namespace, name)
+        return await self._shared(self._secrets, (namespace, name), lambda: self._fetch_secret(namespace, name))
+
+    async def config_map_labels(self, namespace: str, name: str) -> dict[str, str] | None:
+        """A ConfigMap's labels, or None when it does not exist (at most `secret_max_age` seconds old).
+
+        Only the metadata is fetched (PartialObjectMetadata): a routing table that a thousand
+        members switch through grows to a thousand keys, and the cut-over's readiness, checked on
+        every pass before a submission, needs only to know it exists and opts in.
+        """
+        return await self._shared(self._config_maps, (namespace, name), lambda: self._fetch_labels(namespace, name))
+
+    async def _shared(
+        self, cache: dict[tuple[str, str], tuple[float, asyncio.Future[T]]], key: tuple[str, str],
+        fetch: Callable[[], Awaitable[T]],
+    ) -> T:
+        """One read serves every caller within `secret_max_age` seconds; a failure is never cached."""
         now = time.monotonic()
-        cached = self._secrets.get(key)
+        cached = cache.get(key)
         if cached is not None and now - cached[0] < self._secret_max_age:
             future = cached[1]
         else:
-            future = asyncio.ensure_future(self._fetch_secret(namespace, name))
-            if len(self._secrets) > 4096:  # forget Secrets nobody asked for lately
-                self._secrets = {k: v for k, v in self._secrets.items() if now - v[0] < self._secret_max_age}
-            self._secrets[key] = (now, future)
+            future = asyncio.ensure_future(fetch())
+            if len(cache) > 4096:  # forget what nobody asked for lately
+                for stale in [k for k, v in cache.items() if now - v[0] >= self._secret_max_age]:
+                    del cache[stale]
+            cache[key] = (now, future)
         try:
             return await asyncio.shield(future)
         except Exception:
-            if self._secrets.get(key, (0, None))[1] is future:
-                del self._secrets[key]  # never cache a failure
+            if cache.get(key, (0, None))[1] is future:
+                del cache[key]
             raise
+
+    async def _fetch_labels(self, namespace: str, name: str) -> dict[str, str] | None:
+        path = _config_map_path(namespace, name)
+        response = await self._request("GET", path, headers={"Accept": PARTIAL_METADATA})
+        if response.status_code == 404:
+            return None
+        _raise_for_status("GET", path, response)
+        return dict((response.json().get("metadata") or {}).get("labels") or {})
 
     async def _fetch_secret(self, namespace: str, name: str) -> SecretData | None:
         path = f"/api/v1/namespaces/{quote(namespace, safe='')}/secrets/{quote(name, safe='')}"

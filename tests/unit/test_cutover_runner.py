@@ -47,6 +47,7 @@ class FakeKube:
         self.interfere: int = 0  # the next n reads are followed by someone else's write
         self.refuse: int | None = None
         self.json_patches = 0
+        self.full_reads = 0
 
     def add_config_map(
         self, name: str, labels: dict[str, str] | None = None, data: dict[str, str] | None = None
@@ -54,7 +55,12 @@ class FakeKube:
         self.config_maps[name] = {"metadata": {"name": name, "resourceVersion": "1", "labels": labels or {}},
                                   "data": data}
 
+    async def config_map_labels(self, namespace: str, name: str) -> dict[str, str] | None:
+        document = self.config_maps.get(name)
+        return None if document is None else dict(document["metadata"]["labels"])
+
     async def read_config_map(self, namespace: str, name: str) -> dict[str, Any] | None:
+        self.full_reads += 1
         document = self.config_maps.get(name)
         if document is None:
             return None
@@ -73,6 +79,8 @@ class FakeKube:
         """As the API server: a JSON patch testing the label (needs `data`), or a fenced merge patch."""
         if self.refuse is not None:
             raise KubeApiError("PATCH: HTTP refused", status=self.refuse)
+        if name not in self.config_maps:
+            raise KubeApiError("PATCH: HTTP 404: not found", status=404)
         document = self.config_maps[name]
         if resource_version is None:
             if document["metadata"]["labels"].get(label[0]) != label[1] or document.get("data") is None:
@@ -80,6 +88,8 @@ class FakeKube:
             self.json_patches += 1
         elif document["metadata"]["resourceVersion"] != resource_version:
             raise StatusConflict("changed", status=409)
+        if (document.get("data") or {}).get(key) == value:
+            return  # as the API server: a patch that changes nothing stores nothing
         document["data"] = dict(document["data"] or {}, **{key: value})
         self._bump(name)
         self.writes.append((namespace, name, key, value))
@@ -235,20 +245,25 @@ def test_the_first_key_of_an_empty_table_is_fenced_and_a_lost_write_reads_it_aga
     assert "changed under every write" in outcome.message
 
 
-def test_a_label_removed_between_the_read_and_the_write_stops_the_write() -> None:
+def test_a_label_removed_before_the_write_stops_it_atomically() -> None:
+    """The patch tests the label itself: opting the table out at any moment before the write stops it."""
     kube = FakeKube()
-    kube.add_config_map("routing", labels=LABEL, data={})
-    original = kube.read_config_map
-
-    async def read_then_unlabel(namespace: str, name: str) -> dict[str, Any] | None:
-        document = await original(namespace, name)
-        kube.config_maps[name]["metadata"]["labels"] = {}  # someone opted it out meanwhile
-        return document
-
-    kube.read_config_map = read_then_unlabel  # type: ignore[method-assign]
+    kube.add_config_map("routing", labels={}, data={"CABC111": "infobip"})
     outcome = switch(runner(kube), action(**CONFIG_MAP))
     assert isinstance(outcome, CutOverFailed)
+    assert "not labeled tendlc.io/usage=cutover" in outcome.message
     assert kube.writes == []
+
+
+def test_a_table_with_data_is_switched_by_one_patch_without_reading_it() -> None:
+    """A thousand-key routing table is not read in full by each of a thousand members."""
+    kube = FakeKube()
+    kube.add_config_map("routing", labels=LABEL, data={f"C{index:06d}": "infobip" for index in range(1000)})
+    outcome = switch(runner(kube), action(**CONFIG_MAP))
+    assert isinstance(outcome, TrafficSwitchedOutcome)
+    assert kube.full_reads == 0
+    assert kube.json_patches == 1
+    assert kube.config_maps["routing"]["data"]["COJD655"] == "infobip"
 
 
 def test_forbidden_says_which_chart_value_grants_it() -> None:
