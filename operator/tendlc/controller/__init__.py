@@ -33,7 +33,7 @@ from tendlc.controller.registry import Registry
 from tendlc.controller.resource import Clock, Resource, utc_now
 from tendlc.controller.store import StatusStore
 from tendlc.controller.transitions import record_transition
-from tendlc.controller.waves import WaveController
+from tendlc.controller.waves import WaveController, wave_sees_change
 from tendlc.cutover import CutOverRunner
 from tendlc.kube import KubeApi, KubeApiError
 from tendlc.metrics import Metrics
@@ -110,7 +110,7 @@ def build_controller(
 
     def written(resource: Resource, before: MigrationStatus) -> None:
         inbox.index(resource)
-        if before.phase != resource.status.phase or before.release != resource.status.release:
+        if wave_sees_change(before, resource.status):
             waves.member_changed(resource)
         if metrics is not None:
             record_transition(metrics, before, resource.status)

@@ -37,7 +37,7 @@ from tendlc.api.constants import (
     ConditionType,
     Reason,
 )
-from tendlc.api.status import Phase
+from tendlc.api.status import MigrationStatus, Phase
 from tendlc.api.wave import WaveSpec, WaveStatus
 from tendlc.controller.facts import is_true
 from tendlc.controller.leadership import Gate
@@ -117,6 +117,20 @@ def member_view(resource: Resource, wave_cutover: bool = False) -> MemberView:
         loa_signed=resource.loa_signed,
         own_nnid=spec.get("nnid") == "Own",
     )
+
+
+def wave_sees_change(before: MigrationStatus, after: MigrationStatus) -> bool:
+    """Whether a member's write changes what `member_view` shows its wave (then the wave looks again).
+
+    The phase alone is not enough: a member with a cut-over stays `Registered` while it switches,
+    and counts as registered only once `trafficSwitchedAt` is set; a parked member's problem is
+    Ready's reason.
+    """
+    def seen(status: MigrationStatus) -> tuple[Any, ...]:
+        ready = status.condition(ConditionType.READY)
+        return (status.phase, status.release, status.traffic_switched_at, ready.reason if ready else None)
+
+    return seen(before) != seen(after)
 
 
 class WaveController:

@@ -62,3 +62,13 @@ async def test_the_first_plan_waits_for_the_members_listed_at_start_up() -> None
         await asyncio.sleep(0.05)
     assert api.patches, "the wave planned once its members were listed"
     await waves.shutdown(1.0)
+
+
+def test_the_wave_looks_again_when_a_member_is_switched_not_only_when_its_phase_changes() -> None:
+    """The demo's canary stayed "registered 0" after its cut-over: the phase had not changed."""
+    from tendlc.controller.waves import wave_sees_change
+
+    registered = MigrationStatus.model_validate({"phase": Phase.REGISTERED})
+    switched = registered.model_copy(update={"traffic_switched_at": T0})
+    assert wave_sees_change(registered, switched)
+    assert not wave_sees_change(switched, switched.model_copy(update={"attempts": 3}))
