@@ -22,7 +22,7 @@ from typing import Any
 import httpx
 
 from bench.stack import GROUP, PLURAL, VERSION, Kube, migration
-from bench.storm_status import operator_status, with_next_check
+from bench.storm_status import HISTORY, operator_status, with_next_check
 from tendlc.api.status import MigrationStatus
 from tendlc.workflow import Policy
 
@@ -94,7 +94,10 @@ def seed(kube: Kube, sandbox_url: str, n: int, numbers: int, policy: Policy, fut
     log(f"creating {n} CampaignMigrations")
     kube.create_all(objects)
     restart = dt.datetime.now(dt.UTC)
-    loa_signed = dt.date.today()  # the LOA Secret bench.stack creates is signed today
+    # The simulated history starts HISTORY before the restart: an LOA signed "today" would be dated
+    # after it when the bench runs in the first hours of a UTC day. The day the history starts is
+    # within the 30 days of the real Secret's date either way.
+    loa_signed = (restart - HISTORY).date()
     jitter = random.Random(13)
     statuses: dict[str, MigrationStatus] = {}
     due: dict[str, bool] = {}
