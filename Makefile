@@ -68,6 +68,7 @@ bench: venv controlplane ## issue 8 benchmark (not part of make test) → bench/
 	-$(BIN)/python -m bench.run --n 5000 --timeout 1500
 	-$(BIN)/python -m bench.webhook_latency --runs 20 --background 980
 	-$(BIN)/python -m bench.restart_storm --n 5000 --timeout 1500
+	-$(BIN)/python -m bench.wave --max-in-flight 300 --timeout 600
 	$(BIN)/python -m bench.report
 
 chaos: venv controlplane ## the large chaos run: 60 campaigns, 12 SIGKILLs, one kube-apiserver restart
