@@ -240,6 +240,11 @@ def build(runs: list[dict[str, Any]], findings: str) -> str:
     row("Secret GET per migration", lambda r: r["apiserver"]["secretReadsPerMigration"])
     row("operator peak RSS (MiB)", lambda r: r["operator"]["peakRssMiB"])
     row("operator CPU, apply → done (s)", lambda r: r["operator"]["cpuSecondsApplyToDone"])
+    row("operator CPU per migration (ms)", lambda r: r["operator"].get("cpuMsPerMigration"))
+    row("kube-apiserver CPU per migration (ms)", lambda r: r.get("apiserverCpuMsPerMigration"))
+    row("baseline CPU per migration (ms; the harness doing the same calls and writes)",
+        lambda r: (r.get("baseline") or {}).get("cpuMsPerMigration"))
+    row("ratio operator CPU ÷ baseline CPU", lambda r: r.get("ratioOperatorCpuToBaseline"))
     row("kube-apiserver CPU, apply → done (s)", lambda r: r["processes"]["kube-apiserver"]["cpuSeconds"])
     row("etcd CPU, apply → done (s)", lambda r: r["processes"]["etcd"]["cpuSeconds"])
     row("sandbox CPU, apply → done (s)", lambda r: r["processes"]["sandbox"]["cpuSeconds"])

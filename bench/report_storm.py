@@ -122,7 +122,7 @@ def section() -> list[str]:
     if what_if is not None:
         per = what_if["writes"]["perResource"]
         lines += [
-            f"Evidence for the missed write target (*Findings*, F9): the same storm with the candidate change "
+            f"Before F9 was fixed, the evidence for its fix (*Findings*, F9): the same storm with the candidate change "
             f"patched into the operator process (`--what-if {what_if['settings']['whatIf']}`, "
             f"`bench/storm_wrapper.py`; `{what_if['_file']}`): {what_if['writes']['statusPatches']:,} status PATCHes, "
             f"{what_if['writes']['eventPosts']:,} Events, {per['writtenOnlyPollBookkeeping']:,} resources written "
