@@ -29,7 +29,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from bench.stack import NAMESPACE, Sampler, SandboxAdmin, Stack, install_signal_handlers, log, machine
+from bench.stack import NAMESPACE, Sampler, SandboxAdmin, Stack, run_and_save, log, machine
 from tendlc_dev.devcluster import bin_dir
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -209,17 +209,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=1800.0)
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (logs) after the run")
     args = parser.parse_args(argv)
-    install_signal_handlers()
-    try:
-        result = run(args)
-    except KeyboardInterrupt:
-        log("interrupted: everything started was stopped")
+    result = run_and_save(lambda: run(args), lambda r: f"{r['timestamp']}-large-{args.numbers}.json",
+                          lambda r: json.dumps({k: r[k] for k in ("reached", "wallSeconds", "time", "memory")}, indent=1))
+    if result is None:
         return 130
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    out = RESULTS / f"{result['timestamp']}-large-{args.numbers}.json"
-    out.write_text(json.dumps(result, indent=1) + "\n")
-    print(json.dumps({k: result[k] for k in ("reached", "wallSeconds", "time", "memory")}, indent=1))
-    print(f"results: {out}")
     return 0 if result["reached"] else 1
 
 

@@ -28,7 +28,6 @@ Stops everything it started on exit, Ctrl-C or SIGTERM. Only 127.0.0.1 is contac
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -36,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.run import code_version, settle_writes, stop_profiler, top_frames
-from bench.stack import NAMESPACE, Sampler, SandboxAdmin, Stack, install_signal_handlers, log, machine, operator_python
+from bench.stack import NAMESPACE, Sampler, SandboxAdmin, Stack, run_and_save, log, machine, operator_python
 from bench.storm_analyze import arrival_pacing, due_polls, early_polls, ledger_summary, per_second_polls
 from bench.storm_observe import LedgerFollower, loop_lag, start_profiler, writes_snapshot
 from bench.storm_seed import seed
@@ -242,18 +241,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (logs) after the run")
     parser.add_argument("--out", type=Path, help="results file (default bench/results/<ts>-restart-storm-n<N>.json)")
     args = parser.parse_args(argv)
-    install_signal_handlers()
-    try:
-        result = run(args)
-    except KeyboardInterrupt:
-        log("interrupted: everything started was stopped")
-        return 130
-    RESULTS.mkdir(parents=True, exist_ok=True)
     suffix = f"-whatif-{args.what_if}" if args.what_if else ""
-    out = args.out or RESULTS / f"{result['timestamp']}-restart-storm-n{args.n}{suffix}.json"
-    out.write_text(json.dumps(result, indent=1) + "\n")
-    print(headline(result))
-    print(f"results: {out}")
+    result = run_and_save(lambda: run(args),
+                          lambda r: args.out or f"{r['timestamp']}-restart-storm-n{args.n}{suffix}.json", headline)
+    if result is None:
+        return 130
     return 0 if result["duePolls"]["allObserved"] else 1
 
 

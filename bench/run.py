@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import collections
-import json
 import shutil
 import subprocess
 import sys
@@ -46,7 +45,7 @@ from bench.stack import (
     Sampler,
     SandboxAdmin,
     Stack,
-    install_signal_handlers,
+    run_and_save,
     log,
     machine,
     migration,
@@ -365,17 +364,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (logs) after the run")
     parser.add_argument("--out", type=Path, help="results file (default bench/results/<ts>-n<N>[-idle].json)")
     args = parser.parse_args(argv)
-    install_signal_handlers()
-    try:
-        result = run(args)
-    except KeyboardInterrupt:
-        log("interrupted: everything started was stopped")
+    suffix = "" if args.scenario == "happy" else "-" + args.scenario
+    result = run_and_save(lambda: run(args), lambda r: args.out or f"{r['timestamp']}-n{args.n}{suffix}.json", headline)
+    if result is None:
         return 130
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    out = args.out or RESULTS / f"{result['timestamp']}-n{args.n}{'' if args.scenario == 'happy' else '-' + args.scenario}.json"
-    out.write_text(json.dumps(result, indent=1) + "\n")
-    print(headline(result))
-    print(f"results: {out}")
     return 0 if result.get("reached") else 1
 
 

@@ -58,6 +58,32 @@ def log(message: str) -> None:
     print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def run_and_save(
+    run: Callable[[], dict[str, Any]], out: Callable[[dict[str, Any]], Path | str], show: Callable[[dict[str, Any]], str],
+) -> dict[str, Any] | None:
+    """Every benchmark's main: run with SIGTERM stopping it like Ctrl-C, write the results file
+    (`out` of the result: a path, or a file name under bench/results), print the headline.
+
+    None when interrupted (everything started was stopped).
+    """
+    install_signal_handlers()
+    try:
+        result = run()
+    except KeyboardInterrupt:
+        log("interrupted: everything started was stopped")
+        return None
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    target = out(result)
+    path = target if isinstance(target, Path) else RESULTS / target
+    path.write_text(json.dumps(result, indent=1) + "\n")
+    print(show(result))
+    print(f"results: {path}")
+    return result
+
+
 # --- the resources a run applies --------------------------------------------------------------------
 
 

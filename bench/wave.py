@@ -44,7 +44,7 @@ from bench.stack import (
     Sampler,
     SandboxAdmin,
     Stack,
-    install_signal_handlers,
+    run_and_save,
     log,
     machine,
     migration,
@@ -290,17 +290,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=900.0)
     parser.add_argument("--keep", action="store_true")
     args = parser.parse_args(argv)
-    install_signal_handlers()
-    try:
-        result = run(args)
-    except KeyboardInterrupt:
-        log("interrupted: everything started was stopped")
+    result = run_and_save(lambda: run(args), lambda r: f"{r['timestamp']}-wave-n{args.n}.json", headline)
+    if result is None:
         return 130
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    out = RESULTS / f"{result['timestamp']}-wave-n{args.n}.json"
-    out.write_text(json.dumps(result, indent=1) + "\n")
-    print(headline(result))
-    print(f"results: {out}")
     return 0 if result.get("reached") and result["failures"] == 0 else 1
 
 
