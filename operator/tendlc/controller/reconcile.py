@@ -27,7 +27,7 @@ from tendlc.controller.facts import Observed
 from tendlc.controller.resource import Clock, Resource
 from tendlc.cutover import ResourceRef
 from tendlc.kube import StatusConflict
-from tendlc.partner_errors import PartnerUnavailable
+from tendlc.partner_errors import PartnerUnavailable, RequestNotSent
 from tendlc.partners import PartnerClients
 from tendlc.workflow import (
     Act,
@@ -189,7 +189,10 @@ class Pass:
             resource.logger.debug("performing %s", type(decision.action).__name__)
             target = ResourceRef(resource.namespace, resource.name, resource.uid)
             outcome = await self.performer.perform(decision.action, clients, target)
-            if decision.action.mutating:
+            if decision.action.mutating and not isinstance(outcome, RequestNotSent):
+                # Replayed after a lost write as a fact about the partner. A request not sent is no
+                # such fact: replayed, it would clear whatever marker the reload brought — another
+                # writer's, whose migrate may be on the wire.
                 learnt.append((decision.action, outcome))
             if self.on_retry is not None and isinstance(outcome, PartnerUnavailable):
                 self.on_retry(outcome)

@@ -163,3 +163,51 @@ async def test_a_read_made_before_a_lost_write_is_made_again_not_replayed() -> N
     partners, resource = await _race(deliver=False)  # the watch lags: only the fence catches A
     assert partners.count(ElectCnp) == 0
     assert resource.status.tcr_sharing_status == "PENDING"
+
+
+# --- a submission not sent, while another writer's is on the wire ----------------------------------
+# Found in review: after a lost write the pass replays its mutating outcomes on the reloaded status;
+# replaying "not sent" cleared the marker the reload brought — the other writer's.
+
+
+@dataclass
+class NotSentWhileBSubmits:
+    """Writer A's migrate is not sent (its turn came after the window); meanwhile B's marker lands."""
+
+    partners: FakePartners
+    api: InMemoryStatusApi
+
+    async def perform(self, action: Action, clients: Any, target: Any = None) -> Outcome:
+        from tendlc.partner_errors import RequestNotSent
+
+        if isinstance(action, SubmitMigration):
+            marker = {"operation": "SubmitMigration", "startedAt": "2026-11-20T09:00:30Z", "observeAttempts": 0,
+                      "name": action.name, "firstNumber": action.numbers[0]}
+            await self.api.patch_status("ns", "cm", {"pendingOperation": marker},
+                                        resource_version=str(self.api.version))
+            return RequestNotSent("Infobip", "campaigns.migrate", "not sent: the wave's window closed")
+        return self.partners(action)
+
+
+async def test_a_request_not_sent_never_clears_another_writers_marker() -> None:
+    from tendlc.workflow.progress import numbers_digest
+
+    spec = make_spec()
+    api = InMemoryStatusApi(stored=READY_TO_SUBMIT | {"numbersImportedDigest": numbers_digest(spec)},
+                            spec=spec.to_dict())
+    partners = FakePartners(sharing="ACCEPTED")
+    performer = NotSentWhileBSubmits(partners, api)
+    facts = Facts_(make_facts(T0 + POLICY.absence_window + timedelta(minutes=2)))
+    body = api.object()
+    status = MigrationStatus.from_body(body)
+    resource = Resource(namespace="ns", name="cm", uid="u1", body=body, status=status, written=status,
+                        resource_version=str(api.version))
+    reconcile = Pass(facts=facts, performer=performer, store=StatusStore(api, refresh_seconds=0),  # type: ignore[arg-type]
+                     events=lambda body, event: None, clock=lambda: facts.facts.now, policy=POLICY,
+                     default_upstream_cnp_id="OPMKT")
+    await reconcile.run(resource)
+    assert api.conflicts >= 1, "A's write after 'not sent' must have been fenced off by B's marker"
+    stored = MigrationStatus.from_dict(api.stored)
+    assert stored.pending_operation is not None
+    assert stored.pending_operation.started_at.isoformat().startswith("2026-11-20T09:00:30")  # B's, kept
+    assert partners.count(SubmitMigration) == 0
