@@ -12,9 +12,9 @@ with (every update conditional on the resourceVersion read).
 Two calls do not justify the official client: it is synchronous (a thread pool, one glibc malloc
 arena per thread), validates every call with pydantic, and its import alone costs ~35 MiB. The
 benchmark (docs/performance.md, F7) measured it at a fifth of the operator's CPU. Here one
-`httpx.AsyncClient` speaks to the API server with the same credentials Kopf uses (its own
-kubeconfig / service-account login functions), re-reading them once when the server answers 401
-(rotated service-account tokens). Secret values pass through here as bytes and are never logged.
+`httpx.AsyncClient` (`tendlc.kube_connection`) speaks to the API server with the same credentials
+Kopf uses, re-reading them once when the server answers 401 (rotated service-account tokens).
+Secret values pass through here as bytes and are never logged.
 """
 
 from __future__ import annotations
@@ -29,32 +29,23 @@ from typing import Any, TypeVar
 from urllib.parse import quote
 
 import httpx
-import kopf
 
 from tendlc.api.constants import GROUP, PLURAL, VERSION
+from tendlc.kube_connection import (
+    CONFLICT,
+    KubeApiError,
+    KubeConnection,
+    Login,
+    ResourceGone,
+    StatusConflict,
+    _required_login,
+    login,
+    raise_for_status,
+)
 
-CONFLICT = 409
-"""The server's answer to a write whose resourceVersion precondition failed (or a create of an existing object)."""
-
-
-class ResourceGone(Exception):
-    """The resource was deleted while we were working on it: stop quietly."""
-
-
-class KubeApiError(Exception):
-    """The API server refused a request, or could not be reached (`status` None)."""
-
-    def __init__(self, message: str, status: int | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-
-
-class StatusConflict(KubeApiError):
-    """A fenced status write lost: the object changed since the resourceVersion it was based on.
-
-    The writer must read the object again and decide anew; it never retries the same patch.
-    """
-
+__all__ = [
+    "CONFLICT", "ConfigMapData", "KubeApi", "KubeApiError", "ResourceGone", "SecretData", "StatusConflict", "login",
+]
 
 @dataclass(frozen=True)
 class SecretData:
@@ -80,42 +71,12 @@ class ConfigMapData:
         return f"ConfigMapData(name={self.name!r}, keys={sorted(self.data)!r})"
 
 
-Login = Callable[[], kopf.ConnectionInfo]
-RELOGIN_INTERVAL = 5.0  # seconds between two reads of the credentials after 401s
-
-
-def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
-    """$KUBECONFIG (or ~/.kube/config) read now, not at import, else the Pod's service account."""
-    kwargs.setdefault("settings", kopf.OperatorSettings())
-    info: kopf.ConnectionInfo | None = kopf.login_with_kubeconfig(**kwargs) or kopf.login_with_service_account(
-        **kwargs
-    )
-    return info
-
-
-def _required_login() -> kopf.ConnectionInfo:
-    info = login()
-    if info is None:
-        raise KubeApiError("no Kubernetes credentials: neither $KUBECONFIG, ~/.kube/config nor a service account")
-    return info
-
-
-def _authorization(info: kopf.ConnectionInfo) -> dict[str, str]:
-    """The header Kopf itself would send for these credentials."""
-    if info.token:
-        return {"Authorization": f"{info.scheme or 'Bearer'} {info.token}"}
-    if info.username and info.password:
-        pair = base64.b64encode(f"{info.username}:{info.password}".encode()).decode()
-        return {"Authorization": f"Basic {pair}"}
-    return {}
-
-
 T = TypeVar("T")
 PARTIAL_METADATA = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1, application/json"
 """Asks for an object's metadata only (a server too old for it answers the whole object as JSON)."""
 
 
-class KubeApi:
+class KubeApi(KubeConnection):
     """Secret and Namespace reads (shared for `secret_max_age` s), a CampaignMigration listing and status
     merge patches over one async client.
 
@@ -123,9 +84,7 @@ class KubeApi:
     their own, so a burst of Events never delays a status write (the exactly-once marker gates the
     next partner call; an Event gates nothing), and `lease_connections` for the leader-election
     Lease, so a storm of status writes cannot delay a renewal past its deadline (which would
-    depose the only writer). Callers queue on a semaphore *before* httpx, so a
-    cancelled caller (a deleted resource, shutdown) never waits inside httpcore's pool, where a
-    cancellation can leak a connection slot (docs/performance.md, F1).
+    depose the only writer (the slots and the client: `tendlc.kube_connection`).
     """
 
     def __init__(
@@ -138,6 +97,7 @@ class KubeApi:
         timeout: float = 30.0,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
+        super().__init__(login, connections, event_connections, lease_connections, timeout, transport)
         # Secrets are read on every reconcile pass (so a renewed LOA or rotated key is picked up),
         # but one read serves every resource asking within `secret_max_age` seconds: a thousand
         # migrations sharing the operator's credentials cost one GET, not a thousand.
@@ -145,82 +105,6 @@ class KubeApi:
         self._secrets: dict[tuple[str, str], tuple[float, asyncio.Future[SecretData | None]]] = {}
         self._config_maps: dict[tuple[str, str], tuple[float, asyncio.Future[dict[str, str] | None]]] = {}
         self._namespaces: dict[str, tuple[float, dict[str, str] | None]] = {}
-        self._login = login
-        self._connections = connections + event_connections + lease_connections
-        self._timeout = timeout
-        self._transport = transport
-        self._slots = asyncio.Semaphore(connections)
-        self._event_slots = asyncio.Semaphore(event_connections)
-        self._lease_slots = asyncio.Semaphore(lease_connections)
-        self._client: httpx.AsyncClient | None = None
-        self._relogin_at = -RELOGIN_INTERVAL
-        self._retired: list[httpx.AsyncClient] = []
-        self._closers: set[asyncio.Task[None]] = set()
-        self._client_lock = asyncio.Lock()
-
-    def _build(self) -> httpx.AsyncClient:
-        info = self._login()
-        limits = httpx.Limits(max_connections=self._connections, max_keepalive_connections=self._connections)
-        return httpx.AsyncClient(
-            base_url=info.server.rstrip("/"),
-            headers={"Accept": "application/json", **_authorization(info)},
-            verify=info.as_ssl_context(),  # honours insecure-skip-tls-verify and keeps the client certificate
-            limits=limits,
-            timeout=httpx.Timeout(self._timeout),
-            transport=self._transport,
-            trust_env=False,
-        )
-
-    async def _current(self, stale: httpx.AsyncClient | None = None) -> httpx.AsyncClient:
-        """The client; a new one (credentials read again) when `stale` is still the current one.
-
-        After a 401 the credentials are read at most every RELOGIN_INTERVAL seconds. The replaced
-        client is closed `timeout` seconds later: requests still running on it end normally (a
-        closed client would fail them with a transport error instead of their own 401 and retry).
-        """
-        if stale is None and self._client is not None:
-            return self._client  # the hot path: no lock
-        async with self._client_lock:
-            relogin = stale is not None and self._client is stale
-            if relogin and time.monotonic() - self._relogin_at < RELOGIN_INTERVAL:
-                relogin = False  # just read them: a permanent 401 must not rebuild per request
-            if self._client is None or relogin:
-                try:
-                    client = await asyncio.to_thread(self._build)  # reads kubeconfig / token files
-                except Exception as error:
-                    raise KubeApiError(f"Kubernetes credentials: {type(error).__name__}: {error}") from None
-                old, self._client = self._client, client
-                if relogin:
-                    self._relogin_at = time.monotonic()
-                if old is not None:
-                    self._retired.append(old)
-                    closer = asyncio.create_task(self._close_later(old))
-                    self._closers.add(closer)
-                    closer.add_done_callback(self._closers.discard)
-            assert self._client is not None
-            return self._client
-
-    async def _close_later(self, client: httpx.AsyncClient) -> None:
-        await asyncio.sleep(self._timeout)  # the longest a request on it can still run
-        if client in self._retired:
-            self._retired.remove(client)
-            await client.aclose()
-
-    async def _request(
-        self, method: str, path: str, *, slots: asyncio.Semaphore | None = None, **kwargs: Any
-    ) -> httpx.Response:
-        """One request; a 401 reads the credentials again and tries once more."""
-        async with slots or self._slots:
-            client = await self._current()
-            for attempt in (1, 2):
-                try:
-                    response = await client.request(method, path, **kwargs)
-                except httpx.HTTPError as error:
-                    raise KubeApiError(f"{method} {path}: {type(error).__name__}: {error}") from None
-                if response.status_code != 401 or attempt == 2:
-                    return response
-                client = await self._current(stale=client)
-            raise AssertionError("unreachable")  # pragma: no cover
 
     async def read_secret(self, namespace: str, name: str) -> SecretData | None:
         """The Secret's data, or None when it does not exist (at most `secret_max_age` seconds old)."""
@@ -262,7 +146,7 @@ class KubeApi:
         response = await self._request("GET", path, headers={"Accept": PARTIAL_METADATA})
         if response.status_code == 404:
             return None
-        _raise_for_status("GET", path, response)
+        raise_for_status("GET", path, response)
         return dict((response.json().get("metadata") or {}).get("labels") or {})
 
     async def _fetch_secret(self, namespace: str, name: str) -> SecretData | None:
@@ -270,7 +154,7 @@ class KubeApi:
         response = await self._request("GET", path)
         if response.status_code == 404:
             return None
-        _raise_for_status("GET", path, response)
+        raise_for_status("GET", path, response)
         document = response.json()
         data = document.get("data") or {}
         labels = (document.get("metadata") or {}).get("labels") or {}
@@ -294,7 +178,7 @@ class KubeApi:
         while True:
             params = {"limit": "500", **({"continue": token} if token else {})}
             response = await self._request("GET", path, params=params)
-            _raise_for_status("GET", path, response)
+            raise_for_status("GET", path, response)
             document = response.json()
             items += [{field: item.get(field) or {} for field in keep} for item in document.get("items") or []]
             token = (document.get("metadata") or {}).get("continue")
@@ -312,7 +196,7 @@ class KubeApi:
         if response.status_code == 404:
             annotations = None
         else:
-            _raise_for_status("GET", path, response)
+            raise_for_status("GET", path, response)
             annotations = dict((response.json().get("metadata") or {}).get("annotations") or {})
         if len(self._namespaces) > 4096:
             self._namespaces.clear()
@@ -325,7 +209,7 @@ class KubeApi:
         response = await self._request("GET", path)
         if response.status_code == 404:
             return None
-        _raise_for_status("GET", path, response)
+        raise_for_status("GET", path, response)
         body = response.json()
         labels = (body.get("metadata") or {}).get("labels") or {}
         data = body.get("data") or {}
@@ -357,7 +241,7 @@ class KubeApi:
             raise ResourceGone(f"{namespace}/{name}")
         if response.status_code == 409:
             raise StatusConflict(f"PATCH {path}: the object changed since version {resource_version}", status=409)
-        _raise_for_status("PATCH", path, response)
+        raise_for_status("PATCH", path, response)
         result: dict[str, Any] = response.json()
         return result
 
@@ -367,7 +251,7 @@ class KubeApi:
         response = await self._request("GET", path)
         if response.status_code == 404:
             raise ResourceGone(f"{namespace}/{name}")
-        _raise_for_status("GET", path, response)
+        raise_for_status("GET", path, response)
         result: dict[str, Any] = response.json()
         return result
 
@@ -377,7 +261,7 @@ class KubeApi:
         response = await self._request("GET", path)
         if response.status_code == 404:
             return None
-        _raise_for_status("GET", path, response)
+        raise_for_status("GET", path, response)
         result: dict[str, Any] = response.json()
         return result
 
@@ -408,7 +292,7 @@ class KubeApi:
         )
         if response.status_code == 409:
             raise StatusConflict(f"PATCH {path}: the ConfigMap changed since version {resource_version}", status=409)
-        _raise_for_status("PATCH", path, response)
+        raise_for_status("PATCH", path, response)
 
     async def create_event(self, namespace: str, manifest: Mapping[str, Any]) -> None:
         """Creates a core/v1 Event (tendlc.events builds and queues them)."""
@@ -417,7 +301,7 @@ class KubeApi:
             "POST", path, slots=self._event_slots, content=json.dumps(manifest, separators=(",", ":")).encode(),
             headers={"Content-Type": "application/json"},
         )
-        _raise_for_status("POST", path, response)
+        raise_for_status("POST", path, response)
 
     # --------------------------------------------------------------------------- Leases
 
@@ -432,7 +316,7 @@ class KubeApi:
         response = await self._request("GET", path, slots=self._lease_slots)
         if response.status_code == 404:
             return None
-        _raise_for_status("GET", path, response)
+        raise_for_status("GET", path, response)
         lease: dict[str, Any] = response.json()
         return lease
 
@@ -443,7 +327,7 @@ class KubeApi:
             "POST", path, slots=self._lease_slots, content=json.dumps(lease, separators=(",", ":")).encode(),
             headers={"Content-Type": "application/json"},
         )
-        _raise_for_status("POST", path, response)
+        raise_for_status("POST", path, response)
         stored: dict[str, Any] = response.json()
         return stored
 
@@ -462,22 +346,9 @@ class KubeApi:
             "PUT", path, slots=self._lease_slots, content=json.dumps(lease, separators=(",", ":")).encode(),
             headers={"Content-Type": "application/json"},
         )
-        _raise_for_status("PUT", path, response)
+        raise_for_status("PUT", path, response)
         stored: dict[str, Any] = response.json()
         return stored
-
-    async def close(self) -> None:
-        async with self._client_lock:
-            for task in self._closers:
-                task.cancel()
-            await asyncio.gather(*self._closers, return_exceptions=True)
-            self._closers.clear()
-            for old in self._retired:
-                await old.aclose()
-            self._retired.clear()
-            if self._client is not None:
-                await self._client.aclose()
-                self._client = None
 
 
 def _object_path(namespace: str, name: str, plural: str = PLURAL) -> str:
@@ -493,14 +364,3 @@ def _config_map_path(namespace: str, name: str) -> str:
     return f"/api/v1/namespaces/{quote(namespace, safe='')}/configmaps/{quote(name, safe='')}"
 
 
-def _raise_for_status(method: str, path: str, response: httpx.Response) -> None:
-    """A Kubernetes `Status` answer as a KubeApiError with the server's own message (never a body we sent)."""
-    if 200 <= response.status_code < 300:
-        return
-    try:
-        answer = response.json()
-    except ValueError:
-        answer = None
-    message = str(answer.get("message") or "") if isinstance(answer, dict) else ""
-    detail = message or response.reason_phrase
-    raise KubeApiError(f"{method} {path}: HTTP {response.status_code}: {detail}", status=response.status_code)
