@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 
 from tendlc.clients.credentials import InfobipCredentials
-from tendlc.clients.http import Endpoint, OnCall, PartnerClient, PartnerDialect, path_segment
+from tendlc.clients.http import Endpoint, OnCall, PartnerClient, path_segment
 from tendlc.clients.import_answers import (
     ImportAnswer,
     ImportConfirmation,
@@ -49,6 +49,7 @@ from tendlc.clients.ratelimit import (
     SUBSCRIPTIONS,
     RateLimiterRegistry,
 )
+from tendlc.clients.responses import PartnerDialect
 from tendlc.partner_errors import PartnerResponseInvalid
 from tendlc.partner_requests import (
     ADD_NUMBERS_MAX,

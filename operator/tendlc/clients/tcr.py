@@ -11,10 +11,11 @@ workflow observes `get_sharing` instead), never logs bodies or credentials, and 
 
 from __future__ import annotations
 
-from tendlc.clients.http import Endpoint, PartnerClient, PartnerDialect
+from tendlc.clients.http import Endpoint, PartnerClient
 from tendlc.clients.models import CampaignSharing, CnpElection, TcrCampaign
 from tendlc.clients.problems import TCR_TEMPORARY_RETRY_AFTER, parse_tcr_error, tcr_problems_are_temporary
 from tendlc.clients.ratelimit import TCR, TCR_READ, TCR_WRITE
+from tendlc.clients.responses import PartnerDialect
 from tendlc.partner_errors import PartnerResponseInvalid
 
 TCR_DIALECT = PartnerDialect(

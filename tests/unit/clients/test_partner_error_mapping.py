@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tendlc.clients.http import error_for_response
 from tendlc.clients.infobip import INFOBIP_DIALECT, InfobipClient
+from tendlc.clients.responses import error_for_response
 from tendlc.clients.tcr import TCR_DIALECT, TcrClient
 from tendlc.partner_errors import (
     PartnerAuthFailed,
