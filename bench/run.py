@@ -107,10 +107,12 @@ def operator_settings(args: argparse.Namespace, scenario: str) -> dict[str, str]
 
 
 def start_profiler(stack: Stack, kind: str, pid: int, out: Path) -> None:
-    if kind == "py-spy":
+    if kind in ("py-spy", "py-spy-gil"):
+        # py-spy-gil samples only the thread holding the GIL: Python CPU time, not threads waiting on
+        # a socket or descheduled on a busy machine (what a wall-clock profile mixes in)
         py_spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
         stack.spawn("py-spy", [py_spy, "record", "--pid", str(pid), "--format", "raw", "--rate", "50",
-                               "--output", str(out), "--nonblocking"])
+                               "--output", str(out), "--nonblocking", *(["--gil"] if kind == "py-spy-gil" else [])])
         time.sleep(1.0)
 
 
@@ -269,6 +271,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 "cpuSecondsPerPartnerCall": round(sampler.cpu_between("operator", t_apply, t_done) / len(ledger), 5)
                 if ledger else None,
                 "cpuMsPerMigration": round(1000 * sampler.cpu_between("operator", t_apply, t_done) / n, 1),
+                "systemCpuMsPerMigration": round(1000 * sampler.system_between("operator", t_apply, t_done) / n, 1),
             },
             "apiserverCpuMsPerMigration": round(1000 * sampler.cpu_between("kube-apiserver", t_apply, t_done) / n, 1)
             if "kube-apiserver" in sampler.procs else None,
@@ -360,7 +363,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pre-idle", type=float, default=5.0, help="seconds the operator idles with 0 resources")
     parser.add_argument("--timeout", type=float, default=900.0, help="deadline for all to reach the target phase")
     parser.add_argument("--baseline", action="store_true", help="also run bench/baseline.py (happy) and report the ratio")
-    parser.add_argument("--profile", choices=("none", "py-spy"), default="none")
+    parser.add_argument("--profile", choices=("none", "py-spy", "py-spy-gil"), default="none")
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (logs) after the run")
     parser.add_argument("--out", type=Path, help="results file (default bench/results/<ts>-n<N>[-idle].json)")
     args = parser.parse_args(argv)

@@ -472,6 +472,9 @@ class Sampler:
         self.procs = {name: psutil.Process(pid) for name, pid in pids.items()}
         self.interval = interval
         self.samples: dict[str, list[tuple[float, float, int]]] = {name: [] for name in pids}  # (wall, cpu s, rss)
+        # kernel-side CPU per sample (wall, system s): on loopback the sender's send() runs the
+        # receiver's TCP path too, so the share of system time says how much is the request count
+        self.system: dict[str, list[tuple[float, float]]] = {name: [] for name in pids}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="bench-sampler", daemon=True)
 
@@ -490,6 +493,7 @@ class Sampler:
             except psutil.Error:
                 continue
             self.samples[name].append((now, times.user + times.system, rss))
+            self.system[name].append((now, times.system))
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
@@ -502,12 +506,11 @@ class Sampler:
 
     def cpu_between(self, name: str, start: float, end: float) -> float:
         """CPU seconds of `name` between two wall times (nearest samples)."""
-        samples = self.samples[name]
-        if not samples:
-            return 0.0
-        before = max((s for s in samples if s[0] <= start), key=lambda s: s[0], default=samples[0])
-        after = min((s for s in samples if s[0] >= end), key=lambda s: s[0], default=samples[-1])
-        return after[1] - before[1]
+        return _growth([(s[0], s[1]) for s in self.samples[name]], start, end)
+
+    def system_between(self, name: str, start: float, end: float) -> float:
+        """System (kernel) CPU seconds of `name` between two wall times (nearest samples)."""
+        return _growth(self.system[name], start, end)
 
     def peak_rss(self, name: str) -> int:
         return max((s[2] for s in self.samples[name]), default=0)
@@ -516,10 +519,20 @@ class Sampler:
         return {
             name: {
                 "cpuSeconds": round(self.cpu_between(name, start, end), 3),
+                "systemCpuSeconds": round(self.system_between(name, start, end), 3),
                 "peakRssMiB": round(self.peak_rss(name) / 2**20, 1),
             }
             for name in self.procs
         }
+
+
+def _growth(samples: list[tuple[float, float]], start: float, end: float) -> float:
+    """How much a counter sampled as (wall, value) grew between two wall times (nearest samples)."""
+    if not samples:
+        return 0.0
+    before = max((s for s in samples if s[0] <= start), key=lambda s: s[0], default=samples[0])
+    after = min((s for s in samples if s[0] >= end), key=lambda s: s[0], default=samples[-1])
+    return after[1] - before[1]
 
 
 # --- the sandbox's admin API ----------------------------------------------------------------------------

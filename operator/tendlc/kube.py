@@ -12,8 +12,9 @@ with (every update conditional on the resourceVersion read).
 Two calls do not justify the official client: it is synchronous (a thread pool, one glibc malloc
 arena per thread), validates every call with pydantic, and its import alone costs ~35 MiB. The
 benchmark (docs/performance.md, F7) measured it at a fifth of the operator's CPU. Here one
-`httpx.AsyncClient` (`tendlc.kube_connection`) speaks to the API server with the same credentials
-Kopf uses, re-reading them once when the server answers 401 (rotated service-account tokens).
+aiohttp session (`tendlc.kube_connection`, `tendlc.http_transport`) speaks to the API server
+with the same credentials Kopf uses, re-reading them once when the server answers 401 (rotated
+service-account tokens).
 Secret values pass through here as bytes and are never logged.
 """
 

@@ -30,6 +30,7 @@ from pydantic import BaseModel, ValidationError
 from tendlc.clients.problems import body_snippet
 from tendlc.clients.ratelimit import RateLimiterRegistry, TurnAfterDeadline
 from tendlc.clients.responses import PartnerDialect, error_for_response, status_class
+from tendlc.http_transport import exchange_for, with_query
 from tendlc.partner_errors import (
     PartnerResponseInvalid,
     PartnerUnavailable,
@@ -74,6 +75,19 @@ def validate_base_url(base_url: str) -> httpx.URL:
     if url.userinfo:
         raise ValueError("partner base URL must not carry credentials; pass them as credentials")
     return url
+
+
+@dataclass(frozen=True, slots=True)
+class _Request:
+    """A request as built, before its rate-limit turn and connection slot (never logged: it holds the key)."""
+
+    method: str
+    url: str
+    headers: tuple[tuple[str, str], ...]
+    body: bytes | None
+
+    def __repr__(self) -> str:
+        return f"_Request({self.method} {self.url.split('?')[0]})"
 
 
 def _brief(exc: BaseException) -> str:
@@ -122,14 +136,9 @@ class PartnerHttp:
         # once it has one: requests never queue inside httpx's pool, where a timeout cancelling a
         # queued request can leak the pool slot (encode/httpcore#1093) until nothing is sent at all.
         self._slots = asyncio.Semaphore(max_connections)
-        self._client = httpx.AsyncClient(
-            base_url=url,
-            timeout=httpx.Timeout(timeout),
-            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
-            transport=transport,
-            headers={"Accept": "application/json", "User-Agent": user_agent},
-            follow_redirects=False,
-        )
+        self._base = str(url).rstrip("/")
+        self._headers = (("Accept", "application/json"), ("User-Agent", user_agent))
+        self._exchange = exchange_for(transport, max_connections=max_connections)  # no redirects followed
 
     @property
     def partner(self) -> str:
@@ -140,7 +149,7 @@ class PartnerHttp:
         return self._account
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        await self._exchange.aclose()
 
     def _observe(self, endpoint: Endpoint, outcome: str, started: float) -> None:
         if self._on_call is None:
@@ -178,21 +187,19 @@ class PartnerHttp:
         except TurnAfterDeadline as late:
             raise RequestNotSent(self.partner, endpoint.name, f"not sent: {late}, after the deadline") from None
         request_timeout = call_timeout if call_timeout is not None else self._timeout
-        request = self._client.build_request(
-            endpoint.method,
-            path,
-            params=list(params) if params else None,
-            json=json_body,
-            headers={"Authorization": self._authorization()},
-            timeout=httpx.Timeout(request_timeout),
-        )
+        headers: tuple[tuple[str, str], ...] = (*self._headers, ("Authorization", self._authorization()))
+        body = None
+        if json_body is not None:  # encoded as httpx encodes `json=`
+            body = json.dumps(json_body, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+            headers = (*headers, ("Content-Type", "application/json"))
+        request = _Request(endpoint.method, with_query(self._base + path, params), headers, body)
         bucket = self._limiters.limiter(self.partner, self._account, endpoint.limit_class)
         async with self._slots:
             if send_within is not None and time.monotonic() - started > send_within:
                 bucket.answered()
                 raise RequestNotSent(self.partner, endpoint.name, "not sent: a connection came free after the deadline")
             try:
-                return await self._exchange(endpoint, request, request_timeout, redact, allow_empty)
+                return await self._send(endpoint, request, request_timeout, redact, allow_empty)
             except PartnerUnavailable as error:
                 if error.rate_limited:
                     bucket.penalize()
@@ -200,15 +207,16 @@ class PartnerHttp:
             finally:
                 bucket.answered()
 
-    async def _exchange(
-        self, endpoint: Endpoint, request: httpx.Request, request_timeout: float, redact: Redactor, allow_empty: bool
+    async def _send(
+        self, endpoint: Endpoint, request: _Request, request_timeout: float, redact: Redactor, allow_empty: bool
     ) -> Any:
         started = time.perf_counter()
         try:
-            # httpx times each phase (connect, each read, ...); this bounds the whole exchange too,
-            # so a partner that drips bytes cannot hold a caller past its timeout.
+            # The exchange times each phase (connect, each read); this bounds the whole exchange
+            # too, so a partner that drips bytes cannot hold a caller past its timeout.
             async with asyncio.timeout(request_timeout):
-                response = await self._client.send(request)
+                response = await self._exchange.send(request.method, request.url, headers=request.headers,
+                                                     body=request.body, phase_timeout=request_timeout)
         except (httpx.TimeoutException, TimeoutError) as exc:
             self._observe(endpoint, "timeout", started)
             message = f"no answer within {request_timeout:g} s ({type(exc).__name__})"

@@ -89,7 +89,7 @@ async def test_clients_do_not_show_secrets(canaries: tuple[str, ...], limiters: 
         assert_no_canary(repr(infobip) + str(infobip) + repr(tcr) + str(tcr), canaries)
         for client in (infobip, tcr):
             internals = vars(client._http)  # the plumbing keeps secrets only behind callables
-            assert_no_canary(repr(internals) + repr(vars(internals["_client"])), canaries)
+            assert_no_canary(repr(internals) + repr(vars(internals["_exchange"])), canaries)
 
 
 def echo_everything(request: httpx.Request) -> httpx.Response:

@@ -1,0 +1,177 @@
+"""tendlc.http_transport: the aiohttp exchange against a real HTTP server on loopback.
+
+What callers rely on: the request arrives as built (method, encoded path and query, headers,
+body), the answer reads as an httpx.Response did (status, reason, case-insensitive headers,
+gzip decoded), and each failure is the httpx error of the same meaning — a refused connection
+(nothing sent) is not confused with a timeout or a dropped answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import json
+import socket
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+from aiohttp import web
+
+from tendlc.http_transport import PROXY_VARIABLES, AiohttpExchange, HttpxExchange, exchange_for, with_query
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[tuple[str, list[dict[str, Any]]]]:
+    seen: list[dict[str, Any]] = []
+
+    async def echo(request: web.Request) -> web.StreamResponse:
+        body = await request.read()
+        peer = request.transport.get_extra_info("peername") if request.transport else None
+        seen.append({"method": request.method, "path": request.path_qs, "headers": dict(request.headers),
+                     "body": body, "peer": peer})
+        if request.path == "/gzip":
+            return web.Response(body=gzip.compress(b'{"zipped": true}'),
+                                headers={"Content-Encoding": "gzip", "Content-Type": "application/json"})
+        if request.path == "/slow":
+            await asyncio.sleep(1)
+        if request.path == "/drop":
+            assert request.transport is not None
+            request.transport.close()
+            await asyncio.sleep(1)
+        if request.path == "/teapot":
+            return web.Response(status=418, reason="I'm a teapot", text="no")
+        return web.json_response({"ok": True}, headers={"X-Multi": "a"})
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", echo)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    yield f"http://127.0.0.1:{port}", seen
+    await runner.cleanup()
+
+
+JSON = (("Content-Type", "application/json"),)
+
+
+async def test_the_request_arrives_as_built(server: tuple[str, list[dict[str, Any]]]) -> None:
+    base_url, seen = server
+    exchange = AiohttpExchange(max_connections=4)
+    url = with_query(base_url + "/a%2Fb/c", [("q", "x y+z"), ("q", "é")])
+    response = await exchange.send("POST", url, headers=(("Authorization", "Bearer t"), ("User-Agent", "tendlc"),
+                                                         *JSON), body=b'{"n":1}', phase_timeout=5)
+    await exchange.aclose()
+    assert response.status_code == 200
+    assert response.json() == {"ok": True}
+    assert response.headers["X-MULTI"] == "a"  # case-insensitive, as httpx.Headers
+    assert response.reason_phrase == "OK"
+    request = seen[0]
+    assert request["method"] == "POST"
+    assert request["path"] == "/a%2Fb/c?q=x+y%2Bz&q=%C3%A9"  # as encoded by the caller, not re-quoted
+    assert json.loads(request["body"]) == {"n": 1}
+    assert request["headers"]["Authorization"] == "Bearer t"
+    assert request["headers"]["User-Agent"] == "tendlc"
+    assert request["headers"]["Content-Type"] == "application/json"
+    assert request["headers"]["Content-Length"] == str(len(request["body"]))
+
+
+def test_the_query_is_encoded_as_httpx_encodes_params() -> None:
+    params = [("q", "x y+z"), ("q", "é"), ("a&b", "c=d"), ("slash", "/~")]
+    assert with_query("http://h/p", params) == str(httpx.URL("http://h/p", params=params))
+    assert with_query("http://h/p", None) == "http://h/p"
+
+
+async def test_a_body_less_request_has_no_content_type(server: tuple[str, list[dict[str, Any]]]) -> None:
+    base_url, seen = server
+    exchange = AiohttpExchange()
+    await exchange.send("GET", base_url + "/x", headers=(), body=None, phase_timeout=5)
+    await exchange.aclose()
+    assert "Content-Type" not in seen[0]["headers"]
+    assert seen[0]["body"] == b""
+
+
+async def test_an_answer_reads_as_through_httpx(server: tuple[str, list[dict[str, Any]]]) -> None:
+    base_url, _ = server
+    exchange = AiohttpExchange()
+    zipped = await exchange.send("GET", base_url + "/gzip", headers=(), body=None, phase_timeout=5)
+    teapot = await exchange.send("GET", base_url + "/teapot", headers=(), body=None, phase_timeout=5)
+    await exchange.aclose()
+    assert zipped.json() == {"zipped": True}
+    assert (teapot.status_code, teapot.reason_phrase, teapot.content) == (418, "I'm a teapot", b"no")
+
+
+async def test_connections_are_reused(server: tuple[str, list[dict[str, Any]]]) -> None:
+    base_url, seen = server
+    exchange = AiohttpExchange()
+    for _ in range(5):
+        await exchange.send("GET", base_url + "/x", headers=(), body=None, phase_timeout=5)
+    await exchange.aclose()
+    assert len({request["peer"] for request in seen}) == 1  # one TCP connection (one client port) for all five
+
+
+async def test_a_refused_connection_is_a_connect_error() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # bound, never listening: connect is refused
+        exchange = AiohttpExchange()
+        with pytest.raises(httpx.ConnectError):
+            await exchange.send("POST", f"http://127.0.0.1:{port}/x", headers=(), body=b"x", phase_timeout=5)
+        await exchange.aclose()
+
+
+async def test_a_slow_answer_is_a_read_timeout(server: tuple[str, list[dict[str, Any]]]) -> None:
+    base_url, _ = server
+    exchange = AiohttpExchange()
+    with pytest.raises(httpx.ReadTimeout):
+        await exchange.send("GET", base_url + "/slow", headers=(), body=None, phase_timeout=0.3)
+    await exchange.aclose()
+
+
+async def test_a_dropped_answer_is_a_remote_protocol_error(server: tuple[str, list[dict[str, Any]]]) -> None:
+    base_url, _ = server
+    exchange = AiohttpExchange()
+    with pytest.raises(httpx.RemoteProtocolError):
+        await exchange.send("POST", base_url + "/drop", headers=(), body=b"x", phase_timeout=5)
+    await exchange.aclose()
+
+
+async def test_a_cancelled_caller_leaves_the_pool_usable(server: tuple[str, list[dict[str, Any]]]) -> None:
+    base_url, _ = server
+    exchange = AiohttpExchange(max_connections=1)
+    for _ in range(3):
+        task = asyncio.ensure_future(exchange.send("GET", base_url + "/slow", headers=(), body=None, phase_timeout=5))
+        await asyncio.sleep(0.1)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    # one connection allowed: a slot leaked by a cancellation would make this wait out its timeout
+    response = await exchange.send("GET", base_url + "/x", headers=(), body=None, phase_timeout=2)
+    await exchange.aclose()
+    assert response.status_code == 200
+
+
+async def test_the_httpx_exchange_answers_the_same(server: tuple[str, list[dict[str, Any]]]) -> None:
+    base_url, seen = server
+    exchange = exchange_for(httpx.AsyncHTTPTransport())
+    assert isinstance(exchange, HttpxExchange)
+    response = await exchange.send("POST", with_query(base_url + "/a", [("q", "x y")]), headers=JSON,
+                                   body=b"{}", phase_timeout=5)
+    await exchange.aclose()
+    assert (response.status_code, response.json(), response.headers["X-MULTI"]) == (200, {"ok": True}, "a")
+    assert seen[0]["path"] == "/a?q=x+y"
+    assert seen[0]["body"] == b"{}"
+
+
+async def test_a_configured_proxy_keeps_httpx_own_transport(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in PROXY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    assert isinstance(exchange_for(), AiohttpExchange)
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
+    proxied, direct = exchange_for(), exchange_for(trust_env=False)
+    assert isinstance(proxied, HttpxExchange)
+    assert isinstance(direct, AiohttpExchange)  # the API server: never through the environment's proxy
+    await proxied.aclose()
