@@ -171,7 +171,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         kube = stack.kube
         result["machine"] = machine(kube)
         stack.start_sandbox(sandbox_args(args, scenario))
-        env = stack.operator_env(args.rate_limit_scale, operator_settings(args, scenario), time_scale=args.time_scale)
+        extra = {**operator_settings(args, scenario), **dict(item.split("=", 1) for item in args.operator_env)}
+        env = stack.operator_env(args.rate_limit_scale, extra, time_scale=args.time_scale)
         result["settings"]["operatorEnv"] = {k: v for k, v in env.items() if k.startswith("TENDLC_") and
                                              "URL" not in k and "PORT" not in k}
         stack.start_operator(env)
@@ -364,6 +365,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=900.0, help="deadline for all to reach the target phase")
     parser.add_argument("--baseline", action="store_true", help="also run bench/baseline.py (happy) and report the ratio")
     parser.add_argument("--profile", choices=("none", "py-spy", "py-spy-gil"), default="none")
+    parser.add_argument("--operator-env", action="append", default=[], metavar="TENDLC_X=value",
+                        help="an extra operator setting (repeatable), e.g. TENDLC_EVENT_LOOP=asyncio for an A/B run")
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (logs) after the run")
     parser.add_argument("--out", type=Path, help="results file (default bench/results/<ts>-n<N>[-idle].json)")
     args = parser.parse_args(argv)

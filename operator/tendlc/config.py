@@ -139,6 +139,10 @@ class Settings(BaseSettings):
     )
     liveness_port: int = Field(default=8080, ge=0, le=65535, description="Kopf's /healthz; 0 turns it off.")
     log_format: Literal["json", "text"] = "json"
+    event_loop: Literal["uvloop", "asyncio"] = Field(
+        default="uvloop",
+        description="uvloop (libuv), or the standard library's asyncio loop (more CPU; docs/performance.md).",
+    )
     log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
     bind_address: str = Field(
         default="0.0.0.0", description="Address the metrics, webhook and liveness servers listen on."

@@ -220,7 +220,12 @@ class KubeApi(KubeConnection):
         self, namespace: str, name: str, status: dict[str, Any], *, resource_version: str | None = None,
         plural: str = PLURAL,
     ) -> dict[str, Any]:
-        """Merge-patches `.status` of a CampaignMigration (or a MigrationWave: `plural`); returns the stored object.
+        """Merge-patches `.status` of a CampaignMigration (or a MigrationWave: `plural`); returns the stored
+        object's metadata (its new resourceVersion is all a writer needs).
+
+        The answer is asked for as PartialObjectMetadata: without the spec and the status the
+        server need not encode, nor this process decode, what it was just sent (a server too old
+        for it answers the whole object, which has the same `metadata`).
 
         With `resource_version` the write is fenced: the API server applies it only if the object
         is still at that version, else answers 409 (`StatusConflict`). The version also stands for
@@ -236,7 +241,7 @@ class KubeApi(KubeConnection):
             "PATCH",
             path,
             content=json.dumps(patch, separators=(",", ":")).encode(),
-            headers={"Content-Type": "application/merge-patch+json"},
+            headers={"Content-Type": "application/merge-patch+json", "Accept": PARTIAL_METADATA},
         )
         if response.status_code == 404:
             raise ResourceGone(f"{namespace}/{name}")

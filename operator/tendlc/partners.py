@@ -82,6 +82,9 @@ class Partners:
         self._on_call = on_call
         self._infobip: dict[tuple[str, str], InfobipClient] = {}
         self._tcr: dict[tuple[str, str], TcrClient] = {}
+        # URLs the allow-list accepted (it is fixed at start-up): every pass asks again for the
+        # same few; a refusal is worked out anew (its message names the field).
+        self._allowed: set[str] = set()
 
     def endpoint(self, override: PartnerOverride | None, central: str, partner: str) -> str:
         """The base URL a partner is reached at for this override; raises unless it is allowed."""
@@ -96,10 +99,14 @@ class Partners:
             url, what = override.base_url, f"{field}.baseUrl"
         else:
             url, what = central, f"the operator's {partner} endpoint (TENDLC_{partner.upper()}_BASE_URL)"
-        try:
-            self._settings.partner_allow_list.check(url, what)
-        except EndpointNotAllowed as problem:
-            raise PartnerEndpointNotAllowed(f"{problem} No request was sent.") from None
+        if url not in self._allowed:
+            try:
+                self._settings.partner_allow_list.check(url, what)
+            except EndpointNotAllowed as problem:
+                raise PartnerEndpointNotAllowed(f"{problem} No request was sent.") from None
+            if len(self._allowed) >= 4096:  # tenants write URLs: bounded
+                self._allowed.clear()
+            self._allowed.add(url)
         return url.rstrip("/")
 
     async def _secret_values(

@@ -75,6 +75,7 @@ async def test_status_patch_is_a_merge_patch_of_status_only() -> None:
     assert sent.method == "PATCH"
     assert sent.url.path == "/apis/tendlc.io/v1alpha1/namespaces/ns/campaignmigrations/cm/status"
     assert sent.headers["Content-Type"] == "application/merge-patch+json"
+    assert sent.headers["Accept"].startswith("application/json;as=PartialObjectMetadata")  # metadata back only
     await api.close()
 
 

@@ -15,7 +15,9 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, ValidationError
+from pydantic import BeforeValidator, ConfigDict, Field, PlainSerializer, ValidationError
+
+from tendlc.api.copying import Cloneable
 
 
 def format_time(moment: datetime) -> str:
@@ -53,7 +55,7 @@ class Phase(StrEnum):
     PREFLIGHT = "Preflight"
 
 
-class _Model(BaseModel):
+class _Model(Cloneable):
     model_config = ConfigDict(populate_by_name=True, extra="ignore", validate_assignment=True)
 
 

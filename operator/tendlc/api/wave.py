@@ -30,6 +30,7 @@ from pydantic import (
     model_validator,
 )
 
+from tendlc.api.copying import Cloneable
 from tendlc.api.cron import parse_cron
 from tendlc.api.spec import CutOver
 from tendlc.api.status import Condition, Timestamp, merge_patch_diff
@@ -248,7 +249,7 @@ class WavePhase(StrEnum):
     COMPLETE = "Complete"
 
 
-class _StatusModel(BaseModel):
+class _StatusModel(Cloneable):
     model_config = ConfigDict(populate_by_name=True, extra="ignore", validate_assignment=True)
 
 

@@ -221,7 +221,7 @@ class Pass:
         message = f"the spec does not validate for this operator version ({problems}); fix it or update the CRD"
         generation = int(resource.body["metadata"].get("generation") or 1)
         before = get_condition(resource.status.conditions, ConditionType.READY)
-        status = resource.status.model_copy(deep=True)
+        status = resource.status.clone()
         status.phase = status.phase or Phase.PENDING
         status.observed_generation = generation
         status.conditions = set_condition(status.conditions, ConditionType.READY, "False", Reason.INVALID_SPEC,

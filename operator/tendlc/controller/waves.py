@@ -379,7 +379,7 @@ class WaveController:
                 for detail in error.errors(include_input=False, include_url=False)
             )
         message = f"the spec does not validate for this operator version ({problems}); fix it or update the CRD"
-        status = wave.status.model_copy(deep=True)
+        status = wave.status.clone()
         status.observed_generation = generation
         before = status.condition(ConditionType.PROGRESSING)
         status.conditions = set_condition(status.conditions, ConditionType.PROGRESSING, "False", Reason.INVALID_SPEC,

@@ -50,7 +50,7 @@ def decide(spec: CampaignMigrationSpec, status: MigrationStatus, facts: Facts, p
     """The next decision for this resource (see the module docstring)."""
     before = get_condition(status.conditions, ConditionType.READY)
     before_phase = status.phase
-    r = Round(spec, status.model_copy(deep=True), facts, policy)
+    r = Round(spec, status.clone(), facts, policy)
     r.status.observed_generation = facts.generation
     r.status.secret_opt_in = secret_opt_in(r.status, facts.generation)
     if spec.numbers or spec.numbers_from is None:  # an unread numbersFrom keeps the last count

@@ -104,7 +104,7 @@ def apply_partner_error(
     policy: Policy,
 ) -> MigrationStatus:
     """Fold `error`, raised while performing `action`, into a copy of `status`."""
-    s = status.model_copy(deep=True)
+    s = status.clone()
     s.last_checked_at = facts.now
     words = partner_words(error)
     marker = s.pending_operation

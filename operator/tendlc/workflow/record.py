@@ -56,7 +56,7 @@ def record(
     """The status after `action` ended in `outcome` (see the module docstring)."""
     if isinstance(outcome, PartnerError):
         return apply_partner_error(spec, status, action, outcome, facts, policy)
-    s = status.model_copy(deep=True)
+    s = status.clone()
     s.last_checked_at = facts.now
     s.last_error = None
     if isinstance(action, ImportNumbers) and isinstance(outcome, ImportResult):

@@ -87,7 +87,7 @@ class WavePlan:
 
 def plan_wave(spec: WaveSpec, status: WaveStatus, members: Sequence[MemberView], facts: WaveFacts) -> WavePlan:
     """The plan for this pass (see the module docstring)."""
-    now, s = facts.now, status.model_copy(deep=True)
+    now, s = facts.now, status.clone()
     s.observed_generation = facts.generation
     members_ = ordered(members, spec.order)
     windows = window_state(spec.windows, now)

@@ -52,7 +52,7 @@ def apply_webhook(status: MigrationStatus, event: IncomingEvent, now: datetime) 
     current_time: datetime | None = recorded.received_at if recorded is not None else None
     if not should_apply(current_stage, current_time, event):
         return status, "stale"
-    updated = status.model_copy(deep=True)
+    updated = status.clone()
     updated.webhook = RecordedWebhook(
         stage=event.status, received_at=event.received_at, arrived_at=now, event_id=event.event_id
     )
@@ -68,7 +68,7 @@ def _apply_network_update(status: MigrationStatus, event: IncomingEvent) -> tupl
         return status, "duplicate"
     if current is not None and not should_apply(current.status, current.received_at, event):
         return status, "stale"
-    updated = status.model_copy(deep=True)
+    updated = status.clone()
     updated.network_statuses = {
         **(updated.network_statuses or {}),
         network: NetworkStatus(status=event.status, received_at=event.received_at),
