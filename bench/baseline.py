@@ -23,6 +23,7 @@ import base64
 import concurrent.futures
 import datetime as dt
 import json
+import os
 import random
 import sys
 import time
@@ -43,6 +44,7 @@ from bench.stack import (
     log,
     migration,
 )
+from tendlc.api.constants import GROUP, VERSION
 from tendlc.clients.ratelimit import (
     INFOBIP,
     NUMBERS_IMPORT,
@@ -53,8 +55,13 @@ from tendlc.clients.ratelimit import (
     TCR_WRITE,
     RateLimiterRegistry,
 )
+from tendlc.events import event_manifest
+from tendlc.http_transport import AiohttpExchange
+from tendlc.kube import KubeApi
+from tendlc.workflow import Event
 
 BASELINE_NAMESPACE = "bench-baseline"
+LEAN_NAMESPACE = "bench-baseline-lean"
 
 
 def _now() -> str:
@@ -62,8 +69,10 @@ def _now() -> str:
 
 
 class Baseline:
-    def __init__(self, kube: Kube, sandbox_url: str, scale: float, backoff_initial: float, backoff_max: float) -> None:
+    def __init__(self, kube: Kube, sandbox_url: str, scale: float, backoff_initial: float, backoff_max: float,
+                 namespace: str = BASELINE_NAMESPACE) -> None:
         self.kube = kube
+        self.namespace = namespace
         self.infobip = f"{sandbox_url}/infobip"
         self.tcr = f"{sandbox_url}/tcr/v2"
         self.limiters = RateLimiterRegistry(scale=scale)
@@ -84,18 +93,18 @@ class Baseline:
     async def patch(self, name: str, status: dict[str, Any], event: str | None = None) -> None:
         """The status patch, then (like the operator, after the status) the phase's Event."""
         loop = asyncio.get_running_loop()
-        await loop.run_in_executor(self.pool, self.kube.patch_status, BASELINE_NAMESPACE, name, status)
+        await loop.run_in_executor(self.pool, self.kube.patch_status, self.namespace, name, status)
         self.patches += 1
         if event is not None:
             await self.event(name, event)
 
     async def event(self, name: str, reason: str) -> None:
         loop = asyncio.get_running_loop()
-        await loop.run_in_executor(self.pool, self.kube.post_event, BASELINE_NAMESPACE, name, reason,
+        await loop.run_in_executor(self.pool, self.kube.post_event, self.namespace, name, reason,
                                    f"baseline: {reason}")
         self.events += 1
 
-    async def call(self, client: httpx.AsyncClient, limit: tuple[str, str, str], method: str, url: str,
+    async def call(self, client: Any, limit: tuple[str, str, str], method: str, url: str,
                    auth: str, body: Any = None) -> Any:
         partner, account, endpoint_class = limit
         for _ in range(20):
@@ -109,7 +118,7 @@ class Baseline:
             return response.json()
         raise RuntimeError(f"{method} {url}: still 429 after 20 attempts")
 
-    async def one(self, client: httpx.AsyncClient, obj: dict[str, Any]) -> None:
+    async def one(self, client: Any, obj: dict[str, Any]) -> None:
         name = obj["metadata"]["name"]
         spec = obj["spec"]
         cid = spec["campaignId"]
@@ -168,17 +177,79 @@ class Baseline:
         self.pool.shutdown(wait=False, cancel_futures=True)
 
 
+class LeanBaseline(Baseline):
+    """The same calls and writes over the operator's own HTTP stack: the floor for its CPU.
+
+    `Baseline` writes through the official `kubernetes` client (synchronous, a thread pool, every
+    answer decoded) and calls the partners over httpx's own transport — what the operator used
+    before issue 18, and much dearer than what it uses now. This one sends the partner calls
+    through `tendlc.http_transport.AiohttpExchange` and the status patches and Events through
+    `tendlc.kube.KubeApi`, as the operator does, so operator CPU ÷ lean baseline CPU is the cost
+    of the operator's own work (watch events, decisions, models, logging, metrics) alone.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.exchange = AiohttpExchange(max_connections=100)
+        self.api = KubeApi()  # $KUBECONFIG: run_baseline points it at the bench cluster
+
+    async def patch(self, name: str, status: dict[str, Any], event: str | None = None) -> None:
+        await self.api.patch_status(self.namespace, name, status)
+        self.patches += 1
+        if event is not None:
+            await self.event(name, event)
+
+    async def event(self, name: str, reason: str) -> None:
+        body = {"apiVersion": f"{GROUP}/{VERSION}", "kind": "CampaignMigration",
+                "metadata": {"name": name, "namespace": self.namespace}}
+        manifest = event_manifest(body, Event("Normal", reason, f"baseline: {reason}"), dt.datetime.now(dt.UTC),
+                                  component="bench-baseline")
+        await self.api.create_event(self.namespace, manifest)
+        self.events += 1
+
+    async def call(self, client: Any, limit: tuple[str, str, str], method: str, url: str,
+                   auth: str, body: Any = None) -> Any:
+        partner, account, endpoint_class = limit
+        headers = [("Accept", "application/json"), ("Authorization", auth)]
+        content = None
+        if body is not None:
+            content = json.dumps(body, separators=(",", ":")).encode()
+            headers.append(("Content-Type", "application/json"))
+        for _ in range(20):
+            await self.limiters.acquire(partner, account, endpoint_class)
+            self.calls += 1
+            response = await self.exchange.send(method, url, headers=headers, body=content, phase_timeout=30)
+            if response.status_code == 429:
+                await asyncio.sleep(self.delay(0))
+                continue
+            if not 200 <= response.status_code < 300:
+                raise RuntimeError(f"{method} {url}: HTTP {response.status_code}")
+            return response.json()
+        raise RuntimeError(f"{method} {url}: still 429 after 20 attempts")
+
+    async def run(self, objects: list[dict[str, Any]], timeout: float) -> None:
+        try:
+            await asyncio.wait_for(asyncio.gather(*(self.one(None, obj) for obj in objects)), timeout)
+        finally:
+            await self.exchange.aclose()
+            await self.api.close()
+
+
 def run_baseline(stack: Stack, n: int, prefix: str, numbers: int, scale: float, backoff_initial: float,
-                 backoff_max: float, timeout: float, decision_delay: float) -> dict[str, Any]:
-    """Runs the baseline on `stack` (cluster and a fresh sandbox already up, no operator)."""
-    assert stack.kube is not None
+                 backoff_max: float, timeout: float, decision_delay: float, *, lean: bool = False,
+                 namespace: str = BASELINE_NAMESPACE) -> dict[str, Any]:
+    """Runs the baseline on `stack` (cluster and a fresh sandbox already up, no operator); `lean`: `LeanBaseline`."""
+    assert stack.kube is not None and stack.cluster is not None
     kube = stack.kube
     admin = SandboxAdmin(stack.sandbox_url)
-    kube.ensure_namespace(BASELINE_NAMESPACE)
-    objects = [migration(i, prefix, numbers, BASELINE_NAMESPACE) for i in range(n)]
+    kube.ensure_namespace(namespace)
+    objects = [migration(i, prefix, numbers, namespace) for i in range(n)]
     before = kube.request_totals()
     own_before = dict(kube.own_requests)
-    baseline = Baseline(kube, stack.sandbox_url, scale, backoff_initial, backoff_max)
+    if lean:
+        os.environ["KUBECONFIG"] = str(stack.cluster.kubeconfig)
+    kind = LeanBaseline if lean else Baseline
+    baseline = kind(kube, stack.sandbox_url, scale, backoff_initial, backoff_max, namespace)
     t_apply = time.time()
     try:
         created_at = kube.create_all(objects)
