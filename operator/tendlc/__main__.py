@@ -49,7 +49,7 @@ def _loop_factory(config: Settings) -> Callable[[], asyncio.AbstractEventLoop] |
     """uvloop's event loop (libuv, and TLS of its own) unless TENDLC_EVENT_LOOP=asyncio.
 
     The loop itself (sockets, TLS, callbacks) was a fifth of the operator's CPU on asyncio's;
-    uvloop's takes less (docs/performance.md, F12). uvloop is a dependency; an install without it
+    uvloop's takes less (docs/performance.md, F13). uvloop is a dependency; an install without it
     runs asyncio's.
     """
     if config.event_loop == "asyncio":

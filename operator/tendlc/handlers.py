@@ -39,7 +39,7 @@ class NoDiffBase(kopf.DiffBaseStorage):
     Kopf builds the "essence" of every watch event's object (a deep copy of the whole body,
     status included) to diff it against the last handled one, whether or not a handler asks for
     changes; with only `@kopf.on.event` here that was ~3% of the operator's CPU for nothing
-    (docs/performance.md, F12). tests/unit/test_kopf_usage.py fails if a change-detecting
+    (docs/performance.md, F13). tests/unit/test_kopf_usage.py fails if a change-detecting
     handler is ever registered, which would need the real storage back.
     """
 

@@ -5,7 +5,7 @@ a body) and hand them to an `Exchange`. In production that is `AiohttpExchange`:
 `aiohttp.ClientSession` (aiohttp is in the process already, Kopf's watches use it). httpx's own
 client and transport (request models, URL merging, cookies, httpcore, h11, anyio) cost ~1.5 ms of
 CPU per request on this project's 2-core machine class against ~0.2 ms for aiohttp (measured,
-docs/performance.md F12): at ~22 requests per migration that was half the operator's CPU.
+docs/performance.md F13): at ~22 requests per migration that was half the operator's CPU.
 
 `HttpxExchange` sends through an `httpx.AsyncClient` instead: for tests (`httpx.MockTransport`)
 and for a platform whose egress goes through a proxy from the environment (HTTP(S)_PROXY,

@@ -3,7 +3,7 @@
 Every reconcile pass copies the status twice (decide and record work on their own copy, so a
 pass that fails half-way leaves the stored one untouched). pydantic's deep copy runs
 `copy.deepcopy` over every value, with its memo and reducer protocol: ~90 µs for a
-CampaignMigration status, ~6% of the operator's CPU in the benchmark (docs/performance.md, F12).
+CampaignMigration status, ~6% of the operator's CPU in the benchmark (docs/performance.md, F13).
 The status models hold only other models, lists, dicts and immutable scalars, so a walk that
 copies exactly those containers and shares the scalars is a deep copy; anything else is handed
 to `copy.deepcopy`, so a new field type can never become a shared mutable value.
