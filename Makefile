@@ -63,6 +63,7 @@ bench: venv controlplane ## issue 8 benchmark (not part of make test) → bench/
 	$(BIN)/python -m bench.run --n 100 --baseline
 	-$(BIN)/python -m bench.run --n 1000 --baseline --timeout 600
 	-$(BIN)/python -m bench.run --n 1000 --rate-limit-scale 10 --baseline --timeout 900
+	-$(BIN)/python -m bench.run --n 1000 --rate-limit-scale 10 --profile py-spy-gil --timeout 900
 	-$(BIN)/python -m bench.run --n 1000 --scenario idle --timeout 600
 	-$(BIN)/python -m bench.run --n 5000 --scenario idle --timeout 1500
 	-$(BIN)/python -m bench.run --n 5000 --timeout 1500

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from bench import report_storm
+from bench import cpu_budget, report_storm
 from bench.analyze import CLASSES
 
 HERE = Path(__file__).resolve().parent
@@ -48,10 +48,16 @@ def webhook_latency() -> dict[str, Any] | None:
 
 
 def newest(runs: list[dict[str, Any]], scenario: str, n: int, scale: float = 100.0) -> dict[str, Any] | None:
-    """The newest run of `scenario` with N = `n` at partner limits × `scale`."""
+    """The newest plain run of `scenario` with N = `n` at partner limits × `scale`: no profiler attached
+    (py-spy slows the operator) and not a comparison run of older code (`-before-` in its name)."""
     found = [r for r in runs if r["scenario"] == scenario and r["n"] == n
-             and r["settings"]["rateLimitScale"] == scale]
+             and r["settings"]["rateLimitScale"] == scale and not r.get("profile") and not comparison(r)]
     return max(found, key=lambda r: r["timestamp"]) if found else None
+
+
+def comparison(run: dict[str, Any]) -> bool:
+    """A run of older code kept for a before/after (issue 18: `<ts>-n1000-before-<commit>[-profile].json`)."""
+    return "-before-" in run.get("_file", "")
 
 
 def efficiency_cell(run: dict[str, Any] | None, name: str) -> str:
@@ -104,6 +110,98 @@ def fmt(value: Any, suffix: str = "") -> str:
 
 def verdict(ok: bool | None) -> str:
     return "not measured" if ok is None else ("**met**" if ok else "**missed**")
+
+
+def cpu_section(runs: list[dict[str, Any]], after: dict[str, Any] | None) -> list[str]:
+    """Issue 18: CPU per migration before/after, the per-component budget and the profiles' top frames."""
+    lines: list[str] = []
+    add = lines.append
+    if after is None or not after["operator"].get("cpuMsPerMigration"):
+        return lines
+    n, scale = after["n"], after["settings"]["rateLimitScale"]
+    same = [r for r in runs if r["scenario"] == "happy" and r["n"] == n and r["settings"]["rateLimitScale"] == scale]
+    befores = [r for r in same if comparison(r) and not r.get("profile")]
+    before = max(befores, key=lambda r: r["timestamp"]) if befores else None
+    profiled = [r for r in same if (r.get("profile") or {}).get("components")]
+    profile_after = max((r for r in profiled if not comparison(r)), key=lambda r: r["timestamp"], default=None)
+    profile_before = max((r for r in profiled if comparison(r)), key=lambda r: r["timestamp"], default=None)
+    cpu = after["operator"]["cpuMsPerMigration"]
+    add(f"## CPU per migration (issue 18) — N = {n:,}, limits ×{scale:g}")
+    add("")
+    add("CPU figures come from runs without a profiler; *before* is the code before issue 16's executor split "
+        "(c184dc2), run on the same machine on the same day with the same harness and sandbox "
+        "(`--operator-env PYTHONPATH=<its worktree>/operator`), since this machine's speed varies by tens of percent "
+        "over a day (all of kube-apiserver, etcd and the sandbox use more or less CPU for the same work).")
+    add("")
+    add("| target | measured | verdict |")
+    add("|---|---|---|")
+    if before is not None:
+        old = before["operator"]["cpuSecondsApplyToDone"] * 1000 / before["n"]
+        ratio = cpu / old
+        add(f"| operator CPU per migration ≤ ⅓ of c184dc2's (stretch ⅕), same machine, same day | before "
+            f"{fmt(old)} ms (`{before['_file']}`), after {fmt(cpu)} ms (`{after['_file']}`): "
+            f"{ratio:.2f} of before | {verdict(ratio <= 1 / 3)} (stretch {verdict(ratio <= 0.2).strip('*')}) |")
+    else:
+        add("| operator CPU per migration ≤ ⅓ of c184dc2's | no before run in bench/results | not measured |")
+    for key, ratio_key, label in (("baseline", "ratioOperatorCpuToBaseline", "the baseline (kubernetes client + httpx)"),
+                                  ("leanBaseline", "ratioOperatorCpuToLeanBaseline",
+                                   "the lean baseline (the operator's own HTTP stack)")):
+        base = after.get(key)
+        if base:
+            value = after.get(ratio_key)
+            add(f"| ≤ 1.5× the CPU per migration of {label}, same run | {fmt(cpu)} ms vs "
+                f"{fmt(base['cpuMsPerMigration'])} ms = {fmt(value, '×')} | "
+                f"{verdict(None if value is None else value <= 1.5)} |")
+    pacing = after.get("schedulerEfficiency") or {}
+    values = {name: (pacing.get(name) or {}).get("efficiency") for name in ("numbers.import", "tcr.write",
+                                                                             "registration.write")}
+    add("| pacing ≥ 0.95 for every gating class | " + ", ".join(f"{CLASSES[k]['label']} {fmt(v)}"
+                                                               for k, v in values.items())
+        + f" | {verdict(None if None in values.values() else all(v >= 0.95 for v in values.values()))} |")
+    wall = after.get("ratioOperatorToBaseline")
+    add(f"| operator ÷ baseline wall time ≤ 1.05 | {fmt(wall, '×')} | {verdict(None if wall is None else wall <= 1.05)} |")
+    refused = sum(c["429s"] for c in after["rateLimits"].values())
+    add(f"| 0 429s | {refused} | {verdict(refused == 0)} |")
+    writes = after["apiserver"]["writesPerMigration"]
+    add(f"| ≤ 10 writes per migration | {fmt(writes)} | {verdict(writes <= 10)} |")
+    if before is not None:
+        rss0, rss1 = before["operator"]["peakRssMiB"], after["operator"]["peakRssMiB"]
+        add(f"| peak RSS does not grow | before {fmt(rss0)} MiB, after {fmt(rss1)} MiB | {verdict(rss1 <= rss0 * 1.05)} |")
+    add("")
+    if profile_after is not None:
+        component_shares = profile_after["profile"]["components"]
+        add(f"### CPU budget per component (`bench/cpu_budget.py`)")
+        add("")
+        add(f"Shares of the CPU samples of `{profile_after['_file']}` (py-spy on the GIL holder, the same "
+            f"run with the profiler attached) applied to the {fmt(cpu)} ms per migration measured without it "
+            f"(`{after['_file']}`). A change that takes a component over its budget fixes it or argues a new "
+            "budget in the same commit.")
+        add("")
+        add("| component | share | ms per migration | budget (ms) | verdict |")
+        add("|---|---|---|---|---|")
+        for name, ms in cpu_budget.per_migration(component_shares, cpu).items():
+            budget = cpu_budget.BUDGET.get(name)
+            add(f"| {name} | {component_shares[name]:.1%} | {fmt(ms)} | {fmt(budget)} | "
+                f"{'within' if budget is not None and ms <= budget else '**over**'} |")
+        add(f"| total | 100% | {fmt(cpu)} | {fmt(sum(cpu_budget.BUDGET.values()))} | "
+            f"{'within' if cpu <= sum(cpu_budget.BUDGET.values()) else '**over**'} |")
+        add("")
+    for label, run in (("before (c184dc2)", profile_before), ("after", profile_after)):
+        if run is None:
+            continue
+        frames = [(f, share) for f, share in run["profile"]["inclusive"]
+                  if not f.split(" (")[0] in TRUNK_FRAMES][:12]
+        add(f"Top frames {label}, inclusive share of CPU samples (`{run['_file']}`): "
+            + "; ".join(f"`{f}` {share:.0%}" for f, share in frames) + ".")
+        add("")
+    return lines
+
+
+TRUNK_FRAMES = frozenset({
+    "<module>", "main", "run", "Runner.run", "_run_module_as_main", "_run_code", "BaseEventLoop.run_until_complete",
+    "BaseEventLoop.run_forever", "BaseEventLoop._run_once", "Handle._run",
+})
+"""Frames every sample runs through (the interpreter and event loop's trunk): left out of the top frames."""
 
 
 def build(runs: list[dict[str, Any]], findings: str) -> str:
@@ -245,6 +343,10 @@ def build(runs: list[dict[str, Any]], findings: str) -> str:
     row("baseline CPU per migration (ms; the harness doing the same calls and writes)",
         lambda r: (r.get("baseline") or {}).get("cpuMsPerMigration"))
     row("ratio operator CPU ÷ baseline CPU", lambda r: r.get("ratioOperatorCpuToBaseline"))
+    row("lean baseline CPU per migration (ms; the same over the operator's own HTTP stack)",
+        lambda r: (r.get("leanBaseline") or {}).get("cpuMsPerMigration"))
+    row("ratio operator CPU ÷ lean baseline CPU", lambda r: r.get("ratioOperatorCpuToLeanBaseline"))
+    row("operator system (kernel) CPU per migration (ms)", lambda r: r["operator"].get("systemCpuMsPerMigration"))
     row("kube-apiserver CPU, apply → done (s)", lambda r: r["processes"]["kube-apiserver"]["cpuSeconds"])
     row("etcd CPU, apply → done (s)", lambda r: r["processes"]["etcd"]["cpuSeconds"])
     row("sandbox CPU, apply → done (s)", lambda r: r["processes"]["sandbox"]["cpuSeconds"])
@@ -272,6 +374,7 @@ def build(runs: list[dict[str, Any]], findings: str) -> str:
             f"(`{plotted['_file']}`; sandbox ledger, wall clock); dashed lines are the configured ceilings "
             "(documented limit × scale).*")
         add("")
+    lines.extend(cpu_section(runs, slow))
     lines.extend(report_storm.section())
     add("## What is measured, and how")
     add("")
@@ -303,7 +406,16 @@ def build(runs: list[dict[str, Any]], findings: str) -> str:
   backoff, a status merge patch at each point the operator writes one and an Event at each phase
   change (5 + 5); no watch, no Secret reads. Same cluster, a fresh sandbox with the same flags, run
   right after the operator. Its Kubernetes writes go through the official (synchronous) client in
-  8 threads, which the operator no longer uses.
+  8 threads, which the operator no longer uses, and its partner calls through httpx's own transport.
+  **Lean baseline** (`LeanBaseline`, same file): the same again over the operator's own HTTP stack
+  (`tendlc.http_transport` for the partners, `tendlc.kube.KubeApi` for the writes), in a namespace
+  of its own: operator CPU ÷ lean baseline CPU is what the operator's own work costs on top of the
+  requests (the watch, decisions, models, logging, metrics).
+- **CPU per migration**: process user + system CPU (psutil) from apply to the last Registered, ÷ N;
+  the baselines' is the harness process's over their run. **Per component**: a run with
+  `--profile py-spy-gil` (samples only the thread holding the GIL, so a sample is CPU, not a wait),
+  each stack put in the first component whose marker it holds (`bench/cpu_budget.py`); the shares
+  are applied to the CPU per migration of a run without the profiler.
 - **Restart storm** (`bench/restart_storm.py`; the seed in `bench/storm_seed.py` and
   `bench/storm_status.py`, the figures in `bench/storm_analyze.py`): the seed is made before the
   operator starts — a stuck Infobip campaign per resource through the sandbox's admin API, the
@@ -335,13 +447,16 @@ def build(runs: list[dict[str, Any]], findings: str) -> str:
     add("## Reproduce")
     add("")
     add("""```sh
-make bench      # N=100, N=1000 (x100 and x10) + baselines, N=5000, idle N=1000 and N=5000,
-                # webhook latency at 1,000, the restart storm at 5,000, then this report (about 45 minutes)
+make bench      # N=100, N=1000 (x100 and x10) + baselines, a CPU profile at x10, N=5000, idle N=1000 and N=5000,
+                # webhook latency at 1,000, the restart storm at 5,000, then this report (about an hour)
 .venv/bin/python -m bench.run --n 1000 --baseline            # one run → bench/results/<ts>-n1000.json
 .venv/bin/python -m bench.run --n 1000 --scenario idle       # idle CPU with 1,000 waiting
 .venv/bin/python -m bench.run --n 1000 --rate-limit-scale 10 --baseline   # efficiency, not CPU-bound
 .venv/bin/python -m bench.run --n 5000 --scenario idle --timeout 1200     # scale
 .venv/bin/python -m bench.run --n 1000 --profile py-spy      # + collapsed stacks (needs ptrace, e.g. root)
+.venv/bin/python -m bench.run --n 1000 --rate-limit-scale 10 --profile py-spy-gil   # CPU samples: the budget
+.venv/bin/python -m bench.run --n 1000 --rate-limit-scale 10 --operator-env PYTHONPATH=<worktree>/operator \
+    --out bench/results/<ts>-n1000-before-<commit>.json     # older operator code, same harness (before/after)
 .venv/bin/python -m bench.memprobe --n 1000 --frames 0       # where the memory goes (allocator, per-field sizes)
 .venv/bin/python -m bench.restart_storm --n 5000             # restart storm at the real limits (about 8 minutes)
 .venv/bin/python -m bench.restart_storm --n 5000 --what-if loaded-status-shown   # ... with F9's fix patched in

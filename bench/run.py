@@ -79,11 +79,14 @@ def settle_writes(kube: Any, quiet: float = 3.0, limit: float = 180.0) -> float:
     return round(time.time() - start, 1)
 
 
-def code_version() -> str:
-    """The commit the operator runs from, '+dirty' when the working tree differs from it."""
+def code_version(where: Path | None = None) -> str:
+    """The commit the operator runs from, '+dirty' when the working tree differs from it.
+
+    `where`: the operator package directory when the operator runs other code than the harness
+    (`--operator-env PYTHONPATH=<worktree>/operator`, a before/after comparison)."""
     def git(*args: str) -> str:
         return subprocess.run(["git", *args], capture_output=True, text=True, check=False,
-                              cwd=Path(__file__).resolve().parent).stdout.strip()
+                              cwd=where or Path(__file__).resolve().parent).stdout.strip()
 
     return git("rev-parse", "--short", "HEAD") + ("+dirty" if git("status", "--porcelain", "--", "operator") else "")
 
@@ -134,12 +137,7 @@ def top_frames(collapsed: Path, limit: int = 25) -> dict[str, Any]:
     inclusive: collections.Counter[str] = collections.Counter()
     own: collections.Counter[str] = collections.Counter()
     total = 0
-    for line in collapsed.read_text(errors="replace").splitlines():
-        stack, _, count_text = line.rpartition(" ")
-        try:
-            count = int(count_text)
-        except ValueError:
-            continue
+    for stack, count in cpu_budget.collapsed_stacks(collapsed):
         frames = [frame.split(" (")[0] + " (" + frame.split(" (")[1].split(":")[0] + ")" if " (" in frame else frame
                   for frame in stack.split(";")]
         total += count
@@ -173,6 +171,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         result["machine"] = machine(kube)
         stack.start_sandbox(sandbox_args(args, scenario))
         extra = {**operator_settings(args, scenario), **dict(item.split("=", 1) for item in args.operator_env)}
+        if "PYTHONPATH" in extra:  # the operator runs other code (a before/after comparison): say which
+            result["code"] = code_version(Path(extra["PYTHONPATH"].split(":")[0]))
+            result["settings"]["harnessCode"] = code_version()
         env = stack.operator_env(args.rate_limit_scale, extra, time_scale=args.time_scale)
         result["settings"]["operatorEnv"] = {k: v for k, v in env.items() if k.startswith("TENDLC_") and
                                              "URL" not in k and "PORT" not in k}

@@ -86,7 +86,9 @@ class AiohttpExchange:
                  keepalive: float = 5.0) -> None:
         if max_connections < 1:
             raise ValueError("max_connections must be at least 1")
-        self._ssl: ssl.SSLContext | bool = verify
+        # The same trust as httpx's: `True` is certifi's bundle, or $SSL_CERT_FILE / $SSL_CERT_DIR
+        # when set (a platform's own CA); a context (the API server's, from the kubeconfig) as given.
+        self._ssl = httpx.create_ssl_context(verify=verify, trust_env=True)
         self._max_connections = max_connections
         self._keepalive = keepalive
         self._session: aiohttp.ClientSession | None = None

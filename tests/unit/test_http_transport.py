@@ -9,15 +9,23 @@ gzip decoded), and each failure is the httpx error of the same meaning — a ref
 from __future__ import annotations
 
 import asyncio
+import datetime
 import gzip
+import ipaddress
 import json
 import socket
+import ssl
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from aiohttp import web
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from tendlc.http_transport import PROXY_VARIABLES, AiohttpExchange, HttpxExchange, exchange_for, with_query
 
@@ -175,3 +183,54 @@ async def test_a_configured_proxy_keeps_httpx_own_transport(monkeypatch: pytest.
     assert isinstance(proxied, HttpxExchange)
     assert isinstance(direct, AiohttpExchange)  # the API server: never through the environment's proxy
     await proxied.aclose()
+
+
+def self_signed(directory: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 and its key, as PEM files."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "tendlc test")])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=1))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = directory / "cert.pem", directory / "key.pem"
+    cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_file, key_file
+
+
+async def test_tls_trusts_what_httpx_trusted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """certifi's bundle by default (a self-signed partner is refused), $SSL_CERT_FILE when the platform sets one."""
+    cert_file, key_file = self_signed(tmp_path)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert_file, key_file)
+    async def ok(request: web.Request) -> web.StreamResponse:
+        return web.json_response({"ok": True})
+
+    app = web.Application()
+    app.router.add_get("/x", ok)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=context)
+    await site.start()
+    url = f"https://127.0.0.1:{site._server.sockets[0].getsockname()[1]}/x"  # type: ignore[union-attr]
+    try:
+        monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+        monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+        default = AiohttpExchange()
+        with pytest.raises(httpx.ConnectError, match="certificate"):
+            await default.send("GET", url, headers=(), body=None, phase_timeout=5)
+        await default.aclose()
+        monkeypatch.setenv("SSL_CERT_FILE", str(cert_file))
+        trusting = AiohttpExchange()
+        answer = await trusting.send("GET", url, headers=(), body=None, phase_timeout=5)
+        await trusting.aclose()
+        assert answer.json() == {"ok": True}
+    finally:
+        await runner.cleanup()

@@ -6,7 +6,9 @@ observer (`on_call(partner, endpoint, status_class, seconds)`; metrics hook in h
 every outcome that is not a usable 2xx answer into a domain error from `tendlc.partner_errors`
 (the status codes' meaning: `tendlc.clients.responses`). It never retries (retry policy lives
 in the workflow), never logs or quotes request bodies or credentials (messages are redacted of
-every known secret), and imports no Kopf.
+every known secret), and imports no Kopf. The request reaches the wire through
+`tendlc.http_transport` (aiohttp, or httpx's own transport for tests and environment proxies);
+failures arrive as httpx's error types either way.
 
 Status classes given to `on_call`: "2xx", "3xx", "4xx", "429", "5xx", "timeout",
 "connection_error" (the partner could not be reached or dropped the connection), "other".
@@ -103,7 +105,7 @@ def _validation_summary(error: ValidationError) -> str:
 
 
 class PartnerHttp:
-    """One partner account over httpx: rate-limited, timed, observed, errors mapped."""
+    """One partner account: rate-limited, timed, observed, errors mapped (see the module docstring)."""
 
     def __init__(
         self,
@@ -133,8 +135,8 @@ class PartnerHttp:
         self._account = account if account is not None else str(url)
         self._on_call = on_call
         # At most `max_connections` requests are in flight, and a request only starts its clock
-        # once it has one: requests never queue inside httpx's pool, where a timeout cancelling a
-        # queued request can leak the pool slot (encode/httpcore#1093) until nothing is sent at all.
+        # once it has one: requests never queue inside a connection pool, where a timeout cancelling
+        # a queued request can leak the pool slot (encode/httpcore#1093) until nothing is sent at all.
         self._slots = asyncio.Semaphore(max_connections)
         self._base = str(url).rstrip("/")
         self._headers = (("Accept", "application/json"), ("User-Agent", user_agent))
