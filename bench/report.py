@@ -164,9 +164,12 @@ def cpu_section(runs: list[dict[str, Any]], after: dict[str, Any] | None) -> lis
     add(f"| 0 429s | {refused} | {verdict(refused == 0)} |")
     writes = after["apiserver"]["writesPerMigration"]
     add(f"| ≤ 10 writes per migration | {fmt(writes)} | {verdict(writes <= 10)} |")
-    if before is not None:
-        rss0, rss1 = before["operator"]["peakRssMiB"], after["operator"]["peakRssMiB"]
-        add(f"| peak RSS does not grow | before {fmt(rss0)} MiB, after {fmt(rss1)} MiB | {verdict(rss1 <= rss0 * 1.05)} |")
+    start = next((r for r in runs if r["_file"] == ISSUE18_START), None)
+    if start is not None:
+        rss0, rss1 = start["operator"]["peakRssMiB"], after["operator"]["peakRssMiB"]
+        since = f"; c184dc2 {fmt(before['operator']['peakRssMiB'])} MiB" if before is not None else ""
+        add(f"| peak RSS does not grow | {fmt(rss0)} MiB before this work (`{ISSUE18_START}`, {start['code']}), "
+            f"{fmt(rss1)} MiB after{since} | {verdict(rss1 <= rss0 * 1.05)} |")
     add("")
     if profile_after is not None:
         component_shares = profile_after["profile"]["components"]
@@ -185,6 +188,11 @@ def cpu_section(runs: list[dict[str, Any]], after: dict[str, Any] | None) -> lis
                 f"{'within' if budget is not None and ms <= budget else '**over**'} |")
         add(f"| total | 100% | {fmt(cpu)} | {fmt(sum(cpu_budget.BUDGET.values()))} | "
             f"{'within' if cpu <= sum(cpu_budget.BUDGET.values()) else '**over**'} |")
+        lean = after.get("ratioOperatorCpuToLeanBaseline")
+        if lean is not None:
+            add(f"| operator CPU ÷ lean baseline CPU, same run (holds whatever the machine's speed) | | "
+                f"{fmt(lean, '×')} | {fmt(cpu_budget.LEAN_RATIO_BUDGET, '×')} | "
+                f"{'within' if lean <= cpu_budget.LEAN_RATIO_BUDGET else '**over**'} |")
         add("")
     for label, run in (("before (c184dc2)", profile_before), ("after", profile_after)):
         if run is None:
@@ -196,6 +204,9 @@ def cpu_section(runs: list[dict[str, Any]], after: dict[str, Any] | None) -> lis
         add("")
     return lines
 
+
+ISSUE18_START = "20261202T013832-n1000.json"
+"""The last N = 1,000 ×10 run before issue 18's changes (the code they started from): the RSS reference."""
 
 TRUNK_FRAMES = frozenset({
     "<module>", "main", "run", "Runner.run", "_run_module_as_main", "_run_code", "BaseEventLoop.run_until_complete",
