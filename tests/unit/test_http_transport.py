@@ -147,6 +147,21 @@ async def test_a_dropped_answer_is_a_remote_protocol_error(server: tuple[str, li
     await exchange.aclose()
 
 
+async def test_a_post_on_a_reused_connection_that_drops_is_sent_once(
+    server: tuple[str, list[dict[str, Any]]],
+) -> None:
+    """aiohttp retries idempotent methods once on a dropped keep-alive connection; a POST (a migrate)
+    must reach the partner exactly once: counted at the server, attempts not successes."""
+    base_url, seen = server
+    exchange = AiohttpExchange(max_connections=1)
+    await exchange.send("GET", base_url + "/x", headers=(), body=None, phase_timeout=5)  # the connection to reuse
+    with pytest.raises(httpx.RemoteProtocolError):
+        await exchange.send("POST", base_url + "/drop", headers=(), body=b"x", phase_timeout=5)
+    await exchange.aclose()
+    assert len({request["peer"] for request in seen}) == 1  # the POST went out on the reused connection
+    assert [request["method"] for request in seen if request["path"] == "/drop"] == ["POST"]
+
+
 async def test_a_cancelled_caller_leaves_the_pool_usable(server: tuple[str, list[dict[str, Any]]]) -> None:
     base_url, _ = server
     exchange = AiohttpExchange(max_connections=1)
