@@ -106,17 +106,23 @@ class Baseline:
 
     async def call(self, client: Any, limit: tuple[str, str, str], method: str, url: str,
                    auth: str, body: Any = None) -> Any:
+        """One partner call through the client token buckets; a 429 waits one initial backoff and goes again."""
         partner, account, endpoint_class = limit
         for _ in range(20):
             await self.limiters.acquire(partner, account, endpoint_class)
             self.calls += 1
-            response = await client.request(method, url, json=body, headers={"Authorization": auth})
+            response = await self.send(client, method, url, auth, body)
             if response.status_code == 429:
                 await asyncio.sleep(self.delay(0))
                 continue
-            response.raise_for_status()
+            if not 200 <= response.status_code < 300:
+                raise RuntimeError(f"{method} {url}: HTTP {response.status_code}")
             return response.json()
         raise RuntimeError(f"{method} {url}: still 429 after 20 attempts")
+
+    async def send(self, client: Any, method: str, url: str, auth: str, body: Any) -> Any:
+        """The request itself, over httpx's own client and transport."""
+        return await client.request(method, url, json=body, headers={"Authorization": auth})
 
     async def one(self, client: Any, obj: dict[str, Any]) -> None:
         name = obj["metadata"]["name"]
@@ -207,25 +213,14 @@ class LeanBaseline(Baseline):
         await self.api.create_event(self.namespace, manifest)
         self.events += 1
 
-    async def call(self, client: Any, limit: tuple[str, str, str], method: str, url: str,
-                   auth: str, body: Any = None) -> Any:
-        partner, account, endpoint_class = limit
+    async def send(self, client: Any, method: str, url: str, auth: str, body: Any) -> Any:
+        """The request itself, over the operator's exchange (`client` is unused: there is one exchange)."""
         headers = [("Accept", "application/json"), ("Authorization", auth)]
         content = None
         if body is not None:
             content = json.dumps(body, separators=(",", ":")).encode()
             headers.append(("Content-Type", "application/json"))
-        for _ in range(20):
-            await self.limiters.acquire(partner, account, endpoint_class)
-            self.calls += 1
-            response = await self.exchange.send(method, url, headers=headers, body=content, phase_timeout=30)
-            if response.status_code == 429:
-                await asyncio.sleep(self.delay(0))
-                continue
-            if not 200 <= response.status_code < 300:
-                raise RuntimeError(f"{method} {url}: HTTP {response.status_code}")
-            return response.json()
-        raise RuntimeError(f"{method} {url}: still 429 after 20 attempts")
+        return await self.exchange.send(method, url, headers=headers, body=content, phase_timeout=30)
 
     async def run(self, objects: list[dict[str, Any]], timeout: float) -> None:
         try:
