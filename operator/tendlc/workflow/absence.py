@@ -51,6 +51,16 @@ def concluded(
     )
 
 
+def conclusion_at(search: Searches | None, policy: Policy, *, interrupted: bool) -> datetime | None:
+    """The earliest time absence can be concluded (None: no search yet, or concluded already).
+
+    Nothing that depends on the absence can happen before it, whatever else is learnt meanwhile.
+    """
+    if search is None or concluded(search, policy, interrupted=interrupted):
+        return None
+    return search.since + window(policy, interrupted=interrupted)
+
+
 def next_search_at(
     search: Searches | None, policy: Policy, *, interrupted: bool, base: timedelta | None = None
 ) -> datetime | None:
