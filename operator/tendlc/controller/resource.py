@@ -18,7 +18,6 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from tendlc.api.constants import CONTROL_ANNOTATIONS
-from tendlc.api.spec import CampaignMigrationSpec
 from tendlc.api.status import MigrationStatus
 from tendlc.webhooks.payload import WebhookEvent
 from tendlc.webhooks.receiver import DispatchResult
@@ -105,10 +104,6 @@ class Resource:
     stopping: bool = False
     last_wake_key: tuple[Any, ...] = ()
     written_at: float = 0.0
-    written_dump: tuple[MigrationStatus, dict[str, Any]] | None = None
-    """`written` and the dict that was sent for it (tendlc.controller.store.written_dict)."""
-    spec_parsed: tuple[Mapping[str, Any], CampaignMigrationSpec] | None = None
-    """The raw spec last parsed and its model (tendlc.controller.reconcile.spec_of_resource)."""
     task: asyncio.Task[None] | None = None
     inbox: list[InboxEntry] = field(default_factory=list)
     resource_version: str | None = None
