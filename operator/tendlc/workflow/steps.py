@@ -83,14 +83,11 @@ def elect_step(r: Round) -> Decision:
             # the election is accepted the window has usually passed, so the submission is not delayed.
             return Act(ObserveMigration(spec.campaign_id, spec.campaign_name_or_default, search_number(spec)), s)
         submittable_at = absence.conclusion_at(s.migration_search, policy, interrupted=False)
-        if submittable_at is not None and r.facts.now < submittable_at and (
-            s.next_check_at is None or s.next_check_at < submittable_at
-        ):
+        if submittable_at is not None and (s.next_check_at is None or s.next_check_at < submittable_at):
             # Nothing is submitted before the searches' window ends, so TCR is read again then, not
             # sooner: an ACCEPTED read earlier would only wait for the window — one pass, read and
             # status write more (D24). A DECLINED election is seen at most a window later.
             s.next_check_at = submittable_at
-            return Wait(submittable_at - r.facts.now, s)
         return act_when_due(r, Step.ELECT, observe)
     message = f"Electing {spec.upstream_cnp_id} as upstream CNP of campaign {spec.campaign_id} at TCR."
     r.condition(ConditionType.CNP_ELECTED, "False", Reason.ELECTING_CNP, message)
