@@ -199,9 +199,18 @@ def api_cost(delta: Mapping[str, int], own: Mapping[str, int], n: int) -> dict[s
 
 
 def calls_per_migration(ledger: Sequence[Mapping[str, Any]], n: int) -> dict[str, float]:
+    return _per_migration((classify(e) for e in ledger), n)
+
+
+def calls_per_route(ledger: Sequence[Mapping[str, Any]], n: int) -> dict[str, float]:
+    """Per sandbox route (finer than the classes): which reads a migration's requests are."""
+    return _per_migration((str(e.get("endpoint")) for e in ledger), n)
+
+
+def _per_migration(keys: Iterable[str], n: int) -> dict[str, float]:
     counts: dict[str, int] = {}
-    for e in ledger:
-        counts[classify(e)] = counts.get(classify(e), 0) + 1
+    for key in keys:
+        counts[key] = counts.get(key, 0) + 1
     return {name: round(count / n, 2) for name, count in sorted(counts.items())} if n else {}
 
 

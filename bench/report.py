@@ -56,8 +56,9 @@ def newest(runs: list[dict[str, Any]], scenario: str, n: int, scale: float = 100
 
 
 def comparison(run: dict[str, Any]) -> bool:
-    """A run of older code kept for a before/after (issue 18: `<ts>-n1000-before-<commit>[-profile].json`)."""
-    return "-before-" in run.get("_file", "")
+    """A run of older code kept for a before/after (issue 18: `<ts>-n1000-before-<commit>[-profile].json`),
+    or of the operator with a what-if patched in (`bench.run --what-if`): never the figure of the code."""
+    return "-before-" in run.get("_file", "") or bool(run["settings"].get("whatIf"))
 
 
 def efficiency_cell(run: dict[str, Any] | None, name: str) -> str:

@@ -32,6 +32,7 @@ from bench.analyze import (
     TARGET_CLASSES,
     api_cost,
     calls_per_migration,
+    calls_per_route,
     per_second,
     rate_efficiency,
     request_delta,
@@ -52,6 +53,7 @@ from bench.stack import (
     migration,
     operator_python,
 )
+from bench.storm_wrapper import RUN_WHAT_IFS
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -177,7 +179,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         env = stack.operator_env(args.rate_limit_scale, extra, time_scale=args.time_scale)
         result["settings"]["operatorEnv"] = {k: v for k, v in env.items() if k.startswith("TENDLC_") and
                                              "URL" not in k and "PORT" not in k}
-        stack.start_operator(env)
+        result["settings"]["whatIf"] = args.what_if
+        stack.start_operator(env, wrapper=[operator_python(), "-m", "bench.storm_wrapper", "--what-if", args.what_if]
+                             if args.what_if else None)
         pid = stack.operator_pid()
         pids = {"operator": pid, "sandbox": stack.processes["sandbox"].pid, **stack.cluster.pids}
         sampler = Sampler({k: v for k, v in pids.items() if k != "kube-controller-manager"}, interval=0.5).start()
@@ -257,6 +261,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "wallSeconds": round(t_done - t_apply, 2),
             "partnerCalls": len(ledger),
             "callsPerMigration": calls_per_migration(ledger, n),
+            "callsPerMigrationByRoute": calls_per_route(ledger, n),
             "rateLimits": rate_efficiency(ledger, args.rate_limit_scale),
             "schedulerEfficiency": scheduler_efficiency(
                 ledger, created_at, decision_after(args, scenario) / args.time_scale, args.rate_limit_scale),
@@ -389,10 +394,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", choices=("none", "py-spy", "py-spy-gil"), default="none")
     parser.add_argument("--operator-env", action="append", default=[], metavar="TENDLC_X=value",
                         help="an extra operator setting (repeatable), e.g. TENDLC_EVENT_LOOP=asyncio for an A/B run")
+    parser.add_argument("--what-if", choices=RUN_WHAT_IFS, default=None,
+                        help="a candidate change patched into the operator process (bench/storm_wrapper.py)")
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (logs) after the run")
     parser.add_argument("--out", type=Path, help="results file (default bench/results/<ts>-n<N>[-idle].json)")
     args = parser.parse_args(argv)
     suffix = "" if args.scenario == "happy" else "-" + args.scenario
+    suffix += f"-whatif-{args.what_if}" if args.what_if else ""
     result = run_and_save(lambda: run(args), lambda r: args.out or f"{r['timestamp']}-n{args.n}{suffix}.json", headline)
     if result is None:
         return 130

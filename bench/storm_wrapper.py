@@ -1,13 +1,17 @@
-"""The operator process of a restart storm with a candidate change or a probe in it (`python -m bench.storm_wrapper`).
+"""The operator process with a candidate change or a probe in it (`python -m bench.storm_wrapper`).
 
-`bench.restart_storm --what-if …` or `--probe-loop-lag` starts the operator through this wrapper,
-under the runtime venv's interpreter (the `python -m tendlc` the stack appends is ignored). It
-applies what it was asked for, then runs the `tendlc` module exactly as `python -m tendlc` does:
+`bench.restart_storm --what-if …` or `--probe-loop-lag`, and `bench.run --what-if …`, start the
+operator through this wrapper, under the runtime venv's interpreter (the `python -m tendlc` the
+stack appends is ignored). It applies what it was asked for, then runs the `tendlc` module exactly
+as `python -m tendlc` does:
 
   --what-if loaded-status-shown  `Registry._start` stamps the new resource's `written_at` with the
         store's clock (`time.monotonic`): the status just read from the API server counts as
         shown to users now, so D18 holds back a poll-bookkeeping-only patch for
         `status_refresh_seconds` after a restart, as it does after a write (F9's fix).
+  --what-if no-events  (bench.run) `EventPoster.post` does nothing: no Event is built, queued or
+        posted, so a run measures what the Events cost (sizing "fewer Events", issue 18). The log
+        line each Event's message also goes to stays.
   --lag-file PATH  a Kopf startup handler adds one task that sleeps 50 ms in a loop and writes,
         once a second, the largest lateness of its wake-ups (how long the event loop could not run
         a due timer: the rate limiter's timers wait the same way) as a JSON line to PATH, with the
@@ -31,6 +35,9 @@ from pathlib import Path
 from typing import Any
 
 WHAT_IFS = ("loaded-status-shown",)
+"""What-ifs of a restart storm (`bench.restart_storm --what-if`)."""
+RUN_WHAT_IFS = ("no-events",)
+"""What-ifs of a migration run (`bench.run --what-if`)."""
 TICK = 0.05
 
 
@@ -46,6 +53,15 @@ def _loaded_status_shown() -> None:
             resource.written_at = time.monotonic()  # the clock StatusStore compares with (its default)
 
     registry.Registry._start = _start  # type: ignore[method-assign]
+
+
+def _no_events() -> None:
+    from tendlc import events
+
+    def post(self: Any, body: Any, event: Any) -> None:
+        return None
+
+    events.EventPoster.post = post  # type: ignore[method-assign]
 
 
 def _probe_loop_lag(path: Path) -> None:
@@ -88,13 +104,15 @@ def _probe_loop_lag(path: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.storm_wrapper", allow_abbrev=False)
-    parser.add_argument("--what-if", choices=WHAT_IFS)
+    parser.add_argument("--what-if", choices=(*WHAT_IFS, *RUN_WHAT_IFS))
     parser.add_argument("--lag-file", type=Path)
     args, _ = parser.parse_known_args()  # the trailing `python -m tendlc` is ignored
     import tendlc.handlers  # noqa: F401 - tendlc's handlers register first, as under `python -m tendlc`
 
     if args.what_if == "loaded-status-shown":
         _loaded_status_shown()
+    if args.what_if == "no-events":
+        _no_events()
     if args.lag_file is not None:
         _probe_loop_lag(args.lag_file)
     sys.argv = ["tendlc"]
