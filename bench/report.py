@@ -47,18 +47,27 @@ def webhook_latency() -> dict[str, Any] | None:
     return max(found, key=lambda r: (r["runs"] + r["background_resources"], r["_file"])) if found else None
 
 
-def newest(runs: list[dict[str, Any]], scenario: str, n: int, scale: float = 100.0) -> dict[str, Any] | None:
+def newest(
+    runs: list[dict[str, Any]], scenario: str, n: int, scale: float = 100.0, *, with_baseline: bool = False
+) -> dict[str, Any] | None:
     """The newest plain run of `scenario` with N = `n` at partner limits × `scale`: no profiler attached
-    (py-spy slows the operator) and not a comparison run of older code (`-before-` in its name)."""
+    (py-spy slows the operator), not a comparison run (older code, a what-if) and, `with_baseline`, one
+    that ran the baselines too (the ratios are taken within a run)."""
     found = [r for r in runs if r["scenario"] == scenario and r["n"] == n
-             and r["settings"]["rateLimitScale"] == scale and not r.get("profile") and not comparison(r)]
+             and r["settings"]["rateLimitScale"] == scale and not r.get("profile") and not comparison(r)
+             and (not with_baseline or r.get("baseline"))]
     return max(found, key=lambda r: r["timestamp"]) if found else None
 
 
 def comparison(run: dict[str, Any]) -> bool:
-    """A run of older code kept for a before/after (issue 18: `<ts>-n1000-before-<commit>[-profile].json`),
-    or of the operator with a what-if patched in (`bench.run --what-if`): never the figure of the code."""
-    return "-before-" in run.get("_file", "") or bool(run["settings"].get("whatIf"))
+    """A run of older code (`older_code`) or of the operator with a what-if patched in (`bench.run
+    --what-if`): never the figure of the code."""
+    return older_code(run) or bool(run["settings"].get("whatIf"))
+
+
+def older_code(run: dict[str, Any]) -> bool:
+    """A run of older code kept for a before/after (issue 18: `<ts>-n1000-before-<commit>[-profile].json`)."""
+    return "-before-" in run.get("_file", "")
 
 
 def efficiency_cell(run: dict[str, Any] | None, name: str) -> str:
@@ -121,11 +130,11 @@ def cpu_section(runs: list[dict[str, Any]], after: dict[str, Any] | None) -> lis
         return lines
     n, scale = after["n"], after["settings"]["rateLimitScale"]
     same = [r for r in runs if r["scenario"] == "happy" and r["n"] == n and r["settings"]["rateLimitScale"] == scale]
-    befores = [r for r in same if comparison(r) and not r.get("profile")]
+    befores = [r for r in same if older_code(r) and not r.get("profile")]
     before = max(befores, key=lambda r: r["timestamp"]) if befores else None
     profiled = [r for r in same if (r.get("profile") or {}).get("components")]
     profile_after = max((r for r in profiled if not comparison(r)), key=lambda r: r["timestamp"], default=None)
-    profile_before = max((r for r in profiled if comparison(r)), key=lambda r: r["timestamp"], default=None)
+    profile_before = max((r for r in profiled if older_code(r)), key=lambda r: r["timestamp"], default=None)
     cpu = after["operator"]["cpuMsPerMigration"]
     add(f"## CPU per migration (issue 18) — N = {n:,}, limits ×{scale:g}")
     add("")
@@ -218,7 +227,7 @@ TRUNK_FRAMES = frozenset({
 
 def build(runs: list[dict[str, Any]], findings: str) -> str:
     happy = {n: newest(runs, "happy", n) for n in (100, 1000, 5000)}
-    slow = newest(runs, "happy", 1000, 10.0)  # limits x10: the scheduler, not the CPU, is what is measured
+    slow = newest(runs, "happy", 1000, 10.0, with_baseline=True)  # limits x10: the scheduler, not the CPU, is what is measured
     idle = newest(runs, "idle", 1000)
     if not (idle and idle.get("idle")):
         idle_small = [r for r in runs if r["scenario"] == "idle" and r.get("idle")]
@@ -497,7 +506,7 @@ def main(argv: list[str] | None = None) -> int:
     findings = findings_file.read_text() if findings_file.exists() else "(none recorded)"
     storm_plot = report_storm.plot()  # before build: the section links the image only once it exists
     text = build(runs, findings)
-    for run, image in ((newest(runs, "happy", 1000, 10.0), PLOT),
+    for run, image in ((newest(runs, "happy", 1000, 10.0, with_baseline=True), PLOT),
                        (newest(runs, "happy", 1000) or newest(runs, "happy", 100), PLOT_X100)):
         if run is not None:
             plot(run, image)

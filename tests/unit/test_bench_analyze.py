@@ -50,3 +50,29 @@ def test_ready_times_come_from_creates_import_answers_and_elections() -> None:
         "tcr.write": [pytest.approx(10.04)],
         "registration.write": [pytest.approx(12.6)],
     }
+
+
+def test_calls_per_route_splits_a_class_into_its_routes() -> None:
+    from bench.analyze import calls_per_migration, calls_per_route
+
+    ledger = [{"endpoint": "infobip.campaign"}] * 9 + [{"endpoint": "infobip.campaigns"}] * 4
+    assert calls_per_route(ledger, 2) == {"infobip.campaign": 4.5, "infobip.campaigns": 2.0}
+    assert calls_per_migration(ledger, 2) == {"registration.read": 6.5}
+
+
+def test_a_what_if_run_is_neither_the_code_s_figure_nor_the_older_code() -> None:
+    from bench.report import comparison, newest, older_code
+
+    def run(name: str, timestamp: str, *, what_if: str | None = None, baseline: bool = True) -> dict[str, object]:
+        return {"_file": name, "timestamp": timestamp, "scenario": "happy", "n": 1000, "baseline": baseline or None,
+                "settings": {"rateLimitScale": 10.0, "whatIf": what_if}}
+
+    plain = run("1-n1000.json", "1")
+    before = run("2-n1000-before-c184dc2.json", "2")
+    what_if = run("3-n1000-whatif-no-events.json", "3", what_if="no-events")
+    no_baseline = run("4-n1000.json", "4", baseline=False)
+    runs = [plain, before, what_if, no_baseline]
+    assert [older_code(r) for r in runs] == [False, True, False, False]
+    assert [comparison(r) for r in runs] == [False, True, True, False]
+    assert newest(runs, "happy", 1000, 10.0) is no_baseline
+    assert newest(runs, "happy", 1000, 10.0, with_baseline=True) is plain
