@@ -55,5 +55,8 @@ def adds_pending(spec: CampaignMigrationSpec, status: MigrationStatus) -> bool:
     if status.numbers is not None:
         return status.numbers.completed_at is None
     if spec.numbers_from is not None and not spec.numbers:
-        return True  # the ConfigMap could not be read this round: whether numbers are left is unknown
+        # The ConfigMap could not be read this round (deleted once the migration was done?): the size of
+        # the list last read (status.numberCount) says whether numbers were left; unknown without one.
+        count = status.number_count
+        return count is None or count > MIGRATE_MAX_NUMBERS
     return len(spec.numbers) > MIGRATE_MAX_NUMBERS

@@ -11,6 +11,7 @@ import pytest
 from support.loop_driver import POLICY, T0, Crash, Effects, Executor, FakePartners, make_facts, make_spec
 from tendlc.api import Phase
 from tendlc.api.spec import CampaignMigrationSpec
+from tendlc.api.status import MigrationStatus
 from tendlc.partner_errors import PartnerProblem, PartnerRejected, PartnerUnavailable
 from tendlc.workflow import (
     Action,
@@ -24,6 +25,7 @@ from tendlc.workflow import (
     Wait,
     decide,
 )
+from tendlc.workflow.facts import NumbersSourceProblem
 from tendlc.workflow.number_sets import migrated_numbers, numbers_to_add
 
 NUMBERS = [f"1954{i:07d}" for i in range(1200)]
@@ -344,3 +346,42 @@ def test_a_dry_run_plans_the_batches_before_the_cut_over() -> None:
     assert len(switch) == 1
     assert switch[0] > additions[-1]
     assert planned[switch[0]].startswith("after REGISTERED: ")
+
+
+
+FROM_CONFIG_MAP = {"configMapKeyRef": {"name": "cojd655-numbers", "key": "numbers"}}
+UNREADABLE = NumbersSourceProblem("NumbersConfigMapMissing", "ConfigMap 'cojd655-numbers' does not exist")
+
+
+def registered(numbers: list[str]) -> tuple[MigrationStatus, CampaignMigrationSpec]:
+    """The status of a campaign run to its end with `numbers`, and its spec as a pass sees it once the
+    ConfigMap those numbers came from cannot be read (numbers empty, numbersFrom set)."""
+    pooled = {"numberPoolId": "pool-7"} if len(numbers) > 200 else {}
+    partners = FakePartners()
+    executor = Executor(make_spec(numbers=numbers, **pooled), partners, policy=POLICY_250)
+    run(executor, partners)
+    return executor.stored, make_spec(numbers=[], numbersFrom=FROM_CONFIG_MAP, **pooled)
+
+
+def test_a_registered_campaign_stays_ready_when_its_config_map_is_gone_and_nothing_was_left_to_add() -> None:
+    # The user deletes the ConfigMap once the migration is done: the size of the list last read
+    # (status.numberCount) says no number was left to add, so nothing is unknown and Ready stays True.
+    status, unread = registered(NUMBERS[:2])
+    assert status.number_count == 2
+    decision = decide(unread, status, make_facts(T0 + timedelta(days=1), numbers_problem=UNREADABLE), POLICY)
+    assert isinstance(decision, Done)
+    conditions = {c.type: (c.status, c.reason) for c in decision.status.conditions}
+    assert conditions["Ready"] == ("True", "Registered")
+    assert decision.status.phase is Phase.REGISTERED
+    assert decision.status.number_count == 2
+
+
+def test_a_registered_campaign_with_numbers_left_to_add_waits_for_its_config_map() -> None:
+    # More than 200 numbers and the adds not begun: which are left is unknown while the list cannot
+    # be read, so the add step parks naming the ConfigMap's problem and asks nothing of a partner.
+    status, unread = registered(NUMBERS[:300])
+    status.numbers = None  # REGISTERED, the adds not begun yet
+    decision = decide(unread, status, make_facts(T0 + timedelta(days=1), numbers_problem=UNREADABLE), POLICY)
+    assert isinstance(decision, Park)
+    conditions = {c.type: (c.status, c.reason) for c in decision.status.conditions}
+    assert conditions["Ready"] == ("False", "NumbersConfigMapMissing")
