@@ -8,11 +8,14 @@ profiler (py-spy itself slows the process) is its cost in ms per migration.
 
 `BUDGET` is what each component may cost at N = 1,000, limits ×10, on this project's 2-core
 machine class (docs/performance.md, "CPU budget"): the figures measured when issue 18 landed,
-with ~20% headroom — this machine's speed alone moves every figure by up to a quarter over a day,
-so a verdict near the line wants a second run. A change that pushes a component over its budget
-shows as "over" in the report and needs either a fix or a reasoned new budget in the same commit.
-`LEAN_RATIO_BUDGET` holds whatever the machine's speed: the operator's CPU per migration at most
-that many times the lean baseline's in the same run (measured 2.11).
+with ~20% headroom, on a machine where the lean baseline (the same requests over the operator's own
+HTTP stack, nothing else) cost `REFERENCE_LEAN_MS` per migration. Machines of the class differ by
+1.7× in speed (c184dc2 measured 60 ms on one and 113 ms on another), so a run's budgets are
+`BUDGET` scaled by its own lean baseline (`budgets`): a verdict holds whatever the machine's speed,
+and their sum is `LEAN_RATIO_BUDGET` times the lean baseline. A change that pushes a component over
+its budget shows as "over" in the report and needs either a fix or a reasoned new budget in the same
+commit; a verdict near the line wants a second run (two runs of the same code an hour apart differ
+by up to ~10%).
 """
 
 from __future__ import annotations
@@ -49,10 +52,22 @@ BUDGET: dict[str, float] = {  # measured when issue 18 landed (20261202T040404-n
     "HTTP I/O callbacks (aiohttp's writers and readers, TLS; every connection, Kopf's watches too)": 9.0,  # 7.3
     EVENT_LOOP: 3.0,  # 2.2
 }
-"""ms of operator CPU per migration each component may use (N = 1,000, limits ×10, 2 cores)."""
+"""ms of operator CPU per migration each component may use (N = 1,000, limits ×10, 2 cores), on the
+machine where the lean baseline costs `REFERENCE_LEAN_MS`."""
 
+REFERENCE_LEAN_MS = 18.0
+"""The lean baseline's CPU per migration when `BUDGET` was set (17.9 ms, `20261202T080301-n1000.json`)."""
 
 LEAN_RATIO_BUDGET = 2.5
+"""The operator's CPU per migration at most this many times the lean baseline's, same run (= sum of BUDGET
+÷ REFERENCE_LEAN_MS)."""
+
+
+def budgets(lean_ms_per_migration: float | None) -> dict[str, float]:
+    """Each component's budget in ms per migration for a run whose lean baseline cost `lean_ms_per_migration`
+    (the reference machine's, `BUDGET` as it is, when the run had no lean baseline)."""
+    scale = (lean_ms_per_migration or REFERENCE_LEAN_MS) / REFERENCE_LEAN_MS
+    return {name: round(ms * scale, 2) for name, ms in BUDGET.items()}
 
 
 def component_of(stack: str) -> str:

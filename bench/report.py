@@ -185,19 +185,25 @@ def cpu_section(runs: list[dict[str, Any]], after: dict[str, Any] | None) -> lis
         component_shares = profile_after["profile"]["components"]
         add(f"### CPU budget per component (`bench/cpu_budget.py`)")
         add("")
+        lean_ms = (after.get("leanBaseline") or {}).get("cpuMsPerMigration")
+        budget = cpu_budget.budgets(lean_ms)
+        scaled = (f"scaled by this run's lean baseline ({fmt(lean_ms)} ms per migration; `BUDGET` is set for "
+                  f"{fmt(cpu_budget.REFERENCE_LEAN_MS)} ms), so a verdict holds whatever the machine's speed"
+                  if lean_ms else
+                  f"as set for a lean baseline of {fmt(cpu_budget.REFERENCE_LEAN_MS)} ms (this run had none)")
         add(f"Shares of the CPU samples of `{profile_after['_file']}` (py-spy on the GIL holder, the same "
             f"run with the profiler attached) applied to the {fmt(cpu)} ms per migration measured without it "
-            f"(`{after['_file']}`). A change that takes a component over its budget fixes it or argues a new "
-            "budget in the same commit.")
+            f"(`{after['_file']}`); the budgets are {scaled}. A change that takes a component over its "
+            "budget fixes it or argues a new budget in the same commit.")
         add("")
         add("| component | share | ms per migration | budget (ms) | verdict |")
         add("|---|---|---|---|---|")
         for name, ms in cpu_budget.per_migration(component_shares, cpu).items():
-            budget = cpu_budget.BUDGET.get(name)
-            add(f"| {name} | {component_shares[name]:.1%} | {fmt(ms)} | {fmt(budget)} | "
-                f"{'within' if budget is not None and ms <= budget else '**over**'} |")
-        add(f"| total | 100% | {fmt(cpu)} | {fmt(sum(cpu_budget.BUDGET.values()))} | "
-            f"{'within' if cpu <= sum(cpu_budget.BUDGET.values()) else '**over**'} |")
+            limit = budget.get(name)
+            add(f"| {name} | {component_shares[name]:.1%} | {fmt(ms)} | {fmt(limit)} | "
+                f"{'within' if limit is not None and ms <= limit else '**over**'} |")
+        total = round(sum(budget.values()), 2)
+        add(f"| total | 100% | {fmt(cpu)} | {fmt(total)} | {'within' if cpu <= total else '**over**'} |")
         lean = after.get("ratioOperatorCpuToLeanBaseline")
         if lean is not None:
             add(f"| operator CPU ÷ lean baseline CPU, same run (holds whatever the machine's speed) | | "

@@ -76,3 +76,15 @@ def test_a_what_if_run_is_neither_the_code_s_figure_nor_the_older_code() -> None
     assert [comparison(r) for r in runs] == [False, True, True, False]
     assert newest(runs, "happy", 1000, 10.0) is no_baseline
     assert newest(runs, "happy", 1000, 10.0, with_baseline=True) is plain
+
+
+def test_the_cpu_budgets_scale_with_the_run_s_lean_baseline() -> None:
+    from bench import cpu_budget
+
+    reference = cpu_budget.budgets(cpu_budget.REFERENCE_LEAN_MS)
+    assert reference == {name: round(ms, 2) for name, ms in cpu_budget.BUDGET.items()}
+    assert cpu_budget.budgets(None) == reference
+    slower = cpu_budget.budgets(cpu_budget.REFERENCE_LEAN_MS * 1.5)
+    assert all(slower[name] == round(ms * 1.5, 2) for name, ms in cpu_budget.BUDGET.items())
+    # The components add up to the ratio budget: one rule, two views of it.
+    assert sum(cpu_budget.BUDGET.values()) == cpu_budget.LEAN_RATIO_BUDGET * cpu_budget.REFERENCE_LEAN_MS
