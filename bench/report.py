@@ -233,7 +233,8 @@ TRUNK_FRAMES = frozenset({
 
 def build(runs: list[dict[str, Any]], findings: str) -> str:
     happy = {n: newest(runs, "happy", n) for n in (100, 1000, 5000)}
-    slow = newest(runs, "happy", 1000, 10.0, with_baseline=True)  # limits x10: the scheduler, not the CPU, is what is measured
+    # Limits x10: the scheduler, not the CPU, is what is measured.
+    slow = newest(runs, "happy", 1000, 10.0, with_baseline=True)
     idle = newest(runs, "idle", 1000)
     if not (idle and idle.get("idle")):
         idle_small = [r for r in runs if r["scenario"] == "idle" and r.get("idle")]

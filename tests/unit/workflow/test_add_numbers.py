@@ -348,7 +348,6 @@ def test_a_dry_run_plans_the_batches_before_the_cut_over() -> None:
     assert planned[switch[0]].startswith("after REGISTERED: ")
 
 
-
 FROM_CONFIG_MAP = {"configMapKeyRef": {"name": "cojd655-numbers", "key": "numbers"}}
 UNREADABLE = NumbersSourceProblem("NumbersConfigMapMissing", "ConfigMap 'cojd655-numbers' does not exist")
 
@@ -378,7 +377,7 @@ def test_a_registered_campaign_stays_ready_when_its_config_map_is_gone_and_nothi
 
 def test_a_registered_campaign_with_numbers_left_to_add_waits_for_its_config_map() -> None:
     # More than 200 numbers and the adds not begun: which are left is unknown while the list cannot
-    # be read, so the add step parks naming the ConfigMap's problem and asks nothing of a partner.
+    # be read, so the add step parks (no action) naming the ConfigMap's problem.
     status, unread = registered(NUMBERS[:300])
     status.numbers = None  # REGISTERED, the adds not begun yet
     decision = decide(unread, status, make_facts(T0 + timedelta(days=1), numbers_problem=UNREADABLE), POLICY)
