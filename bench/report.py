@@ -485,6 +485,7 @@ make bench      # N=100, N=1000 (x100 and x10) + baselines, a CPU profile at x10
 .venv/bin/python -m bench.run --n 1000 --rate-limit-scale 10 --profile py-spy-gil   # CPU samples: the budget
 .venv/bin/python -m bench.run --n 1000 --rate-limit-scale 10 --operator-env PYTHONPATH=<worktree>/operator \
     --out bench/results/<ts>-n1000-before-<commit>.json     # older operator code, same harness (before/after)
+.venv/bin/python -m bench.run --n 1000 --rate-limit-scale 10 --what-if no-events   # the same without Events (F14)
 .venv/bin/python -m bench.memprobe --n 1000 --frames 0       # where the memory goes (allocator, per-field sizes)
 .venv/bin/python -m bench.restart_storm --n 5000             # restart storm at the real limits (about 8 minutes)
 .venv/bin/python -m bench.restart_storm --n 5000 --what-if loaded-status-shown   # ... with F9's fix patched in
